@@ -1,0 +1,3 @@
+module github.com/sampan-hk/sampan
+
+go 1.26.8
