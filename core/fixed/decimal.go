@@ -45,9 +45,6 @@ func ParseDecimal(s string, scale int) (int64, error) {
 	if len(intDigits) == 0 || (len(intDigits) > 1 && intDigits[0] == '0') {
 		return 0, ErrSyntax
 	}
-	if len(intDigits) > maxIntDigits {
-		return 0, ErrRange
-	}
 	frac := ""
 	if i < len(s) && s[i] == '.' {
 		i++
@@ -62,6 +59,13 @@ func ParseDecimal(s string, scale int) (int64, error) {
 	}
 	if i != len(s) {
 		return 0, ErrSyntax
+	}
+	// The digit limit is checked only after the whole text has matched the
+	// grammar, so malformed text is always ErrSyntax however long its
+	// integer part ("1234567890123456789x" is a syntax error, not a range
+	// error).
+	if len(intDigits) > maxIntDigits {
+		return 0, ErrRange
 	}
 	// Digits beyond the scale must all be zero.
 	if len(frac) > scale {
@@ -114,18 +118,32 @@ func fromMagnitudeRange(mag uint64, neg bool) (int64, error) {
 }
 
 // FormatDecimal renders v units of 10^-scale as a plain decimal string with
-// exactly `scale` fraction digits (none when scale is 0). It is the inverse of
-// ParseDecimal for every int64 except that "-0" never appears.
+// exactly `scale` fraction digits (none when scale is 0).
+//
+// It is the inverse of ParseDecimal wherever ParseDecimal can accept the
+// result: for every int64 when scale ≥ 1 (the integer part then has at most
+// 18 digits), and for |v| ≤ 10^18−1 when scale is 0. At scale 0 a value of
+// 19 integer digits formats fine but ParseDecimal rejects it with ErrRange
+// (maxIntDigits). "-0" never appears.
 func FormatDecimal(v int64, scale int) string {
-	var buf [24 + 19]byte
+	var buf [maxDecimalLen]byte
 	return string(AppendDecimal(buf[:0], v, scale))
 }
 
+// maxDecimalLen bounds FormatDecimal's output for scale ≤ 18 so the buffer
+// stays on the stack: a sign plus either 19 digits and a '.', or "0." and 18
+// fraction digits — 21 bytes. Larger scales still work; append just grows.
+const maxDecimalLen = 24
+
 // AppendDecimal appends FormatDecimal(v, scale) to dst without allocating
-// beyond dst's growth.
+// beyond dst's growth: the digits are produced in a stack array and the
+// zero padding is written straight into dst.
 func AppendDecimal(dst []byte, v int64, scale int) []byte {
+	if scale < 0 {
+		panic("fixed: AppendDecimal negative scale")
+	}
 	mag, neg := abs64(v)
-	var digits [20]byte
+	var digits [20]byte // 2^63 has 19 digits
 	n := len(digits)
 	for mag > 0 {
 		n--
@@ -133,12 +151,21 @@ func AppendDecimal(dst []byte, v int64, scale int) []byte {
 		mag /= 10
 	}
 	ds := digits[n:]
-	// Left-pad with zeros so there is at least one integer digit.
-	for len(ds) <= scale {
-		ds = append([]byte{'0'}, ds...)
-	}
 	if neg {
 		dst = append(dst, '-')
+	}
+	if len(ds) <= scale {
+		// Fewer digits than scale+1: the integer part is "0" and the
+		// fraction is left-padded with zeros up to scale digits.
+		dst = append(dst, '0')
+		if scale > 0 {
+			dst = append(dst, '.')
+			for pad := scale - len(ds); pad > 0; pad-- {
+				dst = append(dst, '0')
+			}
+			dst = append(dst, ds...)
+		}
+		return dst
 	}
 	cut := len(ds) - scale
 	dst = append(dst, ds[:cut]...)

@@ -63,6 +63,11 @@ func abs64(v int64) (uint64, bool) {
 // 128-bit intermediate. It fails only when d is zero or the quotient does
 // not fit in int64.
 func MulDiv(a, b, d int64, r Rounding) (int64, error) {
+	if r > Ceil {
+		// An unnamed rounding would silently truncate; that is a bug in
+		// the caller, not an input error.
+		panic("fixed: MulDiv with invalid rounding")
+	}
 	if d == 0 {
 		return 0, ErrDivByZero
 	}

@@ -56,6 +56,7 @@ type Spec struct {
 var (
 	ErrSpecInexact = errors.New("spec: one lot at one tick is not a whole number of quote minor units")
 	ErrSpecLimits  = errors.New("spec: max price and max quantity must be positive and their product must fit in int64 money")
+	ErrSpecScale   = errors.New("spec: tick, lot, quote and base decimals must each be between 0 and 18")
 )
 
 // Validate checks the spec and precomputes its conversion factors. A spec
@@ -64,8 +65,21 @@ func (s *Spec) Validate() error {
 	if s.Tick.Units <= 0 || s.Lot.Units <= 0 || s.Multiplier <= 0 {
 		return ErrNotPositive
 	}
+	// Every scale feeds ParseDecimal/FormatDecimal, whose scale is 0..18;
+	// an unchecked scale here would panic later on client input.
+	for _, sc := range [...]int{s.Tick.Scale, s.Lot.Scale, s.QuoteDecimals, s.BaseDecimals} {
+		if sc < 0 || sc > 18 {
+			return ErrSpecScale
+		}
+	}
 	exp := s.QuoteDecimals - s.Tick.Scale - s.Lot.Scale
-	k, err := scaled(s.Tick.Units*s.Lot.Units, exp)
+	// tick × lot in units is checked: huge step units would otherwise wrap
+	// silently into a wrong (even negative) notional factor.
+	tl, err := Mul(s.Tick.Units, s.Lot.Units)
+	if err != nil {
+		return err
+	}
+	k, err := scaled(tl, exp)
 	if err != nil {
 		return err
 	}
@@ -133,9 +147,15 @@ func (s *Spec) PriceFromAmount(perLot Amount, r Rounding) Price {
 }
 
 // ParsePrice parses a decimal price that must lie on the tick and within
-// (0, MaxPrice].
+// (0, MaxPrice]. Errors: ErrSyntax, ErrOffStep (including more decimals
+// than the tick has), ErrNotPositive, ErrRange.
 func (s *Spec) ParsePrice(txt string) (Price, error) {
 	v, err := ParseDecimal(txt, s.Tick.Scale)
+	if errors.Is(err, ErrTooManyDecimals) {
+		// More decimals than the step has cannot be a multiple of it:
+		// report it as off-step, like any other value between steps.
+		return 0, ErrOffStep
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -153,9 +173,14 @@ func (s *Spec) ParsePrice(txt string) (Price, error) {
 }
 
 // ParseQty parses a decimal quantity that must lie on the lot and within
-// (0, MaxQty].
+// (0, MaxQty]. Errors as for ParsePrice.
 func (s *Spec) ParseQty(txt string) (Qty, error) {
 	v, err := ParseDecimal(txt, s.Lot.Scale)
+	if errors.Is(err, ErrTooManyDecimals) {
+		// More decimals than the step has cannot be a multiple of it:
+		// report it as off-step, like any other value between steps.
+		return 0, ErrOffStep
+	}
 	if err != nil {
 		return 0, err
 	}
