@@ -65,9 +65,11 @@ type level struct {
 	qty        fixed.Qty
 }
 
+// ownerState heads an owner's intrusive list of resting orders, oldest
+// first, so cancel-all and WalkOwner run in placement order in O(n).
 type ownerState struct {
-	head  int32
-	count int32
+	head, tail int32
+	count      int32
 }
 
 type clientKey struct {
@@ -133,8 +135,15 @@ func (b *Book) Limits() Limits { return b.limits }
 // SetBand sets the price band: orders priced outside
 // [ref×(1−band), ref×(1+band)] are rejected, and market orders never trade
 // beyond it. A zero ref or band disables the check.
+//
+// A reference above the instrument's maximum price is clamped to it (no
+// order can be priced above it anyway); a band of 100% or more is a
+// programming error upstream and panics.
 func (b *Book) SetBand(ref fixed.Price, band fixed.Ppm) {
-	b.bandRef, b.bandPpm = ref, band
+	if band < 0 || band >= fixed.PpmOne {
+		panic("book: band out of range")
+	}
+	b.bandRef, b.bandPpm = min(ref, b.spec.MaxPrice), band
 }
 
 // Band returns the inclusive price range orders may carry, and whether a
@@ -248,21 +257,13 @@ func (b *Book) Walk(fn func(OrderView) bool) {
 	}
 }
 
-// WalkOwner calls fn for each resting order of one owner, in the order the
-// owner's orders were placed (most recent last).
+// WalkOwner calls fn for each resting order of one owner in placement
+// order (an amend keeps an order's place). It stops early if fn returns false.
 func (b *Book) WalkOwner(o Owner, fn func(OrderView) bool) {
 	if int(o) >= len(b.owners) {
 		return
 	}
-	// The owner list is pushed at the head, so walk from the tail: find it first.
-	i := b.owners[o].head
-	if i == none {
-		return
-	}
-	for b.slots[i].onext != none {
-		i = b.slots[i].onext
-	}
-	for ; i != none; i = b.slots[i].oprev {
+	for i := b.owners[o].head; i != none; i = b.slots[i].onext {
 		if !fn(b.view(i)) {
 			return
 		}
@@ -294,8 +295,10 @@ func (b *Book) reject(o *Order, r Reason) []Event {
 // owner, or a post-only order that would cross is rejected. A GTC limit
 // order is rejected if its owner is at the open-order limit, or if it does
 // not cross and there is no free slot or its level would exceed the level
-// limit. A crossing GTC order that cannot rest its remainder after matching
-// (no slot or level left) has the remainder expired with ExpireNoRoom.
+// limit. A crossing GTC order takes a slot at acceptance if one is free; if
+// none was, its remainder after matching expires with ExpireNoRoom (even if
+// its own fills freed slots: the rule is decided before matching, which
+// keeps it simple to state and to replay).
 func (b *Book) Submit(o Order) []Event {
 	b.reset()
 	if r := b.validate(&o); r != ReasonNone {
@@ -345,7 +348,10 @@ func (b *Book) Submit(o Order) []Event {
 		r = ExpireSelfTrade
 	case !gtc:
 		r = ExpireIOC
-	case i == none || (b.level(o.Side, o.Price).count == 0 && b.levels >= b.limits.MaxLevels):
+	case i == none:
+		// Only a crossing order can get here without a slot. Its level
+		// needs no check: a remainder left after crossing means it emptied
+		// at least one opposite level, so the level count has room.
 		r = ExpireNoRoom
 	}
 	if rem == 0 || r != ReasonNone {
@@ -574,11 +580,13 @@ func (b *Book) linkOwner(i int32) {
 		b.owners = append(b.owners, ownerState{})
 	}
 	ow := &b.owners[s.owner]
-	s.oprev, s.onext = none, ow.head
-	if ow.head != none {
-		b.slots[ow.head].oprev = i
+	s.oprev, s.onext = ow.tail, none
+	if ow.tail != none {
+		b.slots[ow.tail].onext = i
+	} else {
+		ow.head = i
 	}
-	ow.head = i
+	ow.tail = i
 	ow.count++
 	if s.clientID != 0 {
 		b.clientID[clientKey{s.owner, s.clientID}] = i
@@ -619,6 +627,8 @@ func (b *Book) release(i int32) {
 	}
 	if s.onext != none {
 		b.slots[s.onext].oprev = s.oprev
+	} else {
+		ow.tail = s.oprev
 	}
 	ow.count--
 	if s.clientID != 0 {
@@ -692,13 +702,9 @@ func (b *Book) CancelAll(o Owner, r Reason) []Event {
 	if int(o) >= len(b.owners) {
 		return b.ev
 	}
+	// Oldest first, so events read in placement order.
 	for b.owners[o].head != none {
-		// Cancel oldest first so events read in placement order.
-		i := b.owners[o].head
-		for b.slots[i].onext != none {
-			i = b.slots[i].onext
-		}
-		b.cancelSlot(i, r)
+		b.cancelSlot(b.owners[o].head, r)
 	}
 	return b.ev
 }
@@ -743,19 +749,24 @@ func (b *Book) Amend(o Owner, id OrderID, price fixed.Price, qty fixed.Qty) []Ev
 	if crossing && s.postOnly {
 		return rej(RejectPostOnlyWouldCross)
 	}
-	if !crossing && price != s.price && b.level(s.side, price).count == 0 && b.levels >= b.limits.MaxLevels {
+	// A move to a new level needs a free one unless it empties the old level.
+	if !crossing && price != s.price && b.level(s.side, price).count == 0 && b.level(s.side, s.price).count > 1 && b.levels >= b.limits.MaxLevels {
 		return rej(RejectTooManyLevels)
 	}
-	// Take the order out, keeping its slot reserved so it keeps its id.
+	// Report the amend first, then take the order out keeping its slot (and
+	// so its id). A same-price increase re-queues at the back of the same
+	// level and reports that level once, with its final total.
+	b.emit(Event{Kind: EvAmended, Side: s.side, Order: id, Owner: o, ClientID: s.clientID, Price: price, Qty: qty, Remaining: qty})
 	side, oldP := s.side, s.price
 	lv := b.level(side, oldP)
 	lv.qty -= s.qty
 	b.unlinkLevel(i, lv)
-	b.emit(Event{Kind: EvLevel, Side: side, Price: oldP, Qty: lv.qty})
+	if price != oldP {
+		b.emit(Event{Kind: EvLevel, Side: side, Price: oldP, Qty: lv.qty})
+	}
 	if lv.count == 0 {
 		b.dropLevel(side, oldP)
 	}
-	b.emit(Event{Kind: EvAmended, Side: side, Order: id, Owner: o, ClientID: s.clientID, Price: price, Qty: qty, Remaining: qty})
 	rem := qty
 	if crossing {
 		var stopped bool
@@ -765,10 +776,9 @@ func (b *Book) Amend(o Owner, id OrderID, price fixed.Price, qty fixed.Qty) []Ev
 			rem = 0
 		}
 	}
-	if rem == 0 || (crossing && b.level(side, price).count == 0 && b.levels >= b.limits.MaxLevels) {
-		if rem > 0 {
-			b.emit(Event{Kind: EvExpired, Reason: ExpireIOC, Side: side, Order: id, Owner: o, ClientID: s.clientID, Price: price, Qty: rem})
-		}
+	// A crossing remainder emptied at least one opposite level, so there is
+	// always a level free for it here.
+	if rem == 0 {
 		b.release(i)
 		return b.ev
 	}

@@ -46,7 +46,9 @@ func newRef(spec fixed.Spec, l Limits) *refBook {
 	return &refBook{maxPrice: spec.MaxPrice, maxQty: spec.MaxQty, limits: l}
 }
 
-func (r *refBook) SetBand(ref fixed.Price, ppm fixed.Ppm) { r.bandRef, r.bandPpm = ref, ppm }
+func (r *refBook) SetBand(ref fixed.Price, ppm fixed.Ppm) {
+	r.bandRef, r.bandPpm = min(ref, r.maxPrice), ppm
+}
 
 // band computes [ref×(1−band), ref×(1+band)] rounded inwards, clamped to
 // [1, maxPrice]. The tests keep ref×ppm small enough for int64.
@@ -297,8 +299,6 @@ func (r *refBook) Submit(o Order) []Event {
 		return expire(ExpireIOC)
 	case !hasSlot:
 		return expire(ExpireNoRoom)
-	case len(r.levelOrders(o.Side, o.Price)) == 0 && r.levelCount() >= r.limits.MaxLevels:
-		return expire(ExpireNoRoom)
 	}
 	r.addOrder(&refOrder{id: id, owner: o.Owner, cid: o.ClientID, side: o.Side, price: o.Price, qty: rem, postOnly: o.PostOnly, reduceOnly: o.ReduceOnly, stp: o.STP})
 	return r.ev
@@ -449,9 +449,11 @@ func (r *refBook) Amend(ow Owner, id OrderID, price fixed.Price, qty fixed.Qty) 
 		len(r.levelOrders(x.side, x.price)) > 1 && r.levelCount() >= r.limits.MaxLevels {
 		return rej(RejectTooManyLevels)
 	}
-	r.removeOrder(x)
-	r.emit(Event{Kind: EvLevel, Side: x.side, Price: x.price, Qty: r.levelQty(x.side, x.price)})
 	r.emit(amended)
+	r.removeOrder(x)
+	if price != x.price {
+		r.emit(Event{Kind: EvLevel, Side: x.side, Price: x.price, Qty: r.levelQty(x.side, x.price)})
+	}
 	rem := qty
 	if crossing {
 		var stopped bool
@@ -462,10 +464,6 @@ func (r *refBook) Amend(ow Owner, id OrderID, price fixed.Price, qty fixed.Qty) 
 		}
 	}
 	if rem == 0 {
-		return r.ev
-	}
-	if crossing && len(r.levelOrders(x.side, price)) == 0 && r.levelCount() >= r.limits.MaxLevels {
-		r.emit(Event{Kind: EvExpired, Reason: ExpireNoRoom, Side: x.side, Order: id, Owner: ow, ClientID: x.cid, Price: price, Qty: rem})
 		return r.ev
 	}
 	x.price, x.qty = price, rem
