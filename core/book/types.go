@@ -60,7 +60,9 @@ const (
 // plain increasing number) and resolves to its slot without a map lookup.
 type OrderID uint64
 
-// Owner is the dense index of an account, assigned by the engine.
+// Owner is the dense index of an account, assigned by the engine. The book
+// keeps per-owner state in a slice indexed by Owner, so owners must be small
+// dense numbers (the engine's account indexes), not arbitrary ids.
 type Owner uint32
 
 // Order is a request to submit an order.

@@ -1,0 +1,70 @@
+// Package gateway is Sampan's edge: it turns HTTP and WebSocket requests into
+// typed engine commands and engine results into JSON. Everything here is
+// strict on purpose — bad input is answered with a precise 4xx and never
+// reaches the engine.
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// Code is a stable, machine-readable error code. Codes never change meaning;
+// new ones are added at the end of a group.
+type Code string
+
+// Edge error codes.
+const (
+	CodeMalformedJSON       Code = "MALFORMED_JSON"
+	CodeDuplicateField      Code = "DUPLICATE_FIELD"
+	CodeUnknownField        Code = "UNKNOWN_FIELD"
+	CodeInvalidField        Code = "INVALID_FIELD"
+	CodeMissingField        Code = "MISSING_FIELD"
+	CodeBodyTooLarge        Code = "BODY_TOO_LARGE"
+	CodeTooManyItems        Code = "TOO_MANY_ITEMS"
+	CodeInvalidPriceStep    Code = "INVALID_PRICE_STEP"
+	CodeInvalidQtyStep      Code = "INVALID_QTY_STEP"
+	CodeOutOfRange          Code = "OUT_OF_RANGE"
+	CodeUnauthorized        Code = "UNAUTHORIZED"
+	CodeForbidden           Code = "FORBIDDEN"
+	CodeRateLimited         Code = "RATE_LIMITED"
+	CodeIdempotencyConflict Code = "IDEMPOTENCY_CONFLICT"
+	CodeNotFound            Code = "NOT_FOUND"
+	CodeMethodNotAllowed    Code = "METHOD_NOT_ALLOWED"
+	CodeUnavailable         Code = "UNAVAILABLE"
+	CodeInternal            Code = "INTERNAL"
+)
+
+// Error is the JSON body of every error answer: {"code": ..., "message": ...}.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    Code   `json:"code"`
+	Message string `json:"message"`
+	// Field names the offending input field, when there is one.
+	Field string `json:"field,omitempty"`
+	// RetryAfter is in seconds, for 429 and 503 answers.
+	RetryAfter int `json:"retry_after,omitempty"`
+}
+
+func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
+
+// Errf builds an Error.
+func Errf(status int, code Code, field, msg string) *Error {
+	return &Error{Status: status, Code: code, Field: field, Message: msg}
+}
+
+// WriteError writes e as JSON with its status (and Retry-After when set).
+func WriteError(w http.ResponseWriter, e *Error) {
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	WriteJSON(w, e.Status, e)
+}
+
+// WriteJSON writes v as a JSON body with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
