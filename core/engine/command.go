@@ -1,0 +1,159 @@
+package engine
+
+import (
+	"github.com/sampan-hk/sampan/core/book"
+	"github.com/sampan-hk/sampan/core/fixed"
+)
+
+// ClientID is a dense client number assigned by CreateClient, from 1. It is
+// also the client's owner number in every book.
+type ClientID uint32
+
+// MarketID is a market's index in Config.Markets.
+type MarketID uint16
+
+// AllMarkets in CancelAll means every market.
+const AllMarkets MarketID = 0xFFFF
+
+// CommandKind says what a Command asks for. The numbers are the encoding's
+// type byte and never change.
+type CommandKind uint8
+
+const (
+	CmdCreateClient      CommandKind = 1  // operator: Key, Ref → Result.Client
+	CmdDeposit           CommandKind = 2  // operator (custody): Client, Key, Amount
+	CmdWithdraw          CommandKind = 3  // Client, Key, Amount
+	CmdTransfer          CommandKind = 4  // Client, Key, Amount, From, To
+	CmdSetClassification CommandKind = 5  // operator: Client, Key, Class, Expiry
+	CmdSetKnowledge      CommandKind = 6  // operator: Client, Key, Flag
+	CmdSetLeverage       CommandKind = 7  // Client, Market, Leverage
+	CmdSetMark           CommandKind = 8  // operator (oracle): Market, Price
+	CmdPlaceOrder        CommandKind = 9  // Client, Market, Key (client order id), order fields
+	CmdCancelOrder       CommandKind = 10 // Client, Market, Order or OrigKey
+	CmdCancelAll         CommandKind = 11 // Client, Market (AllMarkets: every market)
+	CmdAmendOrder        CommandKind = 12 // Client, Market, Key, Order or OrigKey, Price, Qty
+	cmdKindEnd           CommandKind = 13
+)
+
+var cmdNames = [...]string{"?", "create_client", "deposit", "withdraw", "transfer", "set_classification",
+	"set_knowledge", "set_leverage", "set_mark", "place_order", "cancel_order", "cancel_all", "amend_order"}
+
+func (k CommandKind) String() string {
+	if k < cmdKindEnd {
+		return cmdNames[k]
+	}
+	return "?"
+}
+
+// Order flags.
+const (
+	FlagPostOnly   uint8 = 1 << 0
+	FlagReduceOnly uint8 = 1 << 1
+	flagsKnown           = FlagPostOnly | FlagReduceOnly
+)
+
+// AccountKind names one of a client's two accounts (kept separate, as
+// regulated firms do): derivatives collateral and margin financing.
+type AccountKind uint8
+
+const (
+	Derivatives AccountKind = 1
+	Financing   AccountKind = 2
+)
+
+// Classification is a client's investor classification.
+type Classification uint8
+
+const (
+	Retail Classification = iota
+	IndividualPI
+	CorporatePI
+	InstitutionalPI
+	classEnd
+)
+
+var classNames = [...]string{"retail", "individual_pi", "corporate_pi", "institutional_pi"}
+
+func (c Classification) String() string {
+	if c < classEnd {
+		return classNames[c]
+	}
+	return "?"
+}
+
+// Command is one request to the engine: a flat value with a Kind; each kind
+// reads only the fields listed for it above (the encoding carries exactly
+// those). A flat struct keeps Apply allocation-free: no interface boxing,
+// no per-kind heap objects.
+//
+// Key is the idempotency key, scoped to the client (or to the operator for
+// operator commands): for PlaceOrder it is the client order id. Zero means
+// "no key". A repeated key with the same payload returns the stored result
+// and changes nothing; with a different payload it is rejected. Commands
+// whose effect is absolute and repeatable (set leverage, set mark, cancel,
+// cancel all) carry no key: applying them twice is the same as once.
+type Command struct {
+	Kind     CommandKind
+	Side     book.Side
+	Type     book.Type
+	TIF      book.TIF
+	STP      book.STP
+	Flags    uint8
+	Class    Classification
+	From, To AccountKind
+	Flag     bool
+	Market   MarketID
+	Leverage uint16
+	Client   ClientID
+	Key      uint64
+	Order    book.OrderID // cancel/amend target; 0: use OrigKey
+	OrigKey  uint64       // target's client order id
+	Price    fixed.Price
+	Qty      fixed.Qty
+	Amount   fixed.Amount
+	Expiry   int64 // unix ns; classification valid while now < Expiry
+	Ref      string
+}
+
+// Result is a command's outcome.
+type Result struct {
+	Code     Code
+	Replayed bool // an idempotent retry: the stored original result
+	Client   ClientID
+	Order    book.OrderID
+	Qty      fixed.Qty // accepted quantity (after a reduce-only trim)
+}
+
+// fingerprint hashes every payload field, so an idempotent retry can be
+// told from a reuse of the key with other content. It is a cheap
+// multiply-xor mix, deterministic across machines; collisions only matter
+// for a key reused with different content, which is a client bug anyway.
+func (c *Command) fingerprint() uint64 {
+	h := uint64(0x9e3779b97f4a7c15)
+	mix := func(v uint64) {
+		h ^= v
+		h *= 0xbf58476d1ce4e5b9
+		h ^= h >> 31
+	}
+	mix(uint64(c.Kind) | uint64(c.Side)<<8 | uint64(c.Type)<<16 | uint64(c.TIF)<<24 | uint64(c.STP)<<32 | uint64(c.Flags)<<40 | uint64(c.Class)<<48 | uint64(c.From)<<56)
+	mix(uint64(c.To) | uint64(b2u(c.Flag))<<8 | uint64(c.Market)<<16 | uint64(c.Leverage)<<32)
+	mix(uint64(c.Client))
+	mix(c.Key)
+	mix(uint64(c.Order))
+	mix(c.OrigKey)
+	mix(uint64(c.Price))
+	mix(uint64(c.Qty))
+	mix(uint64(c.Amount))
+	mix(uint64(c.Expiry))
+	for i := 0; i < len(c.Ref); i++ {
+		mix(uint64(c.Ref[i]))
+	}
+	return h
+}
+
+func b2u(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,148 @@
+package engine
+
+import (
+	"errors"
+
+	"github.com/sampan-hk/sampan/core/book"
+	"github.com/sampan-hk/sampan/core/fixed"
+	"github.com/sampan-hk/sampan/core/risk"
+)
+
+// MarketSpec is one perpetual market. Every number is data, never a
+// constant in code: a later governance issue versions and changes them.
+type MarketSpec struct {
+	Symbol          string
+	Spec            fixed.Spec
+	Brackets        risk.Brackets
+	MakerFee        fixed.Ppm // charged on maker notional (negative: rebate)
+	TakerFee        fixed.Ppm
+	BandPpm         fixed.Ppm // orders must lie within mark × (1 ± band)
+	DefaultLeverage int64     // a new client's leverage setting
+	Limits          book.Limits
+}
+
+// Config is everything engine.New needs.
+type Config struct {
+	Markets    []MarketSpec
+	MaxClients int // named limit: clients the engine accepts
+	IdemMax    int // named limit: idempotency keys remembered (FIFO window)
+}
+
+// Named limits that are not per-market.
+const (
+	// RefMax bounds a client's external reference string, in bytes.
+	RefMax = 64
+	// MarketsMax bounds the number of markets (a market id is a uint16, but
+	// per-client state is a dense array sized by the market count).
+	MarketsMax = 64
+	// LeverageMax bounds any leverage setting regardless of brackets.
+	LeverageMax = 125
+)
+
+// Config errors.
+var (
+	ErrConfigMarkets = errors.New("engine: need 1..MarketsMax markets with unique symbols")
+	ErrConfigFees    = errors.New("engine: taker fee must be ≥ 0 and a maker rebate must not exceed the taker fee")
+	ErrConfigBand    = errors.New("engine: price band must be in (0, 100%)")
+	ErrConfigLev     = errors.New("engine: default leverage must be in 1..first tier max leverage")
+	ErrConfigLimits  = errors.New("engine: MaxClients and IdemMax must be positive")
+)
+
+// Validate checks the config and validates each market's fixed.Spec in
+// place (Spec.Validate precomputes its conversion factors).
+func (c *Config) Validate() error {
+	if len(c.Markets) == 0 || len(c.Markets) > MarketsMax {
+		return ErrConfigMarkets
+	}
+	if c.MaxClients <= 0 || c.IdemMax <= 0 || c.MaxClients >= 1<<31 {
+		return ErrConfigLimits
+	}
+	for i := range c.Markets {
+		m := &c.Markets[i]
+		for j := 0; j < i; j++ {
+			if c.Markets[j].Symbol == m.Symbol {
+				return ErrConfigMarkets
+			}
+		}
+		if m.Symbol == "" || len(m.Symbol) > RefMax {
+			return ErrConfigMarkets
+		}
+		if err := m.Spec.Validate(); err != nil {
+			return errors.New("engine: market " + m.Symbol + ": " + err.Error())
+		}
+		if err := m.Brackets.Validate(); err != nil {
+			return errors.New("engine: market " + m.Symbol + ": " + err.Error())
+		}
+		if m.TakerFee < 0 || m.TakerFee >= fixed.PpmOne || m.MakerFee >= fixed.PpmOne || -m.MakerFee > m.TakerFee {
+			return ErrConfigFees
+		}
+		if m.BandPpm <= 0 || m.BandPpm >= fixed.PpmOne {
+			return ErrConfigBand
+		}
+		if m.DefaultLeverage < 1 || m.DefaultLeverage > m.Brackets[0].MaxLeverage || m.DefaultLeverage > LeverageMax {
+			return ErrConfigLev
+		}
+	}
+	return nil
+}
+
+// dollars is whole dollars in micro-USD.
+func dollars(v int64) fixed.Amount { return fixed.Amount(v * 1_000_000) }
+
+// btcBrackets follow Binance's BTCUSDT notional tiers and MM rates, with
+// maximum leverage capped at 10× as the design asks for BTC and ETH.
+// Maintenance amounts are derived so MM is continuous at every cap.
+func btcBrackets() risk.Brackets {
+	return risk.Brackets{
+		{Cap: dollars(50_000), MaxLeverage: 10, MMR: 4_000},
+		{Cap: dollars(250_000), MaxLeverage: 10, MMR: 5_000},
+		{Cap: dollars(3_000_000), MaxLeverage: 10, MMR: 10_000},
+		{Cap: dollars(15_000_000), MaxLeverage: 10, MMR: 25_000},
+		{Cap: dollars(30_000_000), MaxLeverage: 10, MMR: 50_000},
+		{Cap: dollars(80_000_000), MaxLeverage: 5, MMR: 100_000},
+		{Cap: dollars(100_000_000), MaxLeverage: 4, MMR: 125_000},
+		{Cap: dollars(200_000_000), MaxLeverage: 3, MMR: 150_000},
+		{Cap: dollars(300_000_000), MaxLeverage: 2, MMR: 250_000},
+		{Cap: dollars(500_000_000), MaxLeverage: 1, MMR: 500_000},
+	}.WithContinuousAmounts()
+}
+
+func ethBrackets() risk.Brackets {
+	return risk.Brackets{
+		{Cap: dollars(50_000), MaxLeverage: 10, MMR: 5_000},
+		{Cap: dollars(250_000), MaxLeverage: 10, MMR: 6_500},
+		{Cap: dollars(1_000_000), MaxLeverage: 10, MMR: 10_000},
+		{Cap: dollars(10_000_000), MaxLeverage: 10, MMR: 25_000},
+		{Cap: dollars(20_000_000), MaxLeverage: 10, MMR: 50_000},
+		{Cap: dollars(50_000_000), MaxLeverage: 5, MMR: 100_000},
+		{Cap: dollars(100_000_000), MaxLeverage: 4, MMR: 125_000},
+		{Cap: dollars(200_000_000), MaxLeverage: 2, MMR: 250_000},
+		{Cap: dollars(300_000_000), MaxLeverage: 1, MMR: 500_000},
+	}.WithContinuousAmounts()
+}
+
+// DefaultConfig is BTC-USD-PERP (tick 0.1, lot 0.001) and ETH-USD-PERP
+// (tick 0.01, lot 0.01), settled in USD with 6 decimals, maker 2 bp, taker
+// 5 bp, a 5% band around mark and 10× default leverage.
+func DefaultConfig() Config {
+	return Config{
+		Markets: []MarketSpec{
+			{
+				Symbol: "BTC-USD-PERP",
+				Spec: fixed.Spec{Tick: fixed.Step{Units: 1, Scale: 1}, Lot: fixed.Step{Units: 1, Scale: 3}, Multiplier: 1,
+					QuoteDecimals: 6, BaseDecimals: 8, MaxPrice: 10_000_000, MaxQty: 1_000_000}, // 1,000,000.0 USD; 1,000 BTC
+				Brackets: btcBrackets(), MakerFee: 200, TakerFee: 500, BandPpm: 50_000, DefaultLeverage: 10,
+				Limits: book.DefaultLimits,
+			},
+			{
+				Symbol: "ETH-USD-PERP",
+				Spec: fixed.Spec{Tick: fixed.Step{Units: 1, Scale: 2}, Lot: fixed.Step{Units: 1, Scale: 2}, Multiplier: 1,
+					QuoteDecimals: 6, BaseDecimals: 8, MaxPrice: 10_000_000, MaxQty: 1_000_000}, // 100,000.00 USD; 10,000 ETH
+				Brackets: ethBrackets(), MakerFee: 200, TakerFee: 500, BandPpm: 50_000, DefaultLeverage: 10,
+				Limits: book.DefaultLimits,
+			},
+		},
+		MaxClients: 1 << 20,
+		IdemMax:    1 << 16,
+	}
+}

@@ -1,0 +1,475 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+
+	"github.com/sampan-hk/sampan/core/book"
+	"github.com/sampan-hk/sampan/core/fixed"
+)
+
+// Binary encoding of commands and events (the journal format).
+//
+// A record is: 1 byte kind, 1 byte version, then the fields of that kind
+// and version in a fixed order, each fixed-width little-endian; the one
+// variable field (Ref) is a 1-byte length then that many bytes, at most
+// RefMax. Events add seq (u64) and time (i64) after the version byte. The
+// layouts below are version 1; a change adds version 2 next to it and the
+// decoder keeps reading version 1 forever. Fields a kind does not list are
+// not encoded (they must be zero for a lossless round trip). Decoding
+// rejects unknown kinds and versions, short or trailing bytes, a bool that
+// is not 0 or 1 and an oversized string; it never panics. Canonical bytes
+// decode and re-encode to the same bytes (fuzzed).
+
+// Encoding errors.
+var (
+	ErrShort         = errors.New("engine: record too short")
+	ErrTrailing      = errors.New("engine: trailing bytes after record")
+	ErrUnknownKind   = errors.New("engine: unknown record kind")
+	ErrUnknownVer    = errors.New("engine: unknown record version")
+	ErrBadBool       = errors.New("engine: bool byte is not 0 or 1")
+	ErrStringTooLong = errors.New("engine: string longer than its limit")
+)
+
+// Version is the current record version for every kind.
+const Version = 1
+
+type field uint8
+
+const (
+	fClient   field = iota + 1 // u32
+	fMarket                    // u16
+	fKey                       // u64
+	fOrder                     // u64
+	fOrigKey                   // u64
+	fSide                      // u8
+	fType                      // u8
+	fTIF                       // u8
+	fSTP                       // u8
+	fFlags                     // u8
+	fPrice                     // i64
+	fQty                       // i64
+	fAmount                    // i64
+	fLeverage                  // u16
+	fClass                     // u8
+	fExpiry                    // i64
+	fFlag                      // bool
+	fFrom                      // u8
+	fTo                        // u8
+	fRef                       // u8 length + bytes
+	// Event-only fields.
+	fCode               // u16
+	fClientOrderID      // u64
+	fRemaining          // i64
+	fMakerClient        // u32
+	fMakerOrder         // u64
+	fMakerClientOrderID // u64
+	fMakerRemaining     // i64
+	fTakerFee           // i64
+	fMakerFee           // i64
+	fTakerRealized      // i64
+	fMakerRealized      // i64
+	fBalance            // i64
+	fSize               // i64
+	fCost               // i64
+	fRealized           // i64
+	fLiqPrice           // i64
+	fLeverage64         // i64
+)
+
+var cmdLayoutV1 = [cmdKindEnd][]field{
+	CmdCreateClient:      {fKey, fRef},
+	CmdDeposit:           {fClient, fKey, fAmount},
+	CmdWithdraw:          {fClient, fKey, fAmount},
+	CmdTransfer:          {fClient, fKey, fFrom, fTo, fAmount},
+	CmdSetClassification: {fClient, fKey, fClass, fExpiry},
+	CmdSetKnowledge:      {fClient, fKey, fFlag},
+	CmdSetLeverage:       {fClient, fMarket, fLeverage},
+	CmdSetMark:           {fMarket, fPrice},
+	CmdPlaceOrder:        {fClient, fMarket, fKey, fSide, fType, fTIF, fSTP, fFlags, fPrice, fQty},
+	CmdCancelOrder:       {fClient, fMarket, fOrder, fOrigKey},
+	CmdCancelAll:         {fClient, fMarket},
+	CmdAmendOrder:        {fClient, fMarket, fKey, fOrder, fOrigKey, fPrice, fQty},
+}
+
+var evLayoutV1 = [evKindEnd][]field{
+	EvClientCreated:     {fClient},
+	EvDeposited:         {fClient, fAmount, fBalance},
+	EvWithdrawn:         {fClient, fAmount, fBalance},
+	EvTransferred:       {fClient, fFrom, fTo, fAmount, fBalance},
+	EvClassificationSet: {fClient, fClass, fExpiry},
+	EvKnowledgeSet:      {fClient, fFlag},
+	EvLeverageSet:       {fClient, fMarket, fLeverage64},
+	EvMarkSet:           {fMarket, fPrice},
+	EvOrderAccepted:     {fClient, fMarket, fOrder, fClientOrderID, fSide, fFlags, fPrice, fQty, fRemaining},
+	EvTrade: {fClient, fMarket, fSide, fOrder, fClientOrderID, fPrice, fQty, fRemaining, fMakerClient, fMakerOrder,
+		fMakerClientOrderID, fMakerRemaining, fTakerFee, fMakerFee, fTakerRealized, fMakerRealized},
+	EvOrderCancelled: {fClient, fMarket, fOrder, fClientOrderID, fCode, fSide, fPrice, fQty},
+	EvOrderExpired:   {fClient, fMarket, fOrder, fClientOrderID, fCode, fSide, fPrice, fQty},
+	EvOrderAmended:   {fClient, fMarket, fOrder, fClientOrderID, fSide, fPrice, fQty, fRemaining},
+	EvBookLevel:      {fMarket, fSide, fPrice, fQty},
+	EvPosition:       {fClient, fMarket, fSize, fCost, fRealized, fPrice, fLiqPrice},
+}
+
+func put8(dst []byte, v uint8) []byte { return append(dst, v) }
+func put16(dst []byte, v uint16) []byte {
+	return binary.LittleEndian.AppendUint16(dst, v)
+}
+func put32(dst []byte, v uint32) []byte {
+	return binary.LittleEndian.AppendUint32(dst, v)
+}
+func put64(dst []byte, v uint64) []byte {
+	return binary.LittleEndian.AppendUint64(dst, v)
+}
+
+// AppendCommand appends cmd's encoding to dst.
+func AppendCommand(dst []byte, c *Command) ([]byte, error) {
+	if c.Kind == 0 || c.Kind >= cmdKindEnd {
+		return dst, ErrUnknownKind
+	}
+	if len(c.Ref) > RefMax {
+		return dst, ErrStringTooLong
+	}
+	dst = append(dst, byte(c.Kind), Version)
+	for _, f := range cmdLayoutV1[c.Kind] {
+		dst = putCmdField(dst, c, f)
+	}
+	return dst, nil
+}
+
+func putCmdField(dst []byte, c *Command, f field) []byte {
+	switch f {
+	case fClient:
+		return put32(dst, uint32(c.Client))
+	case fMarket:
+		return put16(dst, uint16(c.Market))
+	case fKey:
+		return put64(dst, c.Key)
+	case fOrder:
+		return put64(dst, uint64(c.Order))
+	case fOrigKey:
+		return put64(dst, c.OrigKey)
+	case fSide:
+		return put8(dst, uint8(c.Side))
+	case fType:
+		return put8(dst, uint8(c.Type))
+	case fTIF:
+		return put8(dst, uint8(c.TIF))
+	case fSTP:
+		return put8(dst, uint8(c.STP))
+	case fFlags:
+		return put8(dst, c.Flags)
+	case fPrice:
+		return put64(dst, uint64(c.Price))
+	case fQty:
+		return put64(dst, uint64(c.Qty))
+	case fAmount:
+		return put64(dst, uint64(c.Amount))
+	case fLeverage:
+		return put16(dst, c.Leverage)
+	case fClass:
+		return put8(dst, uint8(c.Class))
+	case fExpiry:
+		return put64(dst, uint64(c.Expiry))
+	case fFlag:
+		return put8(dst, b2u(c.Flag))
+	case fFrom:
+		return put8(dst, uint8(c.From))
+	case fTo:
+		return put8(dst, uint8(c.To))
+	case fRef:
+		dst = put8(dst, uint8(len(c.Ref)))
+		return append(dst, c.Ref...)
+	}
+	panic("engine: command layout names an unknown field")
+}
+
+// reader consumes a record; the first error sticks.
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) take(n int) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if len(r.b) < n {
+		r.err = ErrShort
+		return nil
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) u8() uint8 {
+	if v := r.take(1); v != nil {
+		return v[0]
+	}
+	return 0
+}
+func (r *reader) u16() uint16 {
+	if v := r.take(2); v != nil {
+		return binary.LittleEndian.Uint16(v)
+	}
+	return 0
+}
+func (r *reader) u32() uint32 {
+	if v := r.take(4); v != nil {
+		return binary.LittleEndian.Uint32(v)
+	}
+	return 0
+}
+func (r *reader) u64() uint64 {
+	if v := r.take(8); v != nil {
+		return binary.LittleEndian.Uint64(v)
+	}
+	return 0
+}
+func (r *reader) boolean() bool {
+	v := r.u8()
+	if v > 1 && r.err == nil {
+		r.err = ErrBadBool
+	}
+	return v == 1
+}
+
+// DecodeCommand decodes one command record occupying all of b.
+func DecodeCommand(b []byte) (Command, error) {
+	var c Command
+	if len(b) < 2 {
+		return c, ErrShort
+	}
+	k := CommandKind(b[0])
+	if k == 0 || k >= cmdKindEnd {
+		return c, ErrUnknownKind
+	}
+	if b[1] != Version {
+		return c, ErrUnknownVer
+	}
+	c.Kind = k
+	r := reader{b: b[2:]}
+	for _, f := range cmdLayoutV1[k] {
+		switch f {
+		case fClient:
+			c.Client = ClientID(r.u32())
+		case fMarket:
+			c.Market = MarketID(r.u16())
+		case fKey:
+			c.Key = r.u64()
+		case fOrder:
+			c.Order = book.OrderID(r.u64())
+		case fOrigKey:
+			c.OrigKey = r.u64()
+		case fSide:
+			c.Side = book.Side(r.u8())
+		case fType:
+			c.Type = book.Type(r.u8())
+		case fTIF:
+			c.TIF = book.TIF(r.u8())
+		case fSTP:
+			c.STP = book.STP(r.u8())
+		case fFlags:
+			c.Flags = r.u8()
+		case fPrice:
+			c.Price = fixed.Price(r.u64())
+		case fQty:
+			c.Qty = fixed.Qty(r.u64())
+		case fAmount:
+			c.Amount = fixed.Amount(r.u64())
+		case fLeverage:
+			c.Leverage = r.u16()
+		case fClass:
+			c.Class = Classification(r.u8())
+		case fExpiry:
+			c.Expiry = int64(r.u64())
+		case fFlag:
+			c.Flag = r.boolean()
+		case fFrom:
+			c.From = AccountKind(r.u8())
+		case fTo:
+			c.To = AccountKind(r.u8())
+		case fRef:
+			n := int(r.u8())
+			if n > RefMax && r.err == nil {
+				r.err = ErrStringTooLong
+			}
+			c.Ref = string(r.take(n))
+		}
+	}
+	if r.err != nil {
+		return Command{}, r.err
+	}
+	if len(r.b) != 0 {
+		return Command{}, ErrTrailing
+	}
+	return c, nil
+}
+
+// AppendEvent appends ev's encoding to dst.
+func AppendEvent(dst []byte, ev *Event) ([]byte, error) {
+	if ev.Kind == 0 || ev.Kind >= evKindEnd {
+		return dst, ErrUnknownKind
+	}
+	dst = append(dst, byte(ev.Kind), Version)
+	dst = put64(dst, ev.Seq)
+	dst = put64(dst, uint64(ev.Time))
+	for _, f := range evLayoutV1[ev.Kind] {
+		switch f {
+		case fClient:
+			dst = put32(dst, uint32(ev.Client))
+		case fMarket:
+			dst = put16(dst, uint16(ev.Market))
+		case fOrder:
+			dst = put64(dst, uint64(ev.Order))
+		case fSide:
+			dst = put8(dst, uint8(ev.Side))
+		case fFlags:
+			dst = put8(dst, ev.Flags)
+		case fPrice:
+			dst = put64(dst, uint64(ev.Price))
+		case fQty:
+			dst = put64(dst, uint64(ev.Qty))
+		case fAmount:
+			dst = put64(dst, uint64(ev.Amount))
+		case fClass:
+			dst = put8(dst, uint8(ev.Class))
+		case fExpiry:
+			dst = put64(dst, uint64(ev.Expiry))
+		case fFlag:
+			dst = put8(dst, b2u(ev.Flag))
+		case fFrom:
+			dst = put8(dst, uint8(ev.From))
+		case fTo:
+			dst = put8(dst, uint8(ev.To))
+		case fCode:
+			dst = put16(dst, uint16(ev.Code))
+		case fClientOrderID:
+			dst = put64(dst, ev.ClientOrderID)
+		case fRemaining:
+			dst = put64(dst, uint64(ev.Remaining))
+		case fMakerClient:
+			dst = put32(dst, uint32(ev.MakerClient))
+		case fMakerOrder:
+			dst = put64(dst, uint64(ev.MakerOrder))
+		case fMakerClientOrderID:
+			dst = put64(dst, ev.MakerClientOrderID)
+		case fMakerRemaining:
+			dst = put64(dst, uint64(ev.MakerRemaining))
+		case fTakerFee:
+			dst = put64(dst, uint64(ev.TakerFee))
+		case fMakerFee:
+			dst = put64(dst, uint64(ev.MakerFee))
+		case fTakerRealized:
+			dst = put64(dst, uint64(ev.TakerRealized))
+		case fMakerRealized:
+			dst = put64(dst, uint64(ev.MakerRealized))
+		case fBalance:
+			dst = put64(dst, uint64(ev.Balance))
+		case fSize:
+			dst = put64(dst, uint64(ev.Size))
+		case fCost:
+			dst = put64(dst, uint64(ev.Cost))
+		case fRealized:
+			dst = put64(dst, uint64(ev.Realized))
+		case fLiqPrice:
+			dst = put64(dst, uint64(ev.LiqPrice))
+		case fLeverage64:
+			dst = put64(dst, uint64(ev.Leverage))
+		default:
+			panic("engine: event layout names an unknown field")
+		}
+	}
+	return dst, nil
+}
+
+// DecodeEvent decodes one event record occupying all of b.
+func DecodeEvent(b []byte) (Event, error) {
+	var ev Event
+	if len(b) < 2 {
+		return ev, ErrShort
+	}
+	k := EventKind(b[0])
+	if k == 0 || k >= evKindEnd {
+		return ev, ErrUnknownKind
+	}
+	if b[1] != Version {
+		return ev, ErrUnknownVer
+	}
+	ev.Kind = k
+	r := reader{b: b[2:]}
+	ev.Seq = r.u64()
+	ev.Time = int64(r.u64())
+	for _, f := range evLayoutV1[k] {
+		switch f {
+		case fClient:
+			ev.Client = ClientID(r.u32())
+		case fMarket:
+			ev.Market = MarketID(r.u16())
+		case fOrder:
+			ev.Order = book.OrderID(r.u64())
+		case fSide:
+			ev.Side = book.Side(r.u8())
+		case fFlags:
+			ev.Flags = r.u8()
+		case fPrice:
+			ev.Price = fixed.Price(r.u64())
+		case fQty:
+			ev.Qty = fixed.Qty(r.u64())
+		case fAmount:
+			ev.Amount = fixed.Amount(r.u64())
+		case fClass:
+			ev.Class = Classification(r.u8())
+		case fExpiry:
+			ev.Expiry = int64(r.u64())
+		case fFlag:
+			ev.Flag = r.boolean()
+		case fFrom:
+			ev.From = AccountKind(r.u8())
+		case fTo:
+			ev.To = AccountKind(r.u8())
+		case fCode:
+			ev.Code = Code(r.u16())
+		case fClientOrderID:
+			ev.ClientOrderID = r.u64()
+		case fRemaining:
+			ev.Remaining = fixed.Qty(r.u64())
+		case fMakerClient:
+			ev.MakerClient = ClientID(r.u32())
+		case fMakerOrder:
+			ev.MakerOrder = book.OrderID(r.u64())
+		case fMakerClientOrderID:
+			ev.MakerClientOrderID = r.u64()
+		case fMakerRemaining:
+			ev.MakerRemaining = fixed.Qty(r.u64())
+		case fTakerFee:
+			ev.TakerFee = fixed.Amount(r.u64())
+		case fMakerFee:
+			ev.MakerFee = fixed.Amount(r.u64())
+		case fTakerRealized:
+			ev.TakerRealized = fixed.Amount(r.u64())
+		case fMakerRealized:
+			ev.MakerRealized = fixed.Amount(r.u64())
+		case fBalance:
+			ev.Balance = fixed.Amount(r.u64())
+		case fSize:
+			ev.Size = fixed.Qty(r.u64())
+		case fCost:
+			ev.Cost = fixed.Amount(r.u64())
+		case fRealized:
+			ev.Realized = fixed.Amount(r.u64())
+		case fLiqPrice:
+			ev.LiqPrice = fixed.Price(r.u64())
+		case fLeverage64:
+			ev.Leverage = int64(r.u64())
+		}
+	}
+	if r.err != nil {
+		return Event{}, r.err
+	}
+	if len(r.b) != 0 {
+		return Event{}, ErrTrailing
+	}
+	return ev, nil
+}

@@ -1,0 +1,130 @@
+package engine
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/sampan-hk/sampan/core/book"
+	"github.com/sampan-hk/sampan/core/fixed"
+	"github.com/sampan-hk/sampan/core/ledger"
+	"github.com/sampan-hk/sampan/core/risk"
+)
+
+// CheckInvariants recomputes everything the engine keeps incrementally and
+// compares: ledger conservation, open-interest symmetry, settlement account
+// = −Σ cost, every line's resting-order aggregates against a walk of the
+// book, the reduce-only rule, margin figures from recomputed aggregates,
+// each book's own invariants and the idempotency index. It is O(state) and
+// meant for tests, the simulator and audits; it returns the first
+// violation found.
+func (e *Engine) CheckInvariants() error {
+	fail := func(msg string, v ...int64) error {
+		for _, x := range v {
+			msg += " " + strconv.FormatInt(x, 10)
+		}
+		return errors.New("engine invariant: " + msg)
+	}
+	if err := e.led.Check(); err != nil {
+		return err
+	}
+	if !e.idem.check() {
+		return fail("idempotency index does not match its ring")
+	}
+	if e.led.Balance(ledger.USD, ledger.Fees) < 0 {
+		return fail("fee account negative")
+	}
+	nm := len(e.markets)
+	if len(e.lines) != len(e.clients)*nm {
+		return fail("line table size", int64(len(e.lines)))
+	}
+	recomputed := make([]risk.Line, len(e.lines))
+	for i := range e.lines {
+		recomputed[i] = risk.Line{Size: e.lines[i].Size, Cost: e.lines[i].Cost, Leverage: e.lines[i].Leverage}
+	}
+	for mi := range e.markets {
+		m := &e.markets[mi]
+		if err := m.book.CheckInvariants(); err != nil {
+			return err
+		}
+		roCount := 0
+		var walkErr error
+		m.book.Walk(func(v book.OrderView) bool {
+			if v.Owner == 0 || int(v.Owner) >= len(e.clients) {
+				walkErr = fail("resting order of unknown client", int64(v.Owner))
+				return false
+			}
+			if v.ReduceOnly != (m.roBySlot[slotOf(v.ID)] == v.ID) {
+				walkErr = fail("reduce-only slot table disagrees with the book", int64(v.ID))
+				return false
+			}
+			if v.ReduceOnly {
+				roCount++
+			} else if code := e.eligibility(&e.clients[v.Owner]); code != OK {
+				walkErr = fail("an ineligible client ("+code.String()+") has an order that may increase its position", int64(v.Owner), int64(v.ID))
+				return false
+			}
+			recomputed[int(v.Owner)*nm+mi].AddOrder(&m.params, v.Side == book.Buy, v.ReduceOnly, v.Price, v.Qty, +1)
+			recomputed[int(v.Owner)*nm+mi].Orders++
+			return true
+		})
+		if walkErr != nil {
+			return walkErr
+		}
+		for _, id := range m.roBySlot {
+			if id != 0 {
+				roCount--
+			}
+		}
+		if roCount != 0 {
+			return fail("stale reduce-only slot entries", int64(mi))
+		}
+		var long, short fixed.Qty
+		var cost fixed.Amount
+		for c := 1; c < len(e.clients); c++ {
+			l := &e.lines[c*nm+mi]
+			r := &recomputed[c*nm+mi]
+			if (l.Size == 0) != (l.Cost == 0) || (l.Size > 0) != (l.Cost > 0) {
+				return fail("position cost sign disagrees with size", int64(c), int64(l.Size), int64(l.Cost))
+			}
+			long += pos(l.Size)
+			short += pos(-l.Size)
+			cost += l.Cost
+			if l.BuyQty != r.BuyQty || l.SellQty != r.SellQty || l.BuyNotional != r.BuyNotional || l.SellNotional != r.SellNotional ||
+				l.ReduceBuyQty != r.ReduceBuyQty || l.ReduceSellQty != r.ReduceSellQty || l.Orders != r.Orders {
+				return fail("resting-order aggregates differ from the book", int64(c), int64(mi))
+			}
+			if int(l.Orders) != m.book.OpenOrders(book.Owner(c)) {
+				return fail("order count differs from the book", int64(c), int64(mi))
+			}
+			if l.ReduceBuyQty > pos(-l.Size) || l.ReduceSellQty > pos(l.Size) {
+				return fail("reduce-only orders could increase a position", int64(c), int64(mi))
+			}
+			if l.Leverage < 1 || l.Leverage > m.spec.Brackets[0].MaxLeverage {
+				return fail("leverage out of range", int64(c), l.Leverage)
+			}
+		}
+		if long != short || long != m.longOI || short != m.shortOI {
+			return fail("open interest", int64(mi), int64(long), int64(short), int64(m.longOI), int64(m.shortOI))
+		}
+		if got := e.led.Balance(ledger.USD, m.settlement); got != -cost {
+			return fail("settlement account ≠ −Σ cost", int64(mi), int64(got), int64(cost))
+		}
+	}
+	// Margin figures from the recomputed lines equal the incremental ones.
+	for c := 1; c < len(e.clients); c++ {
+		eq, req := e.equityRequired(ClientID(c))
+		var eq2, req2 fixed.Amount
+		eq2 = e.led.Balance(ledger.USD, e.clients[c].deriv)
+		for mi := range e.markets {
+			m := &e.markets[mi]
+			r := &recomputed[c*nm+mi]
+			eq2 += r.Unrealized(&m.params, m.mark)
+			w, _, _ := r.WorstCase(&m.params, m.mark)
+			req2 += w
+		}
+		if eq != eq2 || req != req2 {
+			return fail("margin figures differ from a recomputation", int64(c), int64(eq), int64(eq2), int64(req), int64(req2))
+		}
+	}
+	return nil
+}
