@@ -95,6 +95,10 @@ type Book struct {
 
 	bandRef fixed.Price
 	bandPpm fixed.Ppm
+	// bandLo and bandHi cache the band's edges, computed once per SetBand
+	// rather than with two 128-bit divisions per order.
+	bandLo, bandHi fixed.Price
+	banded         bool
 
 	ev []Event
 }
@@ -122,6 +126,7 @@ func New(spec fixed.Spec, limits Limits) *Book {
 		b.ladders[s] = newLadder(int(spec.MaxPrice) + 1)
 	}
 	b.clientID = make(map[clientKey]int32, 1024)
+	b.SetBand(0, 0)
 	b.ev = make([]Event, 0, 256)
 	return b
 }
@@ -144,23 +149,19 @@ func (b *Book) SetBand(ref fixed.Price, band fixed.Ppm) {
 		panic("book: band out of range")
 	}
 	b.bandRef, b.bandPpm = min(ref, b.spec.MaxPrice), band
+	b.bandLo, b.bandHi, b.banded = 1, b.spec.MaxPrice, false
+	if b.bandRef <= 0 || b.bandPpm <= 0 {
+		return
+	}
+	lo := fixed.Price(fixed.MustMulDiv(int64(b.bandRef), int64(fixed.PpmOne-b.bandPpm), int64(fixed.PpmOne), fixed.Ceil))
+	hi := fixed.Price(fixed.MustMulDiv(int64(b.bandRef), int64(fixed.PpmOne+b.bandPpm), int64(fixed.PpmOne), fixed.Floor))
+	b.bandLo, b.bandHi, b.banded = max(lo, 1), min(hi, b.spec.MaxPrice), true
 }
 
 // Band returns the inclusive price range orders may carry, and whether a
 // band is set.
 func (b *Book) Band() (lo, hi fixed.Price, ok bool) {
-	if b.bandRef <= 0 || b.bandPpm <= 0 {
-		return 1, b.spec.MaxPrice, false
-	}
-	lo = fixed.Price(fixed.MustMulDiv(int64(b.bandRef), int64(fixed.PpmOne-b.bandPpm), int64(fixed.PpmOne), fixed.Ceil))
-	hi = fixed.Price(fixed.MustMulDiv(int64(b.bandRef), int64(fixed.PpmOne+b.bandPpm), int64(fixed.PpmOne), fixed.Floor))
-	if lo < 1 {
-		lo = 1
-	}
-	if hi > b.spec.MaxPrice {
-		hi = b.spec.MaxPrice
-	}
-	return lo, hi, true
+	return b.bandLo, b.bandHi, b.banded
 }
 
 // Best returns the best price on a side and its total quantity.
@@ -492,7 +493,7 @@ func (b *Book) match(o *Order, id OrderID, qty fixed.Qty) (fixed.Qty, bool) {
 			nxt := m.next
 			if m.owner == o.Owner && o.STP != STPNone {
 				if o.STP == STPExpireMaker || o.STP == STPExpireBoth {
-					b.emit(Event{Kind: EvCancelled, Reason: CancelSelfTrade, Side: m.side, Order: m.id, Owner: m.owner, ClientID: m.clientID, Price: m.price, Qty: m.qty})
+					b.emit(Event{Kind: EvCancelled, Reason: CancelSelfTrade, Side: m.side, Order: m.id, Owner: m.owner, ClientID: m.clientID, Price: m.price, Qty: m.qty, ReduceOnly: m.reduceOnly})
 					lv.qty -= m.qty
 					b.unlink(i, lv)
 				}
@@ -511,7 +512,7 @@ func (b *Book) match(o *Order, id OrderID, qty fixed.Qty) (fixed.Qty, bool) {
 			m.qty -= t
 			lv.qty -= t
 			b.emit(Event{Kind: EvTrade, Side: o.Side, Order: id, Owner: o.Owner, ClientID: o.ClientID, Price: p, Qty: t, Remaining: qty,
-				Maker: m.id, MakerOwner: m.owner, MakerClientID: m.clientID, MakerRemaining: m.qty})
+				ReduceOnly: o.ReduceOnly, Maker: m.id, MakerOwner: m.owner, MakerClientID: m.clientID, MakerRemaining: m.qty, MakerReduceOnly: m.reduceOnly})
 			if m.qty == 0 {
 				b.unlink(i, lv)
 			}
@@ -711,7 +712,7 @@ func (b *Book) CancelAll(o Owner, r Reason) []Event {
 
 func (b *Book) cancelSlot(i int32, r Reason) {
 	s := &b.slots[i]
-	b.emit(Event{Kind: EvCancelled, Reason: r, Side: s.side, Order: s.id, Owner: s.owner, ClientID: s.clientID, Price: s.price, Qty: s.qty})
+	b.emit(Event{Kind: EvCancelled, Reason: r, Side: s.side, Order: s.id, Owner: s.owner, ClientID: s.clientID, Price: s.price, Qty: s.qty, ReduceOnly: s.reduceOnly})
 	b.remove(i)
 }
 
@@ -770,7 +771,7 @@ func (b *Book) Amend(o Owner, id OrderID, price fixed.Price, qty fixed.Qty) []Ev
 	rem := qty
 	if crossing {
 		var stopped bool
-		rem, stopped = b.match(&Order{Owner: o, ClientID: s.clientID, Side: side, Price: price, STP: s.stp}, id, qty)
+		rem, stopped = b.match(&Order{Owner: o, ClientID: s.clientID, Side: side, Price: price, STP: s.stp, ReduceOnly: s.reduceOnly}, id, qty)
 		if rem > 0 && stopped {
 			b.emit(Event{Kind: EvExpired, Reason: ExpireSelfTrade, Side: side, Order: id, Owner: o, ClientID: s.clientID, Price: price, Qty: rem})
 			rem = 0

@@ -285,7 +285,7 @@ func (r *refBook) Submit(o Order) []Event {
 		r.emit(Event{Kind: EvExpired, Reason: ExpireFOK, Side: o.Side, Order: id, Owner: o.Owner, ClientID: o.ClientID, Price: o.Price, Qty: o.Qty})
 		return r.ev
 	}
-	rem, stopped := r.match(o.Side, o.Price, o.Owner, o.ClientID, o.STP, id, o.Qty)
+	rem, stopped := r.match(o.Side, o.Price, o.Owner, o.ClientID, o.STP, o.ReduceOnly, id, o.Qty)
 	expire := func(reason Reason) []Event {
 		r.emit(Event{Kind: EvExpired, Reason: reason, Side: o.Side, Order: id, Owner: o.Owner, ClientID: o.ClientID, Price: o.Price, Qty: rem})
 		return r.ev
@@ -331,7 +331,7 @@ func (r *refBook) fillable(o Order) bool {
 
 // match trades a taker against the opposite side, best price first, FIFO
 // within a price, emitting one level event per level it touched.
-func (r *refBook) match(side Side, limit fixed.Price, owner Owner, cid uint64, stp STP, id OrderID, qty fixed.Qty) (fixed.Qty, bool) {
+func (r *refBook) match(side Side, limit fixed.Price, owner Owner, cid uint64, stp STP, ro bool, id OrderID, qty fixed.Qty) (fixed.Qty, bool) {
 	opp := side.Opposite()
 	for qty > 0 {
 		p := r.best(opp)
@@ -345,7 +345,7 @@ func (r *refBook) match(side Side, limit fixed.Price, owner Owner, cid uint64, s
 			}
 			if m.owner == owner && stp != STPNone {
 				if stp == STPExpireMaker || stp == STPExpireBoth {
-					r.emit(Event{Kind: EvCancelled, Reason: CancelSelfTrade, Side: m.side, Order: m.id, Owner: m.owner, ClientID: m.cid, Price: m.price, Qty: m.qty})
+					r.emit(Event{Kind: EvCancelled, Reason: CancelSelfTrade, Side: m.side, Order: m.id, Owner: m.owner, ClientID: m.cid, Price: m.price, Qty: m.qty, ReduceOnly: m.reduceOnly})
 					r.removeOrder(m)
 				}
 				if stp != STPExpireMaker {
@@ -357,8 +357,8 @@ func (r *refBook) match(side Side, limit fixed.Price, owner Owner, cid uint64, s
 			t := min(qty, m.qty)
 			qty -= t
 			m.qty -= t
-			r.emit(Event{Kind: EvTrade, Side: side, Order: id, Owner: owner, ClientID: cid, Price: p, Qty: t, Remaining: qty,
-				Maker: m.id, MakerOwner: m.owner, MakerClientID: m.cid, MakerRemaining: m.qty})
+			r.emit(Event{Kind: EvTrade, Side: side, Order: id, Owner: owner, ClientID: cid, Price: p, Qty: t, Remaining: qty, ReduceOnly: ro,
+				Maker: m.id, MakerOwner: m.owner, MakerClientID: m.cid, MakerRemaining: m.qty, MakerReduceOnly: m.reduceOnly})
 			if m.qty == 0 {
 				r.removeOrder(m)
 			}
@@ -372,7 +372,7 @@ func (r *refBook) match(side Side, limit fixed.Price, owner Owner, cid uint64, s
 }
 
 func (r *refBook) cancel(x *refOrder, reason Reason) {
-	r.emit(Event{Kind: EvCancelled, Reason: reason, Side: x.side, Order: x.id, Owner: x.owner, ClientID: x.cid, Price: x.price, Qty: x.qty})
+	r.emit(Event{Kind: EvCancelled, Reason: reason, Side: x.side, Order: x.id, Owner: x.owner, ClientID: x.cid, Price: x.price, Qty: x.qty, ReduceOnly: x.reduceOnly})
 	r.removeOrder(x)
 	r.emit(Event{Kind: EvLevel, Side: x.side, Price: x.price, Qty: r.levelQty(x.side, x.price)})
 }
@@ -457,7 +457,7 @@ func (r *refBook) Amend(ow Owner, id OrderID, price fixed.Price, qty fixed.Qty) 
 	rem := qty
 	if crossing {
 		var stopped bool
-		rem, stopped = r.match(x.side, price, ow, x.cid, x.stp, id, qty)
+		rem, stopped = r.match(x.side, price, ow, x.cid, x.stp, x.reduceOnly, id, qty)
 		if rem > 0 && stopped {
 			r.emit(Event{Kind: EvExpired, Reason: ExpireSelfTrade, Side: x.side, Order: id, Owner: ow, ClientID: x.cid, Price: price, Qty: rem})
 			rem = 0

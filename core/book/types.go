@@ -60,6 +60,11 @@ const (
 // plain increasing number) and resolves to its slot without a map lookup.
 type OrderID uint64
 
+// Slot returns the book slot an id resolves to: a dense index below
+// MaxOrdersLimit+1, unique among resting orders. Callers may key their own
+// per-order tables by it (the engine does).
+func (id OrderID) Slot() int { return int(id & slotMask) }
+
 // Owner is the dense index of an account, assigned by the engine. The book
 // keeps per-owner state in a slice indexed by Owner, so owners must be small
 // dense numbers (the engine's account indexes), not arbitrary ids.
@@ -180,11 +185,15 @@ type Event struct {
 	Qty      fixed.Qty
 	// Remaining is the order's open quantity after this event.
 	Remaining fixed.Qty
+	// ReduceOnly is the order's flag (on trades: the taker's), carried so
+	// the engine needs no side table to enforce it.
+	ReduceOnly bool
 	// Maker fields are set on trades.
-	Maker          OrderID
-	MakerOwner     Owner
-	MakerClientID  uint64
-	MakerRemaining fixed.Qty
+	Maker           OrderID
+	MakerOwner      Owner
+	MakerClientID   uint64
+	MakerRemaining  fixed.Qty
+	MakerReduceOnly bool
 }
 
 // OrderView is a read-only copy of a resting order.
