@@ -1,0 +1,119 @@
+package exchange
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/sampan-hk/sampan/core/engine"
+	"github.com/sampan-hk/sampan/core/fixed"
+)
+
+// This file answers "why": it renders engine state and events for one
+// account as plain text, for `sampan replay --account` and for people
+// reading an audit trail. It reads only; nothing here changes state.
+
+// AccountState renders a client's account and positions.
+func (m *Machine) AccountState(id string) (string, error) {
+	n, err := strconv.ParseUint(id, 10, 32)
+	if err != nil || n == 0 {
+		return "", fmt.Errorf("account id must be a client number (1, 2, ...), got %q", id)
+	}
+	var out string
+	var ok bool
+	m.View(func(e *engine.Engine) {
+		var a engine.AccountView
+		a, ok = e.Account(engine.ClientID(n))
+		if !ok {
+			return
+		}
+		usd := m.usd()
+		var sb strings.Builder
+		fmt.Fprintf(&sb, "client %d (%s), %s, knowledge %v, eligible %v\n", a.Client, a.Ref, a.Class, a.Knowledge, a.Eligible)
+		fmt.Fprintf(&sb, "  collateral %s  unrealized %s  equity %s  IM %s  MM %s  available %s  liquidatable %v\n",
+			usd(a.Collateral), usd(a.Unrealized), usd(a.Equity), usd(a.IM), usd(a.MM), usd(a.Available), a.Liquidatable)
+		for _, p := range e.Positions(a.Client, nil) {
+			spec := &m.cfg.Markets[p.Market].Spec
+			liq := "none"
+			if p.LiqPrice > 0 {
+				liq = spec.FormatPrice(p.LiqPrice)
+			}
+			fmt.Fprintf(&sb, "  %s size %s entry %s mark %s unrealized %s realized %s MM %s liquidation price %s\n",
+				m.cfg.Markets[p.Market].Symbol, signedQty(spec, p.Size), spec.FormatPrice(p.EntryPrice), spec.FormatPrice(p.Mark),
+				usd(p.Unrealized), usd(p.Realized), usd(p.MM), liq)
+		}
+		out = strings.TrimRight(sb.String(), "\n")
+	})
+	if !ok {
+		return "", fmt.Errorf("no client %s", id)
+	}
+	return out, nil
+}
+
+// AccountEvents renders the events in an Apply blob that concern a client
+// (as the acting client, or as the maker of a trade).
+func (m *Machine) AccountEvents(events []byte, id string) []string {
+	n, err := strconv.ParseUint(id, 10, 32)
+	if err != nil {
+		return nil
+	}
+	evs, err := DecodeEvents(events)
+	if err != nil {
+		return []string{"undecodable events: " + err.Error()}
+	}
+	var out []string
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Client == engine.ClientID(n) || (ev.Kind == engine.EvTrade && ev.MakerClient == engine.ClientID(n)) {
+			out = append(out, m.FormatEvent(ev))
+		}
+	}
+	return out
+}
+
+func (m *Machine) usd() func(fixed.Amount) string {
+	return func(a fixed.Amount) string { return fixed.TrimDecimal(fixed.FormatDecimal(int64(a), m.cfg.Markets[0].Spec.QuoteDecimals)) }
+}
+
+func signedQty(s *fixed.Spec, q fixed.Qty) string {
+	if q < 0 {
+		return "-" + s.FormatQty(-q)
+	}
+	return s.FormatQty(q)
+}
+
+// FormatEvent renders one event as a line of text with decimal prices and
+// amounts.
+func (m *Machine) FormatEvent(ev *engine.Event) string {
+	usd := m.usd()
+	sym, px, qty := "", func(p fixed.Price) string { return strconv.FormatInt(int64(p), 10) }, func(q fixed.Qty) string { return strconv.FormatInt(int64(q), 10) }
+	if int(ev.Market) < len(m.cfg.Markets) {
+		spec := &m.cfg.Markets[ev.Market].Spec
+		sym = m.cfg.Markets[ev.Market].Symbol
+		px = spec.FormatPrice
+		qty = func(q fixed.Qty) string { return signedQty(spec, q) }
+	}
+	head := fmt.Sprintf("#%d %s", ev.Seq, ev.Kind)
+	switch ev.Kind {
+	case engine.EvDeposited, engine.EvWithdrawn:
+		return fmt.Sprintf("%s client %d amount %s balance %s", head, ev.Client, usd(ev.Amount), usd(ev.Balance))
+	case engine.EvOrderAccepted:
+		return fmt.Sprintf("%s client %d %s order %d %s %s @ %s", head, ev.Client, sym, ev.Order, ev.Side, qty(ev.Qty), px(ev.Price))
+	case engine.EvTrade:
+		return fmt.Sprintf("%s %s %s @ %s: taker client %d (order %d, %s, fee %s, realized %s) maker client %d (order %d, fee %s, realized %s)",
+			head, sym, qty(ev.Qty), px(ev.Price), ev.Client, ev.Order, ev.Side, usd(ev.TakerFee), usd(ev.TakerRealized),
+			ev.MakerClient, ev.MakerOrder, usd(ev.MakerFee), usd(ev.MakerRealized))
+	case engine.EvOrderCancelled, engine.EvOrderExpired:
+		return fmt.Sprintf("%s client %d %s order %d unfilled %s reason %s", head, ev.Client, sym, ev.Order, qty(ev.Qty), ev.Code)
+	case engine.EvPosition:
+		liq := "none"
+		if ev.LiqPrice > 0 {
+			liq = px(ev.LiqPrice)
+		}
+		return fmt.Sprintf("%s client %d %s size %s cost %s realized %s mark %s liquidation price %s",
+			head, ev.Client, sym, qty(ev.Size), usd(ev.Cost), usd(ev.Realized), px(ev.Price), liq)
+	case engine.EvMarkSet:
+		return fmt.Sprintf("%s %s mark %s", head, sym, px(ev.Price))
+	}
+	return fmt.Sprintf("%s client %d market %s price %s qty %s amount %s code %s", head, ev.Client, sym, px(ev.Price), qty(ev.Qty), usd(ev.Amount), ev.Code)
+}
