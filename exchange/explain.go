@@ -72,7 +72,9 @@ func (m *Machine) AccountEvents(events []byte, id string) []string {
 }
 
 func (m *Machine) usd() func(fixed.Amount) string {
-	return func(a fixed.Amount) string { return fixed.TrimDecimal(fixed.FormatDecimal(int64(a), m.cfg.Markets[0].Spec.QuoteDecimals)) }
+	return func(a fixed.Amount) string {
+		return fixed.TrimDecimal(fixed.FormatDecimal(int64(a), m.cfg.Markets[0].Spec.QuoteDecimals))
+	}
 }
 
 func signedQty(s *fixed.Spec, q fixed.Qty) string {
