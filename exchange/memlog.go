@@ -2,7 +2,6 @@ package exchange
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -42,7 +41,5 @@ func (l *MemLog) Submit(ctx context.Context, cmd []byte) ([]byte, error) {
 
 // restoreEngine rebuilds an engine from snapshot bytes.
 func restoreEngine(cfg engine.Config, data []byte) (*engine.Engine, error) {
-	_ = cfg
-	_ = data
-	return nil, errors.New("exchange: engine snapshots are not implemented yet")
+	return engine.Restore(cfg, data)
 }

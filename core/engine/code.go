@@ -31,6 +31,8 @@ const (
 	CodeLeverageOutOfRange      Code = 303
 	CodeMarkNotSet              Code = 304
 	CodeInvalidMark             Code = 305
+	CodeMarketReduceOnly        Code = 306 // the market's index is unhealthy: only reducing orders
+	CodeUnknownSource           Code = 307 // a quote from a venue that is not a constituent
 
 	// 4xx: eligibility.
 	CodeNotProfessionalInvestor Code = 400
@@ -64,6 +66,8 @@ var codeNames = map[Code]string{
 	CodeLeverageOutOfRange:      "leverage_out_of_range",
 	CodeMarkNotSet:              "mark_not_set",
 	CodeInvalidMark:             "invalid_mark",
+	CodeMarketReduceOnly:        "market_reduce_only",
+	CodeUnknownSource:           "unknown_price_source",
 	CodeNotProfessionalInvestor: "not_professional_investor",
 	CodePIClassificationExpired: "pi_classification_expired",
 	CodeNoDerivativesKnowledge:  "no_derivatives_knowledge",

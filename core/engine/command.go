@@ -32,11 +32,13 @@ const (
 	CmdCancelOrder       CommandKind = 10 // Client, Market, Order or OrigKey
 	CmdCancelAll         CommandKind = 11 // Client, Market (AllMarkets: every market)
 	CmdAmendOrder        CommandKind = 12 // Client, Market, Key, Order or OrigKey, Price, Qty
-	cmdKindEnd           CommandKind = 13
+	CmdQuote             CommandKind = 13 // feed: Market (any market on the underlying), Source, Price (ticks), Observed
+	CmdTick              CommandKind = 14 // sequencer, every second: time only
+	cmdKindEnd           CommandKind = 15
 )
 
 var cmdNames = [...]string{"?", "create_client", "deposit", "withdraw", "transfer", "set_classification",
-	"set_knowledge", "set_leverage", "set_mark", "place_order", "cancel_order", "cancel_all", "amend_order"}
+	"set_knowledge", "set_leverage", "set_mark", "place_order", "cancel_order", "cancel_all", "amend_order", "quote", "tick"}
 
 func (k CommandKind) String() string {
 	if k < cmdKindEnd {
@@ -113,6 +115,11 @@ type Command struct {
 	Amount   fixed.Amount
 	Expiry   int64 // unix ns; classification valid while now < Expiry
 	Ref      string
+	// Quote fields. Quotes carry no idempotency key (a repeated quote is
+	// harmless: the index keeps the newest per venue), so they are not
+	// part of the fingerprint.
+	Source   uint16 // oracle venue id (oracle.SourceID)
+	Observed int64  // the venue's observation time, unix ns
 }
 
 // Result is a command's outcome.

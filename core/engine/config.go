@@ -5,6 +5,8 @@ import (
 
 	"github.com/sampan-hk/sampan/core/book"
 	"github.com/sampan-hk/sampan/core/fixed"
+	"github.com/sampan-hk/sampan/core/funding"
+	"github.com/sampan-hk/sampan/core/oracle"
 	"github.com/sampan-hk/sampan/core/risk"
 )
 
@@ -19,13 +21,32 @@ type MarketSpec struct {
 	BandPpm         fixed.Ppm // orders must lie within mark × (1 ± band)
 	DefaultLeverage int64     // a new client's leverage setting
 	Limits          book.Limits
+	// Underlying names the index the market is valued on ("BTC"). Markets
+	// on one underlying share its index, so they must share a tick (quotes
+	// are in ticks). Empty: the symbol, i.e. an index of its own.
+	Underlying string
+	// ImpactNotional is the notional (quote minor units) whose average fill
+	// price on each side of the book is the impact bid/ask of the funding
+	// premium. Zero: DefaultImpactNotional.
+	ImpactNotional fixed.Amount
 }
+
+// DefaultImpactNotional is 10,000 USD.
+const DefaultImpactNotional = fixed.Amount(10_000 * 1_000_000)
 
 // Config is everything engine.New needs.
 type Config struct {
 	Markets    []MarketSpec
 	MaxClients int // named limit: clients the engine accepts
 	IdemMax    int // named limit: idempotency keys remembered (FIFO window)
+
+	// Valuation rules, shared by every market (docs/methodology.md). A zero
+	// value means the package default, so configs written before valuation
+	// existed keep working.
+	Oracle  oracle.Params     // index: staleness, deviation, minimum sources
+	Sources []oracle.Source   // constituents of every index (venue ids are the quote's Source)
+	Mark    oracle.MarkParams // basis window and clamp band
+	Funding funding.Params    // interval, sampling, interest, clamp, cap
 }
 
 // Named limits that are not per-market.
@@ -46,6 +67,8 @@ var (
 	ErrConfigBand    = errors.New("engine: price band must be in (0, 100%)")
 	ErrConfigLev     = errors.New("engine: default leverage must be in 1..first tier max leverage")
 	ErrConfigLimits  = errors.New("engine: MaxClients and IdemMax must be positive")
+	ErrConfigOracle  = errors.New("engine: invalid oracle, mark or funding parameters, or sources")
+	ErrConfigUnder   = errors.New("engine: markets on one underlying must share a tick; impact notional must be ≥ 0")
 )
 
 // Validate checks the config and validates each market's fixed.Spec in
@@ -56,6 +79,24 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxClients <= 0 || c.IdemMax <= 0 || c.MaxClients >= 1<<31 {
 		return ErrConfigLimits
+	}
+	if c.Oracle == (oracle.Params{}) {
+		c.Oracle = oracle.DefaultParams()
+	}
+	if c.Sources == nil {
+		c.Sources = oracle.DefaultSources()
+	}
+	if c.Mark == (oracle.MarkParams{}) {
+		c.Mark = oracle.DefaultMarkParams()
+	}
+	if c.Funding == (funding.Params{}) {
+		c.Funding = funding.DefaultParams()
+	}
+	if _, err := oracle.NewIndex(c.Oracle, c.Sources); err != nil {
+		return ErrConfigOracle
+	}
+	if c.Mark.Validate() != nil || c.Funding.Validate() != nil {
+		return ErrConfigOracle
 	}
 	for i := range c.Markets {
 		m := &c.Markets[i]
@@ -81,6 +122,20 @@ func (c *Config) Validate() error {
 		}
 		if m.DefaultLeverage < 1 || m.DefaultLeverage > m.Brackets[0].MaxLeverage || m.DefaultLeverage > LeverageMax {
 			return ErrConfigLev
+		}
+		if m.Underlying == "" {
+			m.Underlying = m.Symbol
+		}
+		if m.ImpactNotional == 0 {
+			m.ImpactNotional = DefaultImpactNotional
+		}
+		if m.ImpactNotional < 0 || len(m.Underlying) > RefMax {
+			return ErrConfigUnder
+		}
+		for j := 0; j < i; j++ {
+			if o := &c.Markets[j]; o.Underlying == m.Underlying && o.Spec.Tick != m.Spec.Tick {
+				return ErrConfigUnder
+			}
 		}
 	}
 	return nil
@@ -132,14 +187,14 @@ func DefaultConfig() Config {
 				Spec: fixed.Spec{Tick: fixed.Step{Units: 1, Scale: 1}, Lot: fixed.Step{Units: 1, Scale: 3}, Multiplier: 1,
 					QuoteDecimals: 6, BaseDecimals: 8, MaxPrice: 10_000_000, MaxQty: 1_000_000}, // 1,000,000.0 USD; 1,000 BTC
 				Brackets: btcBrackets(), MakerFee: 200, TakerFee: 500, BandPpm: 50_000, DefaultLeverage: 10,
-				Limits: book.DefaultLimits,
+				Limits: book.DefaultLimits, Underlying: "BTC", ImpactNotional: DefaultImpactNotional,
 			},
 			{
 				Symbol: "ETH-USD-PERP",
 				Spec: fixed.Spec{Tick: fixed.Step{Units: 1, Scale: 2}, Lot: fixed.Step{Units: 1, Scale: 2}, Multiplier: 1,
 					QuoteDecimals: 6, BaseDecimals: 8, MaxPrice: 10_000_000, MaxQty: 1_000_000}, // 100,000.00 USD; 10,000 ETH
 				Brackets: ethBrackets(), MakerFee: 200, TakerFee: 500, BandPpm: 50_000, DefaultLeverage: 10,
-				Limits: book.DefaultLimits,
+				Limits: book.DefaultLimits, Underlying: "ETH", ImpactNotional: DefaultImpactNotional,
 			},
 		},
 		MaxClients: 1 << 20,

@@ -6,6 +6,7 @@ import (
 
 	"github.com/sampan-hk/sampan/core/book"
 	"github.com/sampan-hk/sampan/core/fixed"
+	"github.com/sampan-hk/sampan/core/oracle"
 )
 
 // Binary encoding of commands and events (the journal format).
@@ -29,6 +30,7 @@ var (
 	ErrUnknownVer    = errors.New("engine: unknown record version")
 	ErrBadBool       = errors.New("engine: bool byte is not 0 or 1")
 	ErrStringTooLong = errors.New("engine: string longer than its limit")
+	ErrDetail        = errors.New("engine: event detail present on a kind without one, or missing")
 )
 
 // Version is the current record version for every kind.
@@ -75,6 +77,9 @@ const (
 	fRealized           // i64
 	fLiqPrice           // i64
 	fLeverage64         // i64
+	fSource             // u16
+	fObserved           // i64
+	fDetail             // the Valuation detail, fixed layout (valuationLayout)
 )
 
 var cmdLayoutV1 = [cmdKindEnd][]field{
@@ -90,6 +95,8 @@ var cmdLayoutV1 = [cmdKindEnd][]field{
 	CmdCancelOrder:       {fClient, fMarket, fOrder, fOrigKey},
 	CmdCancelAll:         {fClient, fMarket},
 	CmdAmendOrder:        {fClient, fMarket, fKey, fOrder, fOrigKey, fPrice, fQty},
+	CmdQuote:             {fMarket, fSource, fPrice, fObserved},
+	CmdTick:              {},
 }
 
 var evLayoutV1 = [evKindEnd][]field{
@@ -109,6 +116,13 @@ var evLayoutV1 = [evKindEnd][]field{
 	EvOrderAmended:   {fClient, fMarket, fOrder, fClientOrderID, fSide, fPrice, fQty, fRemaining},
 	EvBookLevel:      {fMarket, fSide, fPrice, fQty},
 	EvPosition:       {fClient, fMarket, fSize, fCost, fRealized, fPrice, fLiqPrice},
+	EvIndex:          {fMarket, fPrice, fFlag, fDetail},
+	EvIndexSource:    {fMarket, fPrice, fDetail},
+	EvMark:           {fMarket, fPrice, fDetail},
+	EvFundingSample:  {fMarket, fDetail},
+	EvFundingRate:    {fMarket, fPrice, fDetail},
+	EvFundingPayment: {fClient, fMarket, fSize, fAmount, fBalance, fPrice, fDetail},
+	EvMarketMode:     {fMarket, fFlag, fDetail},
 }
 
 func put8(dst []byte, v uint8) []byte { return append(dst, v) }
@@ -180,6 +194,10 @@ func putCmdField(dst []byte, c *Command, f field) []byte {
 	case fRef:
 		dst = put8(dst, uint8(len(c.Ref)))
 		return append(dst, c.Ref...)
+	case fSource:
+		return put16(dst, c.Source)
+	case fObserved:
+		return put64(dst, uint64(c.Observed))
 	}
 	panic("engine: command layout names an unknown field")
 }
@@ -296,6 +314,10 @@ func DecodeCommand(b []byte) (Command, error) {
 				r.err = ErrStringTooLong
 			}
 			c.Ref = string(r.take(n))
+		case fSource:
+			c.Source = r.u16()
+		case fObserved:
+			c.Observed = int64(r.u64())
 		}
 	}
 	if r.err != nil {
@@ -311,6 +333,9 @@ func DecodeCommand(b []byte) (Command, error) {
 func AppendEvent(dst []byte, ev *Event) ([]byte, error) {
 	if ev.Kind == 0 || ev.Kind >= evKindEnd {
 		return dst, ErrUnknownKind
+	}
+	if hasDetail[ev.Kind] != (ev.Detail != nil) {
+		return dst, ErrDetail
 	}
 	dst = append(dst, byte(ev.Kind), Version)
 	dst = put64(dst, ev.Seq)
@@ -377,6 +402,8 @@ func AppendEvent(dst []byte, ev *Event) ([]byte, error) {
 			dst = put64(dst, uint64(ev.LiqPrice))
 		case fLeverage64:
 			dst = put64(dst, uint64(ev.Leverage))
+		case fDetail:
+			dst = appendValuation(dst, ev.Detail)
 		default:
 			panic("engine: event layout names an unknown field")
 		}
@@ -463,6 +490,8 @@ func DecodeEvent(b []byte) (Event, error) {
 			ev.LiqPrice = fixed.Price(r.u64())
 		case fLeverage64:
 			ev.Leverage = int64(r.u64())
+		case fDetail:
+			ev.Detail = readValuation(&r)
 		}
 	}
 	if r.err != nil {
@@ -472,4 +501,78 @@ func DecodeEvent(b []byte) (Event, error) {
 		return Event{}, ErrTrailing
 	}
 	return ev, nil
+}
+
+// hasDetail says which event kinds carry a Valuation detail.
+var hasDetail = func() (h [evKindEnd]bool) {
+	for k, l := range evLayoutV1 {
+		for _, f := range l {
+			if f == fDetail {
+				h[k] = true
+			}
+		}
+	}
+	return h
+}()
+
+// The Valuation detail is encoded whole, whatever the kind: a flags word
+// (u16: Healthy, Bounded, HasMid, HasLast, SampleAdded, Clamped, HasBid,
+// HasAsk, Capped), the small fields (Fresh u16, Included u16, Source u16,
+// Excluded u8, Weight u32, WeightUsed u32, BasisSamples u32, Samples u32),
+// then valuationInts' 31 i64s in order. It is a rare event's payload, so
+// simplicity wins over size.
+func valuationInts(v *Valuation) [31]*int64 {
+	return [...]*int64{&v.At, (*int64)(&v.Reference), (*int64)(&v.Median), (*int64)(&v.Wanted), &v.Age, (*int64)(&v.Deviation),
+		(*int64)(&v.Index), (*int64)(&v.Rate), &v.TimeToFunding, (*int64)(&v.Mid), (*int64)(&v.Last), (*int64)(&v.FundingPrice),
+		(*int64)(&v.BasisAverage), (*int64)(&v.BasisPrice), (*int64)(&v.LastPrice), (*int64)(&v.MarkMedian), (*int64)(&v.BandLow),
+		(*int64)(&v.BandHigh), (*int64)(&v.ImpactBid), (*int64)(&v.ImpactAsk), (*int64)(&v.PremiumSum), (*int64)(&v.AvgPremium),
+		(*int64)(&v.Interest), (*int64)(&v.Adjustment), (*int64)(&v.Uncapped), (*int64)(&v.Cap), &v.Interval, (*int64)(&v.Paid),
+		(*int64)(&v.Received), (*int64)(&v.Residue), (*int64)(&v.Notional)}
+}
+
+func valuationFlags(v *Valuation) [9]*bool {
+	return [...]*bool{&v.Healthy, &v.Bounded, &v.HasMid, &v.HasLast, &v.SampleAdded, &v.Clamped, &v.HasBid, &v.HasAsk, &v.Capped}
+}
+
+func appendValuation(dst []byte, v *Valuation) []byte {
+	var fl uint16
+	for i, b := range valuationFlags(v) {
+		if *b {
+			fl |= 1 << i
+		}
+	}
+	dst = put16(dst, fl)
+	dst = put16(dst, v.Fresh)
+	dst = put16(dst, v.Included)
+	dst = put16(dst, uint16(v.Source))
+	dst = put8(dst, uint8(v.Excluded))
+	dst = put32(dst, v.Weight)
+	dst = put32(dst, v.WeightUsed)
+	dst = put32(dst, v.BasisSamples)
+	dst = put32(dst, v.Samples)
+	for _, p := range valuationInts(v) {
+		dst = put64(dst, uint64(*p))
+	}
+	return dst
+}
+
+func readValuation(r *reader) *Valuation {
+	v := new(Valuation)
+	fl := r.u16()
+	if fl>>len(valuationFlags(v)) != 0 && r.err == nil {
+		r.err = ErrBadBool
+	}
+	for i, b := range valuationFlags(v) {
+		*b = fl&(1<<i) != 0
+	}
+	v.Fresh, v.Included, v.Source = r.u16(), r.u16(), oracle.SourceID(r.u16())
+	v.Excluded = oracle.Exclusion(r.u8())
+	if v.Excluded > oracle.Disabled && r.err == nil {
+		r.err = ErrDetail
+	}
+	v.Weight, v.WeightUsed, v.BasisSamples, v.Samples = r.u32(), r.u32(), r.u32(), r.u32()
+	for _, p := range valuationInts(v) {
+		*p = int64(r.u64())
+	}
+	return v
 }

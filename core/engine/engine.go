@@ -14,7 +14,17 @@
 // orders that could increase a position (eligibility.go).
 //
 // Business rejections are Result codes and change nothing. A broken
-// invariant panics: the process stops and restarts from snapshot plus log.
+// invariant panics: the process stops and restarts from snapshot plus log
+// (AppendSnapshot/Restore, snapshot.go: the complete state, checksummed,
+// rebuilt to the same StateHash and the same future behaviour).
+//
+// Valuation (valuation.go): venue quotes and a 1 s tick drive each
+// underlying's index, each market's mark (which re-centres the book's
+// price band), premium sampling and funding settlement on interval
+// boundaries; an unhealthy index makes its markets reduce-only and pauses
+// liquidations. Before a market's first quote it is valued by SetMark
+// alone (manual mode); after it, SetMark is an operator override that the
+// next quote or tick replaces.
 //
 // Margin (see risk for the arithmetic): each client has one cross-margined
 // derivatives account. equity = collateral + Σ unrealized PnL at mark.
@@ -37,12 +47,19 @@
 //   - no client that is not an eligible professional investor has a resting
 //     order that could increase its position;
 //   - every book passes its own invariants; the idempotency index matches
-//     its ring.
+//     its ring;
+//   - valuation: an oracle mark lies inside its band around the index, the
+//     book's band contains the mark, each market's announced mode matches
+//     its index's health, every live market has a future funding boundary
+//     and the rounding account never goes negative. Funding is zero-sum per
+//     settlement (Σ payments + residue = 0): funding.Settle checks it and
+//     the ledger refuses an unbalanced posting, both by panicking.
 package engine
 
 import (
 	"github.com/sampan-hk/sampan/core/book"
 	"github.com/sampan-hk/sampan/core/fixed"
+	"github.com/sampan-hk/sampan/core/funding"
 	"github.com/sampan-hk/sampan/core/ledger"
 	"github.com/sampan-hk/sampan/core/risk"
 )
@@ -53,16 +70,10 @@ type market struct {
 	params     risk.Params
 	book       *book.Book
 	mark       fixed.Price
-	bandLo     fixed.Price // the book's band at this mark, cached
-	bandHi     fixed.Price
 	settlement ledger.AccountID // pays realized PnL; holds −Σ cost
 	longOI     fixed.Qty
 	shortOI    fixed.Qty
-	// roBySlot[slot] holds the id of a resting reduce-only order in that
-	// book slot. The book's trade events do not carry the maker's
-	// reduce-only flag, and the engine must know it to keep the per-side
-	// reduce-only totals right when a maker fills.
-	roBySlot []book.OrderID
+	val        valuation // index, mark and funding (valuation.go)
 }
 
 type client struct {
@@ -86,12 +97,21 @@ type Engine struct {
 	expiries expiryHeap
 	seq      uint64
 	now      int64
+	// unders are the indexes, one per underlying, in order of first market.
+	unders []underlying
+	// nextDue is the earliest pending funding boundary (noDue: none), so
+	// Apply tests one number to know whether time alone has work to do.
+	nextDue int64
 
 	ev       []Event
 	touched  []lineRef // lines whose position changed in this command
 	touchGen []uint32  // generation stamp per line, dedups touched
 	gen      uint32
 	trim     []book.OrderView
+	depth    []book.Level // valuation scratch
+	flevels  []funding.Level
+	fpos     []funding.Position
+	legs     []ledger.Leg
 }
 
 type lineRef struct {
@@ -104,6 +124,12 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	return build(cfg, true), nil
+}
+
+// build lays out an engine for a validated config; Restore passes books
+// false and brings its own books (a book's slot array is large).
+func build(cfg Config, books bool) *Engine {
 	e := &Engine{cfg: cfg, led: ledger.New(), idem: newIdemTable(cfg.IdemMax)}
 	e.markets = make([]market, len(cfg.Markets))
 	for i := range cfg.Markets {
@@ -112,9 +138,10 @@ func New(cfg Config) (*Engine, error) {
 		m.id = MarketID(i)
 		m.spec = ms
 		m.params = risk.Params{K: ms.Spec.NotionalPerLotTick(), Brackets: ms.Brackets, TakerFee: ms.TakerFee}
-		m.book = book.New(ms.Spec, ms.Limits)
+		if books {
+			m.book = book.New(ms.Spec, ms.Limits)
+		}
 		m.settlement = e.led.Open()
-		m.roBySlot = make([]book.OrderID, ms.Limits.MaxOrders+1)
 	}
 	// Client 0 does not exist; its lines are placeholders so a client's
 	// lines start at client × markets.
@@ -122,7 +149,8 @@ func New(cfg Config) (*Engine, error) {
 	e.lines = make([]risk.Line, len(e.markets), 1024*len(e.markets))
 	e.touchGen = make([]uint32, len(e.markets), 1024*len(e.markets))
 	e.ev = make([]Event, 0, 256)
-	return e, nil
+	e.buildValuation()
+	return e
 }
 
 // MustNew is New for tests and fixed configs.
@@ -177,6 +205,9 @@ func (e *Engine) Apply(cmd *Command, now int64) (Result, []Event) {
 	e.ev = e.ev[:0]
 	if len(e.expiries) > 0 && e.expiries[0].at <= e.now {
 		e.expire()
+	}
+	if e.now >= e.nextDue {
+		e.settleDue()
 	}
 	pre := len(e.ev) // events caused by time, not by this command
 	scope, keyed := e.idemScope(cmd)
@@ -243,6 +274,10 @@ func (e *Engine) dispatch(cmd *Command) Result {
 		return e.cancelAll(cmd)
 	case CmdAmendOrder:
 		return e.amendOrder(cmd)
+	case CmdQuote:
+		return e.quote(cmd)
+	case CmdTick:
+		return e.tick()
 	}
 	return Result{Code: CodeUnknownCommand}
 }
@@ -455,9 +490,10 @@ func (e *Engine) setMark(cmd *Command) Result {
 	if cmd.Price <= 0 || cmd.Price > m.spec.Spec.MaxPrice {
 		return Result{Code: CodeInvalidMark}
 	}
-	m.mark = cmd.Price
+	// An operator override (see valuation.go): in oracle mode the next
+	// Quote or Tick replaces it.
+	m.mark, m.val.oracleMark = cmd.Price, false
 	m.book.SetBand(cmd.Price, m.spec.BandPpm)
-	m.bandLo, m.bandHi, _ = m.book.Band()
 	e.emit(Event{Kind: EvMarkSet, Market: cmd.Market, Price: cmd.Price})
 	return Result{}
 }

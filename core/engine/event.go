@@ -25,12 +25,21 @@ const (
 	EvOrderAmended      EventKind = 13 // Client, Market, Order, Price, Qty
 	EvBookLevel         EventKind = 14 // Market, Side, Price, Qty (0: level gone)
 	EvPosition          EventKind = 15 // Client, Market, Size, Cost, Realized, Price (mark), LiqPrice
-	evKindEnd           EventKind = 16
+	// Valuation (valuation.go). Their details are in Detail.
+	EvIndex          EventKind = 16 // Market, Price (published index), Flag (healthy), Detail: At, Reference, Median, Wanted, Fresh, Included, Bounded
+	EvIndexSource    EventKind = 17 // Market, Price (venue's last quote), Detail: At (observed), Source, Age, Weight, WeightUsed, Deviation, Excluded
+	EvMark           EventKind = 18 // Market, Price (mark), Detail: every input and intermediate (oracle.MarkResult)
+	EvFundingSample  EventKind = 19 // Market, Detail: Index, ImpactBid/HasBid, ImpactAsk/HasAsk, Premium
+	EvFundingRate    EventKind = 20 // Market, Price (mark), Detail: At (boundary), Interval, rate formula (oracle.RateResult), Paid, Received, Residue
+	EvFundingPayment EventKind = 21 // Client, Market, Size, Amount (signed: < 0 paid), Balance, Price (mark), Detail: At, Rate, Notional
+	EvMarketMode     EventKind = 22 // Market, Flag (reduce-only), Detail: Fresh, Included
+	evKindEnd        EventKind = 23
 )
 
 var evNames = [...]string{"?", "client_created", "deposited", "withdrawn", "transferred", "classification_set",
 	"knowledge_set", "leverage_set", "mark_set", "order_accepted", "trade", "order_cancelled", "order_expired",
-	"order_amended", "book_level", "position"}
+	"order_amended", "book_level", "position", "index", "index_source", "mark", "funding_sample", "funding_rate",
+	"funding_payment", "market_mode"}
 
 func (k EventKind) String() string {
 	if k < evKindEnd {
@@ -79,4 +88,10 @@ type Event struct {
 	LiqPrice fixed.Price
 	Leverage int64
 	Expiry   int64
+
+	// Detail is set on valuation events only. It is allocated per event and
+	// never changed after emission, so holders of an Event may keep it;
+	// keeping it out of line keeps Event small on the trading hot path
+	// (valuation events come a few per second).
+	Detail *Valuation
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/sampan-hk/sampan/core/book"
 	"github.com/sampan-hk/sampan/core/fixed"
+	"github.com/sampan-hk/sampan/core/funding"
 )
 
 const (
@@ -14,10 +15,16 @@ const (
 	year = int64(365 * 24 * 3600 * 1e9)
 )
 
-// testConfig is DefaultConfig with small books (fast to build) and a small
-// idempotency window (so eviction is exercised).
+// testConfig is DefaultConfig with small books (fast to build), a small
+// idempotency window (so eviction is exercised) and funding every two
+// minutes with 10 s samples (so randomized runs cross many boundaries).
 func testConfig() Config {
+	return testConfigWith(funding.Params{Interval: 120e9, SamplePeriod: 10e9, Interest: 100_000, InterestClamp: 500_000, CapFactor: 750_000})
+}
+
+func testConfigWith(fp funding.Params) Config {
 	cfg := DefaultConfig()
+	cfg.Funding = fp
 	for i := range cfg.Markets {
 		cfg.Markets[i].Spec.MaxPrice = 2_000_000
 		cfg.Markets[i].Limits = book.Limits{MaxOrders: 4096, MaxOrdersPerOwner: 32, MaxLevels: 2048}

@@ -3,13 +3,11 @@ package engine
 import (
 	"crypto/sha256"
 	"encoding/binary"
-
-	"github.com/sampan-hk/sampan/core/book"
 )
 
 // stateHashVersion is mixed into the hash; bump it when the canonical
 // encoding below changes so old and new hashes are never compared.
-const stateHashVersion = 1
+const stateHashVersion = 3
 
 // StateHash is SHA-256 over a canonical encoding of all engine state:
 // engine time and sequence, every market (mark, open interest, every
@@ -37,17 +35,11 @@ func (e *Engine) StateHash() [32]byte {
 		i64(int64(m.mark))
 		i64(int64(m.longOI))
 		i64(int64(m.shortOI))
-		u64(uint64(m.book.Len()))
-		m.book.Walk(func(v book.OrderView) bool {
-			u64(uint64(v.ID))
-			u64(uint64(v.Owner))
-			u64(v.ClientID)
-			u64(uint64(v.Side) | uint64(b2u(v.PostOnly))<<8 | uint64(b2u(v.ReduceOnly))<<16)
-			i64(int64(v.Price))
-			i64(int64(v.Qty))
-			flush()
-			return true
-		})
+		// The book's snapshot is its canonical encoding: every resting order
+		// in price-time order with all flags, plus the id sequence, band and
+		// free-slot order, which decide future order ids.
+		buf = m.book.AppendSnapshot(buf)
+		flush()
 	}
 	u64(uint64(len(e.clients)))
 	for id := 1; id < len(e.clients); id++ {
@@ -75,6 +67,8 @@ func (e *Engine) StateHash() [32]byte {
 	}
 	flush()
 	buf = e.led.AppendState(buf)
+	flush()
+	buf = e.appendValuationState(buf)
 	flush()
 	u64(uint64(e.idem.n))
 	e.idem.each(func(en *idemEntry) {

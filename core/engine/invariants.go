@@ -33,6 +33,33 @@ func (e *Engine) CheckInvariants() error {
 	if e.led.Balance(ledger.USD, ledger.Fees) < 0 {
 		return fail("fee account negative")
 	}
+	// Funding residue only ever flows into the rounding account.
+	if e.led.Balance(ledger.USD, ledger.Rounding) < 0 {
+		return fail("rounding account negative")
+	}
+	due := noDue
+	for mi := range e.markets {
+		m := &e.markets[mi]
+		v := &m.val
+		if v.oracleMark && (m.mark < v.markRes.BandLow || m.mark > v.markRes.BandHigh) {
+			return fail("oracle mark outside its band", int64(mi), int64(m.mark), int64(v.markRes.BandLow), int64(v.markRes.BandHigh))
+		}
+		if lo, hi, on := m.book.Band(); m.mark > 0 && (!on || m.mark < lo || m.mark > hi) {
+			return fail("book band does not contain the mark", int64(mi), int64(m.mark))
+		}
+		if v.reduceOnly != e.marketReduceOnly(m) {
+			return fail("market mode differs from the one announced", int64(mi))
+		}
+		if (v.nextFunding != 0) != e.unders[v.ul].live || (v.nextFunding != 0 && v.nextFunding <= e.now) {
+			return fail("funding boundary missing or overdue", int64(mi), v.nextFunding)
+		}
+		if v.nextFunding != 0 {
+			due = min(due, v.nextFunding)
+		}
+	}
+	if due != e.nextDue {
+		return fail("next due time", e.nextDue, due)
+	}
 	nm := len(e.markets)
 	if len(e.lines) != len(e.clients)*nm {
 		return fail("line table size", int64(len(e.lines)))
@@ -46,22 +73,17 @@ func (e *Engine) CheckInvariants() error {
 		if err := m.book.CheckInvariants(); err != nil {
 			return err
 		}
-		roCount := 0
 		var walkErr error
 		m.book.Walk(func(v book.OrderView) bool {
 			if v.Owner == 0 || int(v.Owner) >= len(e.clients) {
 				walkErr = fail("resting order of unknown client", int64(v.Owner))
 				return false
 			}
-			if v.ReduceOnly != (m.roBySlot[slotOf(v.ID)] == v.ID) {
-				walkErr = fail("reduce-only slot table disagrees with the book", int64(v.ID))
-				return false
-			}
-			if v.ReduceOnly {
-				roCount++
-			} else if code := e.eligibility(&e.clients[v.Owner]); code != OK {
-				walkErr = fail("an ineligible client ("+code.String()+") has an order that may increase its position", int64(v.Owner), int64(v.ID))
-				return false
+			if !v.ReduceOnly {
+				if code := e.eligibility(&e.clients[v.Owner]); code != OK {
+					walkErr = fail("an ineligible client ("+code.String()+") has an order that may increase its position", int64(v.Owner), int64(v.ID))
+					return false
+				}
 			}
 			recomputed[int(v.Owner)*nm+mi].AddOrder(&m.params, v.Side == book.Buy, v.ReduceOnly, v.Price, v.Qty, +1)
 			recomputed[int(v.Owner)*nm+mi].Orders++
@@ -69,14 +91,6 @@ func (e *Engine) CheckInvariants() error {
 		})
 		if walkErr != nil {
 			return walkErr
-		}
-		for _, id := range m.roBySlot {
-			if id != 0 {
-				roCount--
-			}
-		}
-		if roCount != 0 {
-			return fail("stale reduce-only slot entries", int64(mi))
 		}
 		var long, short fixed.Qty
 		var cost fixed.Amount

@@ -7,8 +7,6 @@ import (
 	"github.com/sampan-hk/sampan/core/risk"
 )
 
-func slotOf(id book.OrderID) int { return int(id & book.MaxOrdersLimit) }
-
 // equityRequired is the part of totals the pre-trade check needs.
 func (e *Engine) equityRequired(id ClientID) (equity, required fixed.Amount) {
 	equity = e.led.Balance(ledger.USD, e.clients[id].deriv)
@@ -89,7 +87,7 @@ func (e *Engine) placeOrder(cmd *Command) Result {
 	buy := cmd.Side == book.Buy
 	// The price the worst case is valued at: the limit, or for a market
 	// order the worst price it may trade at (its protection, within band).
-	lo, hi := m.bandLo, m.bandHi
+	lo, hi, _ := m.book.Band()
 	px := cmd.Price
 	if cmd.Type == book.Market {
 		if px < 0 || px > m.spec.Spec.MaxPrice {
@@ -113,6 +111,10 @@ func (e *Engine) placeOrder(cmd *Command) Result {
 	// The professional-investor gate: an ineligible client's orders are
 	// accepted only as reduce-only, so they can never open or increase.
 	elig := e.eligibility(c)
+	if elig == OK && e.marketReduceOnly(m) {
+		// The index is unhealthy: the same gate as for an ineligible client.
+		elig = CodeMarketReduceOnly
+	}
 	if elig != OK {
 		flags |= FlagReduceOnly
 	}
@@ -160,19 +162,12 @@ func (e *Engine) placeOrder(cmd *Command) Result {
 func (e *Engine) addResting(m *market, l *risk.Line, v book.OrderView) {
 	l.AddOrder(&m.params, v.Side == book.Buy, v.ReduceOnly, v.Price, v.Qty, +1)
 	l.Orders++
-	if v.ReduceOnly {
-		m.roBySlot[slotOf(v.ID)] = v.ID
-	}
 }
 
 // removeResting takes a (formerly) resting order's remaining quantity out.
-func (e *Engine) removeResting(m *market, l *risk.Line, id book.OrderID, buy bool, px fixed.Price, qty fixed.Qty) {
-	ro := m.roBySlot[slotOf(id)] == id
-	l.AddOrder(&m.params, buy, ro, px, qty, -1)
+func (e *Engine) removeResting(m *market, l *risk.Line, buy, reduceOnly bool, px fixed.Price, qty fixed.Qty) {
+	l.AddOrder(&m.params, buy, reduceOnly, px, qty, -1)
 	l.Orders--
-	if ro {
-		m.roBySlot[slotOf(id)] = 0
-	}
 }
 
 func (e *Engine) beginFills() {
@@ -210,7 +205,7 @@ func (e *Engine) applyBookEvents(m *market, evs []book.Event, flags uint8, taker
 				rem = be.Remaining
 			}
 		case book.EvCancelled:
-			e.removeResting(m, e.line(owner, m.id), be.Order, be.Side == book.Buy, be.Price, be.Qty)
+			e.removeResting(m, e.line(owner, m.id), be.Side == book.Buy, be.ReduceOnly, be.Price, be.Qty)
 			e.emit(Event{Kind: EvOrderCancelled, Code: FromBook(be.Reason), Market: m.id, Client: owner, Order: be.Order,
 				ClientOrderID: be.ClientID, Side: be.Side, Price: be.Price, Qty: be.Qty})
 		case book.EvExpired:
@@ -242,18 +237,15 @@ func (e *Engine) settle(m *market, be *book.Event) {
 	tl, ml := e.line(taker, m.id), e.line(maker, m.id)
 	takerBuy := be.Side == book.Buy
 	// The maker traded at its own resting price, which is the trade price.
-	ro := m.roBySlot[slotOf(be.Maker)] == be.Maker
-	ml.AddOrder(&m.params, !takerBuy, ro, be.Price, be.Qty, -1)
+	ml.AddOrder(&m.params, !takerBuy, be.MakerReduceOnly, be.Price, be.Qty, -1)
 	if be.MakerRemaining == 0 {
 		ml.Orders--
-		if ro {
-			m.roBySlot[slotOf(be.Maker)] = 0
-		}
 	}
 	q := be.Qty
 	if !takerBuy {
 		q = -q
 	}
+	m.val.lastTrade = be.Price
 	rT := e.fill(m, tl, q, be.Price)
 	rM := e.fill(m, ml, -q, be.Price)
 	n := m.params.Notional(be.Qty, be.Price)
@@ -462,12 +454,16 @@ func (e *Engine) amendOrder(cmd *Command) Result {
 	if px < 0 || px > m.spec.Spec.MaxPrice {
 		return Result{Code: CodeInvalidPrice}
 	}
-	if px < m.bandLo || px > m.bandHi {
+	if lo, hi, _ := m.book.Band(); px < lo || px > hi {
 		return Result{Code: CodePriceOutOfBand}
 	}
 	buy := v.Side == book.Buy
 	l := e.line(cmd.Client, cmd.Market)
-	if elig := e.eligibility(c); elig != OK && !v.ReduceOnly && (px != v.Price || qty > v.Qty) {
+	elig := e.eligibility(c)
+	if elig == OK && e.marketReduceOnly(m) {
+		elig = CodeMarketReduceOnly
+	}
+	if elig != OK && !v.ReduceOnly && (px != v.Price || qty > v.Qty) {
 		return Result{Code: elig}
 	}
 	if v.ReduceOnly && qty > reduceRoom(l, buy)+v.Qty {
@@ -487,7 +483,7 @@ func (e *Engine) amendOrder(cmd *Command) Result {
 	if evs[0].Kind == book.EvRejected {
 		return Result{Code: FromBook(evs[0].Reason)}
 	}
-	e.removeResting(m, l, v.ID, buy, v.Price, v.Qty)
+	e.removeResting(m, l, buy, v.ReduceOnly, v.Price, v.Qty)
 	e.beginFills()
 	e.applyBookEvents(m, evs, 0, 0)
 	if nv, ok := m.book.Get(v.ID); ok {

@@ -156,13 +156,21 @@ func (l *Ledger) Withdraw(a Asset, from AccountID, amount fixed.Amount) {
 }
 
 // Check recomputes the conservation invariants from every balance.
-func (l *Ledger) Check() error {
+func (l *Ledger) Check() error { return l.checkSums() }
+
+// checkSums sums with overflow checks, so it also vets restored data.
+func (l *Ledger) checkSums() error {
 	for a := range l.balances {
 		var all, held int64
 		for id, b := range l.balances[a] {
-			all += int64(b)
+			var err error
+			if all, err = fixed.Add(all, int64(b)); err != nil {
+				return errors.New("ledger: balance sum overflows")
+			}
 			if AccountID(id) != External {
-				held += int64(b)
+				if held, err = fixed.Add(held, int64(b)); err != nil {
+					return errors.New("ledger: balance sum overflows")
+				}
 			}
 		}
 		if all != 0 {
@@ -192,4 +200,53 @@ func (l *Ledger) AppendState(dst []byte) []byte {
 
 func appendU64(dst []byte, v uint64) []byte {
 	return append(dst, byte(v), byte(v>>8), byte(v>>16), byte(v>>24), byte(v>>32), byte(v>>40), byte(v>>48), byte(v>>56))
+}
+
+// ErrState is returned by RestoreState for data that is not a valid
+// AppendState encoding of a conserving ledger.
+var ErrState = errors.New("ledger: corrupt state")
+
+// RestoreState rebuilds a ledger from the front of data, as written by
+// AppendState (which doubles as the snapshot encoding: it is complete), and
+// returns the remaining bytes. A ledger that would not pass Check, or with
+// fewer accounts than the system accounts or a different count per asset,
+// is refused; it never panics.
+func RestoreState(data []byte) (*Ledger, []byte, error) {
+	r := data
+	u64 := func() (uint64, bool) {
+		if len(r) < 8 {
+			return 0, false
+		}
+		v := uint64(r[0]) | uint64(r[1])<<8 | uint64(r[2])<<16 | uint64(r[3])<<24 |
+			uint64(r[4])<<32 | uint64(r[5])<<40 | uint64(r[6])<<48 | uint64(r[7])<<56
+		r = r[8:]
+		return v, true
+	}
+	l := &Ledger{}
+	var ok bool
+	if l.postings, ok = u64(); !ok {
+		return nil, nil, ErrState
+	}
+	for a := range l.balances {
+		d, ok1 := u64()
+		w, ok2 := u64()
+		n, ok3 := u64()
+		// Bound n by the bytes present before allocating for it.
+		if !ok1 || !ok2 || !ok3 || n < uint64(SystemAccounts) || n > uint64(len(r)/8) || (a > 0 && n != uint64(len(l.balances[0]))) {
+			return nil, nil, ErrState
+		}
+		l.deposits[a], l.withdrawals[a] = fixed.Amount(d), fixed.Amount(w)
+		if l.deposits[a] < 0 || l.withdrawals[a] < 0 {
+			return nil, nil, ErrState
+		}
+		l.balances[a] = make([]fixed.Amount, n, max(n, 1024))
+		for i := range l.balances[a] {
+			v, _ := u64()
+			l.balances[a][i] = fixed.Amount(v)
+		}
+	}
+	if err := l.checkSums(); err != nil {
+		return nil, nil, ErrState
+	}
+	return l, r, nil
 }

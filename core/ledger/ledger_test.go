@@ -72,3 +72,31 @@ func TestCheckFindsCorruption(t *testing.T) {
 		t.Fatal("corruption not detected")
 	}
 }
+
+// RestoreState gives back the same ledger, and refuses every truncation and
+// any change that breaks conservation.
+func TestRestoreState(t *testing.T) {
+	l := New()
+	a, b := l.Open(), l.Open()
+	l.Deposit(USD, a, 1_000)
+	l.Transfer(USD, a, b, 300)
+	l.Withdraw(USD, b, 100)
+	st := l.AppendState(nil)
+	r, rest, err := RestoreState(append(st, 9))
+	if err != nil || len(rest) != 1 || string(r.AppendState(nil)) != string(st) {
+		t.Fatalf("round trip: %v rest %d", err, len(rest))
+	}
+	if r.Balance(USD, b) != 200 || r.Postings() != l.Postings() || r.Check() != nil {
+		t.Fatal("restored ledger differs")
+	}
+	for n := range st {
+		if _, _, err := RestoreState(st[:n]); err == nil {
+			t.Fatalf("truncated to %d: accepted", n)
+		}
+	}
+	bad := append([]byte(nil), st...)
+	bad[len(bad)-1] ^= 1 // one balance changed: no longer conserving
+	if _, _, err := RestoreState(bad); err == nil {
+		t.Fatal("accepted a non-conserving ledger")
+	}
+}

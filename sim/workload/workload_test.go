@@ -53,8 +53,10 @@ func TestDefaultStreamShape(t *testing.T) {
 	within("cancel share", float64(cancel)/n, 0.29, 0.31)
 	within("market share", float64(market)/n, 0.09, 0.11)
 	within("marketable share of limits", float64(marketable)/float64(limit), 0.03, 0.08)
-	within("resting orders", float64(b.Len()), 20_000, 25_000)
-	within("price levels", float64(b.LevelCount()), 3_000, 4_000)
+	if !testing.Short() { // the short stream stops before the book reaches its steady size
+		within("resting orders", float64(b.Len()), 20_000, 25_000)
+		within("price levels", float64(b.LevelCount()), 3_000, 4_000)
+	}
 	if b.Len() != st.Resting || b.LevelCount() != st.Levels {
 		t.Fatalf("replay diverged from generation: %d/%d vs %d/%d", b.Len(), b.LevelCount(), st.Resting, st.Levels)
 	}
