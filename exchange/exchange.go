@@ -221,10 +221,19 @@ func (m *Machine) Restore(r io.Reader) error {
 		return err
 	}
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.eng = eng
-	m.mu.Unlock()
+	// Subscribers hold views built from the old state's events; end their
+	// subscriptions so they rebuild from the restored engine.
+	for _, id := range append([]uint64(nil), m.order...) {
+		m.drop(m.subs[id], ErrRestored)
+	}
 	return nil
 }
+
+// ErrRestored ends every subscription when the engine is replaced by a
+// snapshot (a follower catching up by snapshot install).
+var ErrRestored = errors.New("exchange: engine state replaced by a snapshot; resubscribe")
 
 // StateHash implements journal.StateMachine.
 func (m *Machine) StateHash() [32]byte {

@@ -34,6 +34,7 @@ const (
 	CodeMethodNotAllowed    Code = "METHOD_NOT_ALLOWED"
 	CodeUnavailable         Code = "UNAVAILABLE"
 	CodeInternal            Code = "INTERNAL"
+	CodeNotImplemented      Code = "NOT_IMPLEMENTED"
 )
 
 // Error is the JSON body of every error answer: {"code": ..., "message": ...}.

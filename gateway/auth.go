@@ -59,6 +59,9 @@ type Key struct {
 	Perms   Perm
 	Role    Role           // operator role (operator keys)
 	Allow   []netip.Prefix // optional IP allow-list; empty means any
+	// CancelOnDisconnect cancels the account's open orders when a WebSocket
+	// session logged in with this key ends, however it ends.
+	CancelOnDisconnect bool
 }
 
 // Has reports whether the key carries permission p.
@@ -128,7 +131,13 @@ func NewAuthenticator(keys KeyStore) *Authenticator {
 // Every failure is a 401 with a message that says which check failed, except
 // an IP outside the key's allow-list, which is a 403.
 func (a *Authenticator) Check(r *http.Request, body []byte, remote netip.Addr) (*Key, *Error) {
-	id := r.Header.Get(HeaderKey)
+	return a.CheckSigned(r.Header.Get(HeaderKey), r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature),
+		r.Method, r.URL.RequestURI(), body, remote)
+}
+
+// CheckSigned authenticates the parts of a signed message; Check and the
+// WebSocket login use it, so both get the same window and replay checks.
+func (a *Authenticator) CheckSigned(id, tsText, sig, method, pathQuery string, body []byte, remote netip.Addr) (*Key, *Error) {
 	if id == "" {
 		return nil, Errf(http.StatusUnauthorized, CodeUnauthorized, "", "missing "+HeaderKey+" header")
 	}
@@ -136,7 +145,6 @@ func (a *Authenticator) Check(r *http.Request, body []byte, remote netip.Addr) (
 	if !ok {
 		return nil, Errf(http.StatusUnauthorized, CodeUnauthorized, "", "unknown API key")
 	}
-	tsText := r.Header.Get(HeaderTimestamp)
 	ts, err := strconv.ParseInt(tsText, 10, 64)
 	if err != nil {
 		return nil, Errf(http.StatusUnauthorized, CodeUnauthorized, "", "missing or malformed "+HeaderTimestamp+" header (milliseconds since the epoch)")
@@ -146,8 +154,7 @@ func (a *Authenticator) Check(r *http.Request, body []byte, remote netip.Addr) (
 	if skew > RecvWindow || skew < -RecvWindow {
 		return nil, Errf(http.StatusUnauthorized, CodeUnauthorized, "", "timestamp outside the receive window of "+RecvWindow.String())
 	}
-	sig := r.Header.Get(HeaderSignature)
-	want := Sign(k.Secret, ts, r.Method, r.URL.RequestURI(), body)
+	want := Sign(k.Secret, ts, method, pathQuery, body)
 	if !hmac.Equal([]byte(sig), []byte(want)) {
 		return nil, Errf(http.StatusUnauthorized, CodeUnauthorized, "", "signature does not match")
 	}

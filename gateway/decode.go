@@ -55,11 +55,30 @@ func DecodeStrict(body []byte, dst any) *Error {
 	if err := d2.Decode(dst); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
+			if outOfRange(te) {
+				return Errf(http.StatusBadRequest, CodeOutOfRange, te.Field, "field "+quote(te.Field)+" is out of range for "+describe(te.Type))
+			}
 			return Errf(http.StatusBadRequest, CodeInvalidField, te.Field, "field "+quote(te.Field)+" must be "+describe(te.Type))
 		}
 		return Errf(http.StatusBadRequest, CodeMalformedJSON, "", "malformed JSON: "+err.Error())
 	}
 	return nil
+}
+
+// outOfRange tells an integer too large for its field (B9) from a value of
+// the wrong kind: the decoder reports both as a type error, with the JSON
+// text in Value ("number 99999999999999999999" vs "number 1.5").
+func outOfRange(te *json.UnmarshalTypeError) bool {
+	num, ok := strings.CutPrefix(te.Value, "number ")
+	if !ok || strings.ContainsAny(num, ".eE") {
+		return false
+	}
+	switch te.Type.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true
+	}
+	return false
 }
 
 func quote(s string) string { return "\"" + s + "\"" }

@@ -2,29 +2,78 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/sampan-hk/sampan/core/book"
+	"github.com/sampan-hk/sampan/client"
+	"github.com/sampan-hk/sampan/core/engine"
 	"github.com/sampan-hk/sampan/core/fixed"
-	"github.com/sampan-hk/sampan/sim/market"
+	"github.com/sampan-hk/sampan/feed"
+	"github.com/sampan-hk/sampan/gateway"
+	"github.com/sampan-hk/sampan/sim/bots"
 )
 
+// demoState is what `sampan demo` keeps in DATA/demo.json so a restart
+// resumes with the same clients and keys.
+type demoState struct {
+	Operators map[string]demoKey    `json:"operators"` // role → key
+	Clients   map[string]demoClient `json:"clients"`   // name → client
+}
+
+type demoKey struct {
+	Key    string `json:"key"`
+	Secret string `json:"secret"`
+}
+
+type demoClient struct {
+	ID     string `json:"id"`
+	Role   string `json:"role"`
+	Key    string `json:"key"`
+	Secret string `json:"secret"`
+}
+
+// demoClientSpec describes one demo client.
+type demoClientSpec struct {
+	Name, Class, Role string
+	DepositUSD        string
+}
+
+var demoClients = []demoClientSpec{
+	{"alice", "individual_pi", "a professional investor: may trade perpetuals", "250000"},
+	{"bob", "retail", "a retail client: refused when opening a perpetual position", "10000"},
+	{"carol", "individual_pi", "a margin-financing client (margin financing is not wired into the service yet)", "50000"},
+	{"dave", "individual_pi", "a highly leveraged trader who sits near his liquidation price", "8000"},
+	{"mm-1", "institutional_pi", "market-maker bot", "5000000"},
+	{"mm-2", "institutional_pi", "market-maker bot", "5000000"},
+	{"taker-1", "corporate_pi", "taker bot", "1000000"},
+	{"taker-2", "corporate_pi", "taker bot", "1000000"},
+	{"taker-3", "individual_pi", "taker bot", "1000000"},
+}
+
 func init() {
+	var data, httpAddr string
 	var duration time.Duration
-	var seed uint64
 	c := &cobra.Command{
 		Use:   "demo",
-		Short: "Run a simulated BTC-USD market and print its book and trades",
-		Long: `demo runs Sampan's order book with simulated market makers and takers
-around a random-walk fair price, printing the top of the book and the trades
-once a second. Stop it with Ctrl-C (or --duration).`,
+		Short: "Run a live Sampan exchange with simulated feeds and traders",
+		Long: `demo starts a single-node Sampan (log, engine, REST/WebSocket API) on
+loopback with a data directory it creates, simulated BTC and ETH prices,
+market-maker and taker bots trading through the real API, and demo clients
+— a professional investor, a retail client, a margin client and a trader near
+liquidation. It prints the API URL and demo API keys. Ctrl-C stops it
+cleanly; the next start resumes from the same data.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -33,75 +82,339 @@ once a second. Stop it with Ctrl-C (or --duration).`,
 				ctx, cancel = context.WithTimeout(ctx, duration)
 				defer cancel()
 			}
-			return runDemo(ctx, seed)
+			return runDemo(ctx, data, httpAddr)
 		},
 	}
-	c.Flags().DurationVar(&duration, "duration", 0, "stop after this long (0: run until Ctrl-C)")
-	c.Flags().Uint64Var(&seed, "seed", uint64(time.Now().UnixNano()), "simulation seed")
+	c.Flags().StringVar(&data, "data", "sampan-demo", "data directory (created; reused on the next start)")
+	c.Flags().StringVar(&httpAddr, "http", "127.0.0.1:8080", "API listen address (a free port is used if this one is taken)")
+	c.Flags().DurationVar(&duration, "duration", 0, "stop after this long (0: until Ctrl-C)")
 	rootCmd.AddCommand(c)
 }
 
-func demoSpec() fixed.Spec {
-	s := fixed.Spec{Tick: fixed.Step{Units: 1, Scale: 1}, Lot: fixed.Step{Units: 1, Scale: 3}, Multiplier: 1,
-		QuoteDecimals: 6, BaseDecimals: 8, MaxPrice: 1<<24 - 1, MaxQty: 1_000_000}
-	if err := s.Validate(); err != nil {
-		panic(err)
+func runDemo(ctx context.Context, data, httpAddr string) error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg := defaultServeConfig()
+	cfg.Data, cfg.HTTP, cfg.Raft = data, freeOr(httpAddr), "127.0.0.1:0"
+	s, err := startService(cfg, log)
+	if err != nil {
+		return err
 	}
-	return s
+	defer s.Close()
+	st, fresh, err := loadDemoState(s)
+	if err != nil {
+		return err
+	}
+	markets := demoMarkets()
+	feeds := newDemoFeeds(markets)
+	admin := operatorClient(s, st, "risk_officer")
+	if err := feeds.publish(ctx, admin); err != nil {
+		return fmt.Errorf("setting the first marks: %w", err)
+	}
+	if fresh {
+		if err := setupDemoClients(ctx, s, st); err != nil {
+			return err
+		}
+		if err := saveDemoState(cfg.Data, st); err != nil {
+			return err
+		}
+	}
+	printDemoIntro(s, st, fresh)
+
+	var wg sync.WaitGroup
+	stats := &bots.Stats{}
+	run := func(f func(context.Context)) { wg.Add(1); go func() { defer wg.Done(); f(ctx) }() }
+	run(func(ctx context.Context) { feeds.loop(ctx, admin, log) })
+	seed := uint64(time.Now().UnixNano())
+	for i, m := range markets {
+		bm := bots.Market{Symbol: m.Symbol, Spec: m.Spec, Fair: feeds.fairFunc(i)}
+		for j, name := range []string{"mm-1", "mm-2"} {
+			mk := &bots.Maker{C: clientFor(s, st, name), M: bm, Levels: 6, SpreadTicks: int64(3 + 4*j), StepTicks: 5,
+				Size: lotsOf(m, "0.05", "1"), Every: 700 * time.Millisecond, Stats: stats, Log: log}
+			run(mk.Run)
+		}
+		for j, name := range []string{"taker-1", "taker-2", "taker-3"} {
+			tk := &bots.Taker{C: clientFor(s, st, name), M: bm, Max: lotsOf(m, "0.2", "3"), Every: 900 * time.Millisecond,
+				Seed: seed + uint64(10*i+j), Stats: stats, Log: log}
+			run(tk.Run)
+		}
+	}
+	run(func(ctx context.Context) { demoStatus(ctx, s, stats) })
+	if fresh {
+		run(func(ctx context.Context) { openDaveLong(ctx, s, st) })
+	}
+	select {
+	case <-ctx.Done():
+	case <-s.node.Dead():
+		return fmt.Errorf("node stopped: %w", s.node.Err())
+	}
+	fmt.Println("\nstopping the demo; the next `sampan demo` resumes from", cfg.Data)
+	wg.Wait()
+	return nil
 }
 
-func runDemo(ctx context.Context, seed uint64) error {
-	spec := demoSpec()
-	sim := market.New(spec, 650_000, seed)
-	fmt.Printf("Sampan demo: simulated BTC-USD-PERP book (seed %d). Ctrl-C to stop.\n", seed)
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	step := time.NewTicker(20 * time.Millisecond)
-	defer step.Stop()
+// freeOr returns addr if it can be listened on, else a free loopback port,
+// so a demo never fails because 8080 is busy.
+func freeOr(addr string) string {
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		ln.Close()
+		return addr
+	}
+	return "127.0.0.1:0"
+}
+
+func demoMarkets() []engine.MarketSpec { return engine.DefaultConfig().Markets }
+
+// lotsOf picks the BTC or ETH figure for a market and converts it to lots.
+func lotsOf(m engine.MarketSpec, btc, eth string) fixed.Qty {
+	txt := btc
+	if m.Symbol != "BTC-USD-PERP" {
+		txt = eth
+	}
+	q, err := m.Spec.ParseQty(txt)
+	if err != nil {
+		panic(err)
+	}
+	return q
+}
+
+func loadDemoState(s *service) (*demoState, bool, error) {
+	path := filepath.Join(s.cfg.Data, "demo.json")
+	data, err := os.ReadFile(path)
+	if err == nil {
+		var st demoState
+		if err := json.Unmarshal(data, &st); err != nil {
+			return nil, false, fmt.Errorf("%s: %w", path, err)
+		}
+		return &st, false, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, false, err
+	}
+	st := &demoState{Operators: map[string]demoKey{}, Clients: map[string]demoClient{}}
+	for _, role := range []gateway.Role{gateway.RoleAdmin, gateway.RoleOperations, gateway.RoleCompliance, gateway.RoleRisk} {
+		id, secret := newSecretKey()
+		s.keys.Put(&gateway.Key{ID: id, Secret: []byte(secret), Role: role, Perms: gateway.PermRead})
+		st.Operators[string(role)] = demoKey{Key: id, Secret: secret}
+	}
+	return st, true, saveDemoState(s.cfg.Data, st)
+}
+
+func saveDemoState(dir string, st *demoState) error {
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "demo.json"), data, 0o600)
+}
+
+func operatorClient(s *service, st *demoState, role string) *client.Client {
+	k := st.Operators[role]
+	return client.New(s.URL(), k.Key, k.Secret)
+}
+
+func clientFor(s *service, st *demoState, name string) *client.Client {
+	c := st.Clients[name]
+	return client.New(s.URL(), c.Key, c.Secret)
+}
+
+// setupDemoClients creates, funds, classifies and keys every demo client
+// through the operator API, with idempotency keys so a crash half-way can
+// be resumed by running the demo again.
+func setupDemoClients(ctx context.Context, s *service, st *demoState) error {
+	ops, compliance, admin := operatorClient(s, st, "operations"), operatorClient(s, st, "compliance_officer"), operatorClient(s, st, "admin")
+	for _, d := range demoClients {
+		var created map[string]any
+		if err := admin.Do(ctx, "POST", "/v1/admin/clients", map[string]any{"ref": d.Name, "idempotency_key": "demo-create-" + d.Name}, &created); err != nil {
+			return fmt.Errorf("create %s: %w", d.Name, err)
+		}
+		id, _ := created["client_id"].(string)
+		if err := ops.Do(ctx, "POST", "/v1/admin/deposits", map[string]any{"client_id": id, "amount": d.DepositUSD, "idempotency_key": "demo-deposit-" + d.Name}, nil); err != nil {
+			return fmt.Errorf("deposit %s: %w", d.Name, err)
+		}
+		cls := map[string]any{"classification": d.Class, "idempotency_key": "demo-class-" + d.Name}
+		if d.Class != "retail" {
+			cls["expires_at"] = time.Now().AddDate(0, 11, 0).UnixMilli()
+		}
+		if err := compliance.Do(ctx, "POST", "/v1/admin/clients/"+id+"/classification", cls, nil); err != nil {
+			return fmt.Errorf("classify %s: %w", d.Name, err)
+		}
+		if d.Class != "retail" {
+			if err := compliance.Do(ctx, "POST", "/v1/admin/clients/"+id+"/knowledge", map[string]any{"passed": true, "idempotency_key": "demo-knowledge-" + d.Name}, nil); err != nil {
+				return fmt.Errorf("knowledge %s: %w", d.Name, err)
+			}
+		}
+		var key map[string]any
+		if err := admin.Do(ctx, "POST", "/v1/admin/clients/"+id+"/keys", map[string]any{"perms": []string{"read", "trade"}}, &key); err != nil {
+			return fmt.Errorf("key for %s: %w", d.Name, err)
+		}
+		k, _ := key["key"].(string)
+		sec, _ := key["secret"].(string)
+		st.Clients[d.Name] = demoClient{ID: id, Role: d.Role, Key: k, Secret: sec}
+	}
+	return nil
+}
+
+func printDemoIntro(s *service, st *demoState, fresh bool) {
+	u := s.URL()
+	state := "resumed from"
+	if fresh {
+		state = "created"
+	}
+	fmt.Printf(`
+Sampan demo is running (%s %s).
+
+  API        %s/v1/markets
+  Console    %s/console/
+  OpenAPI    %s/v1/openapi.json
+  WebSocket  %s/v1/ws
+
+Demo API keys (also in %s):
+`, state, s.cfg.Data, u, u, u, "ws"+u[len("http"):], filepath.Join(s.cfg.Data, "demo.json"))
+	for _, d := range demoClients {
+		c := st.Clients[d.Name]
+		if strings.HasPrefix(d.Name, "mm-") || strings.HasPrefix(d.Name, "taker-") {
+			continue
+		}
+		fmt.Printf("  %-6s client %-3s key %s secret %s — %s\n", d.Name, c.ID, c.Key, c.Secret, d.Role)
+	}
+	fmt.Printf(`
+What to try:
+  curl %s/v1/markets/BTC-USD-PERP/depth
+  curl %s/v1/markets/BTC-USD-PERP/ticker
+  Sign private requests with the key and secret above (see docs/api.md), e.g. GET /v1/account as bob,
+  then POST /v1/orders as bob: a retail client is told plainly why it cannot open a perpetual position.
+
+`, u, u)
+}
+
+// demoFeeds simulates one price source per market and publishes its fair
+// price as the mark through the operator API (until index quotes are wired
+// into the service, the mark is set by the risk officer's oracle key).
+type demoFeeds struct {
+	mu    sync.Mutex
+	sims  []*feed.Sim
+	specs []engine.MarketSpec
+	fair  []fixed.Price
+}
+
+func newDemoFeeds(markets []engine.MarketSpec) *demoFeeds {
+	f := &demoFeeds{specs: markets}
+	for i, m := range markets {
+		cfg := feed.DefaultSim(uint64(time.Now().UnixNano()) + uint64(i))
+		if m.Symbol != "BTC-USD-PERP" {
+			cfg.Underlying, cfg.Price = "ETH", 320_000
+		}
+		cfg.Vol = 400 // livelier than the default, so the demo moves
+		s := feed.NewSim(cfg)
+		f.sims = append(f.sims, s)
+		f.fair = append(f.fair, f.toTicks(i, s.Fair(), cfg.Decimals))
+	}
+	return f
+}
+
+func (f *demoFeeds) toTicks(i int, v int64, decimals int) fixed.Price {
+	p, err := f.specs[i].Spec.ParsePrice(roundToTick(f.specs[i].Spec, v, decimals))
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// roundToTick renders v×10^-decimals as a decimal on the market's tick.
+func roundToTick(s fixed.Spec, v int64, decimals int) string {
+	units := fixed.MustMulDiv(v, fixed.Pow10(s.Tick.Scale), fixed.Pow10(decimals), fixed.Floor)
+	units -= units % s.Tick.Units
+	return fixed.FormatDecimal(units, s.Tick.Scale)
+}
+
+func (f *demoFeeds) fairFunc(i int) func() fixed.Price {
+	return func() fixed.Price {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.fair[i]
+	}
+}
+
+func (f *demoFeeds) step() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, s := range f.sims {
+		s.Next()
+		dec := 2
+		f.fair[i] = f.toTicks(i, s.Fair(), dec)
+	}
+}
+
+func (f *demoFeeds) publish(ctx context.Context, op *client.Client) error {
+	for i, m := range f.specs {
+		p := f.fairFunc(i)()
+		if err := op.Do(ctx, "POST", "/v1/admin/marks", map[string]any{"symbol": m.Symbol, "price": m.Spec.FormatPrice(p)}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *demoFeeds) loop(ctx context.Context, op *client.Client, log *slog.Logger) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			fmt.Printf("\nstopped after %d steps; volume %s BTC\n", sim.Steps, spec.FormatQty(sim.Volume))
-			return nil
-		case <-step.C:
-			sim.Step()
-		case <-tick.C:
-			fmt.Print(renderDemo(&spec, sim))
+			return
+		case <-t.C:
+			f.step()
+			if err := f.publish(ctx, op); err != nil && ctx.Err() == nil {
+				log.Warn("publishing marks", "err", err)
+			}
 		}
 	}
 }
 
-func renderDemo(spec *fixed.Spec, sim *market.Sim) string {
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "\n— fair %s — %d resting orders on %d levels — volume %s BTC —\n",
-		spec.FormatPrice(sim.Fair), sim.Book.Len(), sim.Book.LevelCount(), spec.FormatQty(sim.Volume))
-	asks := sim.Book.Depth(book.Sell, 5, nil)
-	bids := sim.Book.Depth(book.Buy, 5, nil)
-	for i := len(asks) - 1; i >= 0; i-- {
-		fmt.Fprintf(&sb, "  ask %12s  %10s\n", px(spec, asks[i].Price), qx(spec, asks[i].Qty))
+// demoStatus prints a line every five seconds so the terminal shows the
+// exchange is alive.
+func demoStatus(ctx context.Context, s *service, stats *bots.Stats) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	pub := client.New(s.URL(), "", "")
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			var tk map[string]any
+			_ = pub.Do(ctx, "GET", "/v1/markets/BTC-USD-PERP/ticker", nil, &tk)
+			fmt.Printf("%s  BTC-USD-PERP last %v mark %v  bot orders %d (refused %d)\n", time.Now().Format("15:04:05"),
+				tk["last"], tk["mark"], stats.Orders.Load(), stats.Rejected.Load())
+		}
 	}
-	fmt.Fprintln(&sb, "  ---------------------------")
-	for _, l := range bids {
-		fmt.Fprintf(&sb, "  bid %12s  %10s\n", px(spec, l.Price), qx(spec, l.Qty))
-	}
-	trades := sim.Drain()
-	shown := trades
-	if len(shown) > 5 {
-		shown = shown[len(shown)-5:]
-	}
-	fmt.Fprintf(&sb, "  %d trades this second; last:", len(trades))
-	for _, t := range shown {
-		fmt.Fprintf(&sb, " %s %s@%s", t.Side, spec.FormatQty(t.Qty), spec.FormatPrice(t.Price))
-	}
-	sb.WriteString("\n")
-	return sb.String()
 }
 
-// px and qx format with all decimals so columns line up.
-func px(s *fixed.Spec, p fixed.Price) string {
-	return fixed.FormatDecimal(int64(p)*s.Tick.Units, s.Tick.Scale)
-}
-
-func qx(s *fixed.Spec, q fixed.Qty) string {
-	return fixed.FormatDecimal(int64(q)*s.Lot.Units, s.Lot.Scale)
+// openDaveLong has dave buy at market, near his maximum leverage, once the
+// makers are quoting, so ordinary price moves bring him near his
+// liquidation price.
+func openDaveLong(ctx context.Context, s *service, st *demoState) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(3 * time.Second):
+	}
+	// An IOC limit a little above fair rather than a market order: the
+	// pre-trade check values a market order at its band-edge worst price,
+	// which a nearly fully levered account cannot afford.
+	m := demoMarkets()[0]
+	var tk map[string]any
+	_ = client.New(s.URL(), "", "").Do(ctx, "GET", "/v1/markets/BTC-USD-PERP/ticker", nil, &tk)
+	mark, _ := tk["mark"].(string)
+	p, err := m.Spec.ParsePrice(mark)
+	if err != nil {
+		fmt.Println("note: no mark yet for dave's opening order:", err)
+		return
+	}
+	limit := m.Spec.FormatPrice(p + p/1000)
+	dave := clientFor(s, st, "dave")
+	if _, err := dave.Place(ctx, client.Order{Symbol: "BTC-USD-PERP", Side: "buy", Type: "limit", TimeInForce: "IOC", Price: limit, Qty: "1.0", ClientOrderID: "dave-open"}); err != nil && ctx.Err() == nil {
+		fmt.Println("note: dave's opening order was refused:", err)
+	}
 }

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sampan-hk/sampan/core/book"
+	"github.com/sampan-hk/sampan/core/engine"
+	"github.com/sampan-hk/sampan/exchange"
+)
+
+// metrics are the node's Prometheus metrics, served at /metrics. Counters
+// that the engine already knows (open interest, depth) are read at scrape
+// time under the engine's read lock; the rest are counted at the edge.
+type metrics struct {
+	reg       *prometheus.Registry
+	submitted *prometheus.CounterVec
+	latency   prometheus.Histogram
+	responses *prometheus.CounterVec
+}
+
+func newMetrics(x *exchange.Exchange) *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	m.submitted = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sampan_commands_total",
+		Help: "Commands acknowledged (durable and applied), by engine result code."}, []string{"code"})
+	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "sampan_commit_latency_seconds",
+		Help:    "Time from submitting a command to its durable, applied result.",
+		Buckets: prometheus.ExponentialBuckets(50e-6, 2, 16)})
+	m.responses = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sampan_http_responses_total",
+		Help: "HTTP responses by status; API errors carry their code in the body and the status here."}, []string{"status"})
+	m.reg.MustRegister(m.submitted, m.latency, m.responses, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	var specs []engine.MarketSpec
+	x.View(func(e *engine.Engine) { specs = append(specs, e.Markets()...) })
+	for i, s := range specs {
+		id, sym := engine.MarketID(i), s.Symbol
+		gauge := func(name, help string, f func(e *engine.Engine) float64) {
+			m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: prometheus.Labels{"market": sym}},
+				func() float64 {
+					var v float64
+					x.View(func(e *engine.Engine) { v = f(e) })
+					return v
+				}))
+		}
+		gauge("sampan_open_interest_lots", "Long open interest in lots (equal to short by invariant).", func(e *engine.Engine) float64 {
+			l, _ := e.OpenInterest(id)
+			return float64(l)
+		})
+		gauge("sampan_book_orders", "Resting orders in the book.", func(e *engine.Engine) float64 { return float64(e.Book(id).Len()) })
+		gauge("sampan_book_levels", "Non-empty price levels in the book.", func(e *engine.Engine) float64 { return float64(e.Book(id).LevelCount()) })
+		gauge("sampan_book_best_bid_ticks", "Best bid in ticks (0: none).", func(e *engine.Engine) float64 {
+			p, _, _ := e.Book(id).Best(book.Buy)
+			return float64(p)
+		})
+	}
+	return m
+}
+
+// observe wraps a Log so every acknowledged command is counted and timed.
+type observedLog struct {
+	exchange.Log
+	m *metrics
+}
+
+func (l observedLog) Submit(ctx context.Context, cmd []byte) ([]byte, error) {
+	t := time.Now()
+	out, err := l.Log.Submit(ctx, cmd)
+	if err == nil {
+		l.m.latency.Observe(time.Since(t).Seconds())
+		code := "malformed"
+		if r, derr := exchange.DecodeResult(out); derr == nil {
+			code = r.Code.String()
+		}
+		l.m.submitted.WithLabelValues(code).Inc()
+	}
+	return out, err
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(s int) { r.status = s; r.ResponseWriter.WriteHeader(s) }
+
+// Unwrap lets http.ResponseController reach the underlying writer (the
+// WebSocket upgrade needs its Hijacker).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func (m *metrics) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		m.responses.WithLabelValues(strconv.Itoa(rec.status)).Inc()
+	})
+}
+
+func (m *metrics) handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
+
+// Hijack passes the WebSocket upgrade through to the real connection.
+func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := r.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("response writer cannot hijack")
+	}
+	r.status = http.StatusSwitchingProtocols
+	return h.Hijack()
+}
+
+// Flush passes streaming flushes through.
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}

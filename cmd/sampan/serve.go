@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/sampan-hk/sampan/core/engine"
+	"github.com/sampan-hk/sampan/exchange"
+	"github.com/sampan-hk/sampan/gateway"
+	"github.com/sampan-hk/sampan/journal"
+)
+
+// serveConfig is sampan.yaml. Every field has a default, so an empty file
+// (or none) runs a single node on loopback.
+type serveConfig struct {
+	Data string `yaml:"data"` // data directory: log, snapshots, audit, keys
+	HTTP string `yaml:"http"` // API and console listen address
+	Raft string `yaml:"raft"` // raft listen address
+	ID   string `yaml:"id"`   // raft server id (stored in the data dir on first start)
+	Join string `yaml:"join"` // raft address of a cluster member to join as a voter
+	// Rate limits (requests per second and burst) per API key and per IP;
+	// zero keeps the gateway's defaults.
+	KeyRate  float64 `yaml:"key_rate"`
+	KeyBurst float64 `yaml:"key_burst"`
+	IPRate   float64 `yaml:"ip_rate"`
+	IPBurst  float64 `yaml:"ip_burst"`
+}
+
+func defaultServeConfig() serveConfig {
+	return serveConfig{Data: "sampan-data", HTTP: "127.0.0.1:8080", Raft: "127.0.0.1:7070"}
+}
+
+// loadServeConfig reads a YAML file strictly: unknown keys are errors, so a
+// typo never silently falls back to a default.
+func loadServeConfig(path string) (serveConfig, error) {
+	cfg := defaultServeConfig()
+	if path == "" {
+		return cfg, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return cfg, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// service is one running node: journal, engine, API.
+type service struct {
+	cfg     serveConfig
+	node    *journal.Node
+	x       *exchange.Exchange
+	api     *gateway.Server
+	keys    *fileKeys
+	srv     *http.Server
+	metrics *metrics
+	ln      net.Listener
+	log     *slog.Logger
+}
+
+// URL is the base URL the API answers on.
+func (s *service) URL() string { return "http://" + s.ln.Addr().String() }
+
+func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, err
+	}
+	m, err := exchange.NewMachine(engine.DefaultConfig())
+	if err != nil {
+		return nil, err
+	}
+	node, err := journal.Open(journal.Config{Dir: filepath.Join(cfg.Data, "journal"), Bind: cfg.Raft, ID: cfg.ID,
+		Bootstrap: cfg.Join == ""}, m)
+	if err != nil {
+		return nil, err
+	}
+	s := &service{cfg: cfg, node: node, log: log}
+	// Metrics read the engine at scrape time, so they are built on an
+	// exchange first and the exchange then routes commands through them.
+	s.x = exchange.New(m, node)
+	s.metrics = newMetrics(s.x)
+	s.x = exchange.New(m, observedLog{Log: node, m: s.metrics})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if cfg.Join != "" {
+		if err := node.Join(ctx, cfg.Join); err != nil {
+			node.Shutdown()
+			return nil, fmt.Errorf("join %s: %w", cfg.Join, err)
+		}
+	}
+	if err := node.WaitLeader(ctx); err != nil {
+		node.Shutdown()
+		return nil, err
+	}
+	// Raft replays the log into the engine after electing itself; the API
+	// must not answer queries from a half-replayed state, so wait until
+	// every entry before now is applied.
+	if node.IsLeader() {
+		if err := node.Barrier(30 * time.Second); err != nil {
+			node.Shutdown()
+			return nil, fmt.Errorf("replaying the log: %w", err)
+		}
+	}
+	if s.keys, err = openKeys(cfg.Data); err != nil {
+		node.Shutdown()
+		return nil, err
+	}
+	gcfg := gateway.DefaultServerConfig(s.keys)
+	if cfg.KeyRate > 0 && cfg.KeyBurst > 0 {
+		gcfg.KeyRate, gcfg.KeyBurst = cfg.KeyRate, cfg.KeyBurst
+	}
+	if cfg.IPRate > 0 && cfg.IPBurst > 0 {
+		gcfg.IPRate, gcfg.IPBurst = cfg.IPRate, cfg.IPBurst
+	}
+	s.api = gateway.NewServer(s.x, gcfg)
+	mux := http.NewServeMux()
+	mux.Handle("/", s.metrics.wrap(s.api))
+	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-node.Dead():
+			gateway.WriteError(w, gateway.Errf(http.StatusServiceUnavailable, gateway.CodeUnavailable, "", node.Err().Error()))
+		default:
+			gateway.WriteJSON(w, http.StatusOK, map[string]any{"ok": true, "leader": node.IsLeader(), "raft": node.Addr()})
+		}
+	})
+	mountExtras(mux, s)
+	if s.ln, err = net.Listen("tcp", cfg.HTTP); err != nil {
+		s.api.Close()
+		node.Shutdown()
+		return nil, err
+	}
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", "err", err)
+		}
+	}()
+	return s, nil
+}
+
+// mountExtras lets other files add handlers (console, metrics) without
+// touching startService.
+var mountExtras = func(mux *http.ServeMux, s *service) {}
+
+// ensureAdminKey creates the first operator key on a fresh data directory
+// and returns it; on later starts it returns "".
+func (s *service) ensureAdminKey() (id, secret string) {
+	if s.keys.Len() > 0 {
+		return "", ""
+	}
+	id, secret = newSecretKey()
+	s.keys.Put(&gateway.Key{ID: id, Secret: []byte(secret), Role: gateway.RoleAdmin, Perms: gateway.PermRead})
+	return id, secret
+}
+
+// Close stops the API, then the node (which flushes and closes the log).
+func (s *service) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.srv.Shutdown(ctx)
+	s.api.Close()
+	if err := s.node.Shutdown(); err != nil {
+		s.log.Error("journal shutdown", "err", err)
+	}
+}
+
+func init() {
+	var cfgPath string
+	def := defaultServeConfig()
+	var over serveConfig
+	c := &cobra.Command{
+		Use:   "serve [--config sampan.yaml]",
+		Short: "Run a Sampan node: log, engine, API",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := loadServeConfig(cfgPath)
+			if err != nil {
+				return err
+			}
+			applyFlags(cmd, &cfg, over)
+			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			s, err := startService(cfg, log)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if id, secret := s.ensureAdminKey(); id != "" {
+				fmt.Printf("created the first operator key (admin); it is shown once:\n  key    %s\n  secret %s\n", id, secret)
+			}
+			fmt.Printf("Sampan node %s serving %s (raft %s, data %s)\n", s.node.ID(), s.URL(), s.node.Addr(), cfg.Data)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			select {
+			case <-ctx.Done():
+				fmt.Println("shutting down")
+				return nil
+			case <-s.node.Dead():
+				return fmt.Errorf("node stopped: %w", s.node.Err())
+			}
+		},
+	}
+	c.Flags().StringVar(&cfgPath, "config", "", "YAML configuration file")
+	c.Flags().StringVar(&over.Data, "data", def.Data, "data directory")
+	c.Flags().StringVar(&over.HTTP, "http", def.HTTP, "API listen address")
+	c.Flags().StringVar(&over.Raft, "raft", def.Raft, "raft listen address")
+	c.Flags().StringVar(&over.ID, "id", "", "raft server id (default: generated on first start)")
+	c.Flags().StringVar(&over.Join, "join", "", "raft address of a cluster member to join as a voter")
+	rootCmd.AddCommand(c)
+}
+
+// applyFlags lets flags given on the command line override the file.
+func applyFlags(cmd *cobra.Command, cfg *serveConfig, over serveConfig) {
+	set := func(name string, dst *string, v string) {
+		if cmd.Flags().Changed(name) {
+			*dst = v
+		}
+	}
+	set("data", &cfg.Data, over.Data)
+	set("http", &cfg.HTTP, over.HTTP)
+	set("raft", &cfg.Raft, over.Raft)
+	set("id", &cfg.ID, over.ID)
+	set("join", &cfg.Join, over.Join)
+}

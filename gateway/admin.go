@@ -1,0 +1,295 @@
+package gateway
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/sampan-hk/sampan/core/engine"
+)
+
+// Action is an operator action guarded by the permission matrix.
+type Action string
+
+const (
+	ActCreateClient      Action = "create_client"
+	ActDeposit           Action = "deposit"
+	ActClassify          Action = "set_classification"
+	ActKnowledge         Action = "set_knowledge"
+	ActSetMark           Action = "set_mark"
+	ActViewClient        Action = "view_client"
+	ActIssueKey          Action = "issue_key"
+	classificationMaxTTL        = 366 * 24 * time.Hour // evidence is valid for 12 months
+)
+
+// Permissions is the operator permission matrix: which roles may take each
+// action. Segregation of duties: operations onboards and moves money,
+// compliance classifies investors, risk sets marks until feeds are wired,
+// the auditor only reads. Admin holds everything except classification
+// (a compliance decision) so no single technical role can make a retail
+// client eligible.
+var Permissions = map[Action][]Role{
+	ActCreateClient: {RoleAdmin, RoleOperations},
+	ActDeposit:      {RoleOperations},
+	ActClassify:     {RoleCompliance},
+	ActKnowledge:    {RoleCompliance},
+	ActSetMark:      {RoleRisk, RoleAdmin},
+	ActViewClient:   {RoleAdmin, RoleRisk, RoleCompliance, RoleOperations, RoleAuditor},
+	ActIssueKey:     {RoleAdmin, RoleOperations},
+}
+
+// Allowed reports whether role may take action a.
+func Allowed(role Role, a Action) bool {
+	for _, r := range Permissions[a] {
+		if r == role && role != RoleNone {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) operator(a Action, h privateHandler) http.HandlerFunc {
+	return s.signed(func(k *Key) *Error {
+		if k.Role == RoleNone {
+			return Errf(http.StatusForbidden, CodeForbidden, "", "this endpoint needs an operator key")
+		}
+		if !Allowed(k.Role, a) {
+			return Errf(http.StatusForbidden, CodeForbidden, "", "role "+string(k.Role)+" may not "+string(a))
+		}
+		return nil
+	}, h)
+}
+
+// opKey scopes an operator's idempotency key by the key id, so two
+// operators cannot collide on the same string.
+func opKey(k *Key, v string) (uint64, *Error) {
+	if _, e := idemKey(v); e != nil {
+		return 0, e
+	}
+	return KeyOf(k.ID + "\x00" + v), nil
+}
+
+// opSubmit submits an operator command and answers with result fields.
+func (s *Server) opSubmit(w http.ResponseWriter, r *http.Request, cmd *engine.Command, out map[string]any) *Error {
+	res, e := s.submit(r.Context(), cmd)
+	if e != nil {
+		return e
+	}
+	if res.Code != engine.OK {
+		return engineError(res.Code)
+	}
+	out["replayed"] = res.Replayed
+	if res.Client != 0 {
+		out["client_id"] = strconv.FormatUint(uint64(res.Client), 10)
+	}
+	WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func decodeOp(r *http.Request, c *call, dst any) *Error {
+	if e := query(r); e != nil {
+		return e
+	}
+	return DecodeStrict(c.body, dst)
+}
+
+func (s *Server) postClient(w http.ResponseWriter, r *http.Request, c *call) *Error {
+	var q struct {
+		Ref            string `json:"ref"`
+		IdempotencyKey string `json:"idempotency_key"`
+	}
+	if e := decodeOp(r, c, &q); e != nil {
+		return e
+	}
+	if len(q.Ref) > engine.RefMax {
+		return badField(CodeInvalidField, "ref", "ref must be at most "+strconv.Itoa(engine.RefMax)+" bytes")
+	}
+	key, e := opKey(c.key, q.IdempotencyKey)
+	if e != nil {
+		return e
+	}
+	return s.opSubmit(w, r, &engine.Command{Kind: engine.CmdCreateClient, Key: key, Ref: q.Ref}, map[string]any{"ref": q.Ref})
+}
+
+// clientParam parses a client id from the path or a body field.
+func clientParam(v, field string) (engine.ClientID, *Error) {
+	id, err := strconv.ParseUint(v, 10, 32)
+	if err != nil || id == 0 || (len(v) > 1 && v[0] == '0') {
+		return 0, badField(CodeInvalidField, field, field+" must be a positive decimal integer string")
+	}
+	return engine.ClientID(id), nil
+}
+
+func (s *Server) postDeposit(w http.ResponseWriter, r *http.Request, c *call) *Error {
+	var q struct {
+		ClientID       string `json:"client_id"`
+		Amount         string `json:"amount"`
+		IdempotencyKey string `json:"idempotency_key"`
+	}
+	if e := decodeOp(r, c, &q); e != nil {
+		return e
+	}
+	id, e := clientParam(q.ClientID, "client_id")
+	if e != nil {
+		return e
+	}
+	amt, e := s.parseAmount(q.Amount, "amount")
+	if e != nil {
+		return e
+	}
+	key, e := opKey(c.key, q.IdempotencyKey)
+	if e != nil {
+		return e
+	}
+	return s.opSubmit(w, r, &engine.Command{Kind: engine.CmdDeposit, Client: id, Key: key, Amount: amt}, map[string]any{"amount": s.usd(amt)})
+}
+
+var classes = map[string]engine.Classification{"retail": engine.Retail, "individual_pi": engine.IndividualPI,
+	"corporate_pi": engine.CorporatePI, "institutional_pi": engine.InstitutionalPI}
+
+// postClassification sets a client's classification. expires_at is
+// checked against the server clock here (B13: never in the past, never more
+// than 12 months ahead); the engine then enforces it against engine time.
+func (s *Server) postClassification(w http.ResponseWriter, r *http.Request, c *call) *Error {
+	var q struct {
+		Classification string `json:"classification"`
+		ExpiresAt      int64  `json:"expires_at,omitempty"`
+		IdempotencyKey string `json:"idempotency_key"`
+	}
+	id, e := clientParam(r.PathValue("id"), "id")
+	if e == nil {
+		e = decodeOp(r, c, &q)
+	}
+	if e != nil {
+		return e
+	}
+	class, e := enum(classes, q.Classification, "classification", "retail, individual_pi, corporate_pi, institutional_pi")
+	if e != nil {
+		return e
+	}
+	var expiry int64 // unix ns; retail has none
+	if class != engine.Retail {
+		now, exp := s.cfg.Now(), time.UnixMilli(q.ExpiresAt)
+		if !exp.After(now) || exp.After(now.Add(classificationMaxTTL)) {
+			return badField(CodeOutOfRange, "expires_at", "expires_at (ms since the epoch) must be in the future and at most 12 months ahead")
+		}
+		expiry = exp.UnixNano()
+	} else if q.ExpiresAt != 0 {
+		return badField(CodeInvalidField, "expires_at", "a retail classification has no expiry")
+	}
+	key, e := opKey(c.key, q.IdempotencyKey)
+	if e != nil {
+		return e
+	}
+	return s.opSubmit(w, r, &engine.Command{Kind: engine.CmdSetClassification, Client: id, Key: key, Class: class, Expiry: expiry},
+		map[string]any{"classification": q.Classification})
+}
+
+func (s *Server) postKnowledge(w http.ResponseWriter, r *http.Request, c *call) *Error {
+	var q struct {
+		Passed         *bool  `json:"passed"`
+		IdempotencyKey string `json:"idempotency_key"`
+	}
+	id, e := clientParam(r.PathValue("id"), "id")
+	if e == nil {
+		e = decodeOp(r, c, &q)
+	}
+	if e != nil {
+		return e
+	}
+	if q.Passed == nil {
+		return badField(CodeMissingField, "passed", "passed (true or false) is required")
+	}
+	key, e := opKey(c.key, q.IdempotencyKey)
+	if e != nil {
+		return e
+	}
+	return s.opSubmit(w, r, &engine.Command{Kind: engine.CmdSetKnowledge, Client: id, Key: key, Flag: *q.Passed}, map[string]any{"passed": *q.Passed})
+}
+
+// postMark sets a mark price by hand; it exists until the index and mark
+// feeds are wired, and needs the risk officer role.
+func (s *Server) postMark(w http.ResponseWriter, r *http.Request, c *call) *Error {
+	var q struct {
+		Symbol string `json:"symbol"`
+		Price  string `json:"price"`
+	}
+	if e := decodeOp(r, c, &q); e != nil {
+		return e
+	}
+	m, e := s.market(q.Symbol, "symbol")
+	if e != nil {
+		return e
+	}
+	sp := &s.specs[m].Spec
+	p, err := sp.ParsePrice(q.Price)
+	if err != nil {
+		return parseNum(err, "price", sp.Tick.String(), CodeInvalidPriceStep)
+	}
+	return s.opSubmit(w, r, &engine.Command{Kind: engine.CmdSetMark, Market: m, Price: p}, map[string]any{"symbol": q.Symbol, "price": sp.FormatPrice(p)})
+}
+
+func (s *Server) getClient(w http.ResponseWriter, r *http.Request, c *call) *Error {
+	id, e := clientParam(r.PathValue("id"), "id")
+	if e == nil {
+		e = query(r)
+	}
+	if e != nil {
+		return e
+	}
+	a, ok := s.accountView(id)
+	if !ok {
+		return engineError(engine.CodeUnknownClient)
+	}
+	WriteJSON(w, http.StatusOK, a)
+	return nil
+}
+
+// KeyIssuer is a KeyStore that can also store new keys (MemKeys is one).
+type KeyIssuer interface {
+	KeyStore
+	Put(*Key)
+}
+
+var perms = map[string]Perm{"read": PermRead, "trade": PermTrade, "withdraw": PermWithdraw}
+
+// postClientKey issues an API key for a client; the secret is shown once.
+func (s *Server) postClientKey(w http.ResponseWriter, r *http.Request, c *call) *Error {
+	var q struct {
+		Perms              []string `json:"perms"`
+		CancelOnDisconnect bool     `json:"cancel_on_disconnect,omitempty"`
+	}
+	id, e := clientParam(r.PathValue("id"), "id")
+	if e == nil {
+		e = decodeOp(r, c, &q)
+	}
+	if e != nil {
+		return e
+	}
+	ki, ok := s.cfg.Keys.(KeyIssuer)
+	if !ok {
+		return Errf(http.StatusNotFound, CodeNotImplemented, "", "this deployment's key store does not issue keys over the API")
+	}
+	if _, ok := s.accountView(id); !ok {
+		return engineError(engine.CodeUnknownClient)
+	}
+	k := &Key{ID: randHex(12), Secret: []byte(randHex(32)), Account: uint64(id), CancelOnDisconnect: q.CancelOnDisconnect}
+	for i, p := range q.Perms {
+		v, ok := perms[p]
+		if !ok {
+			return badField(CodeInvalidField, "perms["+strconv.Itoa(i)+"]", "perms must be among read, trade, withdraw")
+		}
+		k.Perms |= v
+	}
+	ki.Put(k)
+	WriteJSON(w, http.StatusOK, map[string]any{"key": k.ID, "secret": string(k.Secret), "client_id": strconv.FormatUint(uint64(id), 10), "perms": q.Perms})
+	return nil
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

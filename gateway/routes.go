@@ -1,0 +1,55 @@
+package gateway
+
+import (
+	_ "embed"
+	"net/http"
+)
+
+// OpenAPI is the API description served at /v1/openapi.json. docs/openapi.json
+// is a byte-identical copy (a test checks it, and that every route below is
+// documented).
+//
+//go:embed openapi.json
+var OpenAPI []byte
+
+func (s *Server) register() {
+	// Public market data.
+	s.handle("GET /v1/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(OpenAPI)
+	})
+	s.handle("GET /v1/markets", s.public(s.getMarkets))
+	s.handle("GET /v1/markets/{symbol}/depth", s.public(s.getDepth))
+	s.handle("GET /v1/markets/{symbol}/trades", s.public(s.getTrades))
+	s.handle("GET /v1/markets/{symbol}/ticker", s.public(s.getTicker))
+	s.handle("GET /v1/markets/{symbol}/klines", s.public(s.getKlines))
+	s.handle("GET /v1/markets/{symbol}/mark", s.public(s.getMark))
+	s.handle("GET /v1/markets/{symbol}/index", s.public(s.getIndex))
+	s.handle("GET /v1/markets/{symbol}/funding", s.public(s.getFunding))
+	s.handle("GET /v1/ws", s.serveWS)
+
+	// Client account (signed).
+	s.handle("GET /v1/account", s.private(PermRead, s.getAccount))
+	s.handle("GET /v1/positions", s.private(PermRead, s.getPositions))
+	s.handle("GET /v1/orders", s.private(PermRead, s.getOpenOrders))
+	s.handle("GET /v1/orders/history", s.private(PermRead, s.getOrderHistory))
+	s.handle("GET /v1/fills", s.private(PermRead, s.getFills))
+	s.handle("GET /v1/funding-payments", s.private(PermRead, s.getFundingPayments))
+	s.handle("POST /v1/orders", s.private(PermTrade, s.postOrder))
+	s.handle("POST /v1/orders/batch", s.private(PermTrade, s.postBatch))
+	s.handle("POST /v1/orders/{id}/amend", s.private(PermTrade, s.postAmend))
+	s.handle("DELETE /v1/orders/{id}", s.private(PermTrade, s.deleteOrder))
+	s.handle("DELETE /v1/orders/by-client-id/{client_order_id}", s.private(PermTrade, s.deleteOrderByClientID))
+	s.handle("DELETE /v1/orders", s.private(PermTrade, s.deleteOrders))
+	s.handle("POST /v1/leverage", s.private(PermTrade, s.postLeverage))
+	s.handle("POST /v1/withdrawals", s.private(PermWithdraw, s.postWithdrawal))
+
+	// Operators (signed, role-checked).
+	s.handle("POST /v1/admin/clients", s.operator(ActCreateClient, s.postClient))
+	s.handle("GET /v1/admin/clients/{id}", s.operator(ActViewClient, s.getClient))
+	s.handle("POST /v1/admin/clients/{id}/keys", s.operator(ActIssueKey, s.postClientKey))
+	s.handle("POST /v1/admin/deposits", s.operator(ActDeposit, s.postDeposit))
+	s.handle("POST /v1/admin/clients/{id}/classification", s.operator(ActClassify, s.postClassification))
+	s.handle("POST /v1/admin/clients/{id}/knowledge", s.operator(ActKnowledge, s.postKnowledge))
+	s.handle("POST /v1/admin/marks", s.operator(ActSetMark, s.postMark))
+}

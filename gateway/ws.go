@@ -1,0 +1,440 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/sampan-hk/sampan/core/engine"
+	"github.com/sampan-hk/sampan/marketdata"
+)
+
+// WebSocket protocol (GET /v1/ws), one JSON object per text message.
+//
+// Client → server: {"op": ..., "id": "<request id>", ...}
+//
+//	subscribe / unsubscribe  "channels": ["depth:BTC-USD-PERP", "trades:…", "ticker:…", "mark:…", "index:…",
+//	                          "funding:…", "orders", "fills", "positions", "funding_payments", "balances"]
+//	                          (private ones after login; "liquidations:…" answers 404 NOT_IMPLEMENTED
+//	                          until the engine publishes liquidations)
+//	login                    "args": {"key", "timestamp", "signature"}; signature =
+//	                          hex HMAC-SHA256(secret, timestamp + "LOGIN" + "/v1/ws")
+//	place                    "args": the POST /v1/orders body
+//	cancel                   "args": {"symbol", "order_id" | "client_order_id"}
+//	cancel_all               "args": {"symbol"?}
+//	ping
+//
+// Server → client: replies {"id", "op", "status", "result" | "error"} and
+// stream messages {"channel", "symbol"?, "type"?, "data"}. Depth starts with
+// a snapshot; each update has seq = prev_seq + 1.
+//
+// Each connection has a bounded send buffer; when it overflows the
+// connection is closed with status 1008 and the reason. If the logged-in
+// key has CancelOnDisconnect, the account's orders are cancelled when the
+// connection ends for any reason.
+
+const (
+	wsLoginMethod = "LOGIN"
+	wsPath        = "/v1/ws"
+	wsWriteWait   = 10 * time.Second
+	// wsSubscriptionsMax bounds topics per connection.
+	wsSubscriptionsMax = 64
+)
+
+type wsRequest struct {
+	Op       string          `json:"op"`
+	ID       string          `json:"id,omitempty"`
+	Channels []string        `json:"channels,omitempty"`
+	Args     json.RawMessage `json:"args,omitempty"`
+}
+
+type wsReply struct {
+	ID     string `json:"id,omitempty"`
+	Op     string `json:"op"`
+	Status int    `json:"status"`
+	Result any    `json:"result,omitempty"`
+	Error  *Error `json:"error,omitempty"`
+}
+
+type wsLogin struct {
+	Key       string `json:"key"`
+	Timestamp string `json:"timestamp"`
+	Signature string `json:"signature"`
+}
+
+type wsCancel struct {
+	Symbol        string `json:"symbol"`
+	OrderID       string `json:"order_id,omitempty"`
+	ClientOrderID string `json:"client_order_id,omitempty"`
+}
+
+type wsSession struct {
+	s       *Server
+	conn    *websocket.Conn
+	l       *marketdata.Listener
+	remote  netip.Addr
+	replies chan []byte
+
+	mu       sync.Mutex // key and balances are set by the reader, read by the writer
+	key      *Key
+	balances bool
+	subs     int
+}
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	if e := query(r); e != nil {
+		WriteError(w, e)
+		return
+	}
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.WSOriginPatterns})
+	if err != nil {
+		return // Accept has answered the request
+	}
+	c.SetReadLimit(s.cfg.BodyLimit)
+	ws := &wsSession{s: s, conn: c, l: s.md.NewListener(), remote: remoteIP(r), replies: make(chan []byte, 64)}
+	ws.run()
+}
+
+func (ws *wsSession) run() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		defer cancel()
+		ws.readLoop(ctx)
+	}()
+	code, reason := ws.writeLoop(ctx)
+	ws.s.md.Close(ws.l)
+	_ = ws.conn.Close(code, reason)
+	ws.mu.Lock()
+	k := ws.key
+	ws.mu.Unlock()
+	if k != nil && k.CancelOnDisconnect {
+		cctx, ccancel := context.WithTimeout(context.Background(), ws.s.cfg.SubmitTimeout)
+		defer ccancel()
+		res, e := ws.s.submit(cctx, &engine.Command{Kind: engine.CmdCancelAll, Client: engine.ClientID(k.Account), Market: engine.AllMarkets})
+		if e != nil || res.Code != engine.OK {
+			ws.s.log.Error("gateway: cancel-on-disconnect failed", "key", k.ID, "code", res.Code.String())
+		}
+	}
+}
+
+// writeLoop is the only writer. It returns the close status and reason.
+func (ws *wsSession) writeLoop(ctx context.Context) (websocket.StatusCode, string) {
+	dropped := func() (websocket.StatusCode, string) {
+		if ws.l.Reason() == marketdata.ReasonShutdown {
+			return websocket.StatusGoingAway, marketdata.ReasonShutdown
+		}
+		return websocket.StatusPolicyViolation, ws.l.Reason()
+	}
+	for {
+		// A dropped listener wins over pending messages: its buffer
+		// overflowed, so what is queued is already incomplete.
+		select {
+		case <-ws.l.Done:
+			return dropped()
+		default:
+		}
+		var msg []byte
+		select {
+		case <-ctx.Done():
+			return websocket.StatusNormalClosure, ""
+		case <-ws.l.Done:
+			return dropped()
+		case msg = <-ws.replies:
+		case msg = <-ws.l.C:
+		case <-ws.l.Account:
+			msg = ws.balanceMsg()
+			if msg == nil {
+				continue
+			}
+		}
+		wctx, cancel := context.WithTimeout(ctx, wsWriteWait)
+		err := ws.conn.Write(wctx, websocket.MessageText, msg)
+		cancel()
+		if err != nil {
+			return websocket.StatusGoingAway, "write failed"
+		}
+	}
+}
+
+// balanceMsg recomputes the account once per signal (signals coalesce), and
+// adds a margin alert when the account is at or past its limits.
+func (ws *wsSession) balanceMsg() []byte {
+	ws.mu.Lock()
+	k, on := ws.key, ws.balances
+	ws.mu.Unlock()
+	if k == nil || !on {
+		return nil
+	}
+	a, ok := ws.s.accountView(engine.ClientID(k.Account))
+	if !ok {
+		return nil
+	}
+	b, _ := json.Marshal(marketdata.Message{Channel: "balances", Data: a})
+	if a.Liquidatable || strings.HasPrefix(a.Available, "-") {
+		level := "margin_call"
+		if a.Liquidatable {
+			level = "liquidatable"
+		}
+		alert, _ := json.Marshal(marketdata.Message{Channel: "margin", Data: map[string]any{"level": level, "equity": a.Equity,
+			"maintenance_margin": a.MM, "required_margin": a.Required, "available": a.Available}})
+		ws.reply(alert)
+	}
+	return b
+}
+
+// reply queues a direct answer; a client that does not read its answers
+// is a slow consumer like any other.
+func (ws *wsSession) reply(b []byte) {
+	select {
+	case ws.replies <- b:
+	default:
+		ws.s.md.Drop(ws.l, "slow consumer: replies not read") // ends the write loop via Done
+	}
+}
+
+func (ws *wsSession) answer(req *wsRequest, result any, e *Error) {
+	rep := wsReply{ID: req.ID, Op: req.Op, Status: http.StatusOK, Result: result}
+	if e != nil {
+		rep.Status, rep.Error, rep.Result = e.Status, e, nil
+	}
+	b, _ := json.Marshal(rep)
+	ws.reply(b)
+}
+
+func (ws *wsSession) readLoop(ctx context.Context) {
+	for {
+		_, data, err := ws.conn.Read(ctx)
+		if err != nil {
+			return
+		}
+		ws.handle(ctx, data)
+	}
+}
+
+// handle runs one client message; a panic answers 500 and is logged, the
+// connection stays up.
+func (ws *wsSession) handle(ctx context.Context, data []byte) {
+	var req wsRequest
+	defer func() {
+		if v := recover(); v != nil {
+			ws.s.log.Error("gateway: websocket handler panic", "op", req.Op, "panic", v)
+			ws.answer(&req, nil, Errf(http.StatusInternalServerError, CodeInternal, "", "internal error; it has been logged"))
+		}
+	}()
+	if e := DecodeStrict(data, &req); e != nil {
+		// Echo the request id when it can be read at all, so the client
+		// can match the error to its request.
+		var probe struct {
+			ID string `json:"id"`
+			Op string `json:"op"`
+		}
+		_ = json.Unmarshal(data, &probe)
+		req.ID, req.Op = probe.ID, probe.Op
+		ws.answer(&req, nil, e)
+		return
+	}
+	lim, what := ws.remote.String(), "IP address"
+	if k := ws.loggedIn(); k != nil {
+		lim, what = k.ID, "API key"
+	}
+	if e := ws.limiter(what).Allow(lim, what); e != nil {
+		ws.answer(&req, nil, e)
+		return
+	}
+	result, e := ws.dispatch(ctx, &req)
+	ws.answer(&req, result, e)
+}
+
+func (ws *wsSession) limiter(what string) *Limiter {
+	if what == "API key" {
+		return ws.s.keyLim
+	}
+	return ws.s.ipLim
+}
+
+func (ws *wsSession) loggedIn() *Key {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	return ws.key
+}
+
+func (ws *wsSession) dispatch(ctx context.Context, req *wsRequest) (any, *Error) {
+	switch req.Op {
+	case "ping":
+		return map[string]any{"pong": true}, nil
+	case "subscribe", "unsubscribe":
+		return ws.subscribe(req)
+	case "login":
+		return ws.login(req)
+	case "place", "cancel", "cancel_all":
+		k := ws.loggedIn()
+		if k == nil || !k.Has(PermTrade) {
+			return nil, Errf(http.StatusUnauthorized, CodeUnauthorized, "", "log in with a key that has the trade permission first")
+		}
+		return ws.trade(ctx, req, engine.ClientID(k.Account))
+	}
+	return nil, badField(CodeInvalidField, "op", "op must be one of ping, subscribe, unsubscribe, login, place, cancel, cancel_all")
+}
+
+func (ws *wsSession) login(req *wsRequest) (any, *Error) {
+	var a wsLogin
+	if e := DecodeStrict(req.Args, &a); e != nil {
+		return nil, e
+	}
+	if ws.loggedIn() != nil {
+		return nil, Errf(http.StatusConflict, CodeInvalidField, "", "this connection is already logged in")
+	}
+	k, e := ws.s.auth.CheckSigned(a.Key, a.Timestamp, a.Signature, wsLoginMethod, wsPath, nil, ws.remote)
+	if e != nil {
+		return nil, e
+	}
+	if k.Role != RoleNone || k.Account == 0 || !k.Has(PermRead) {
+		return nil, Errf(http.StatusForbidden, CodeForbidden, "", "streams need a client key with the read permission")
+	}
+	ws.mu.Lock()
+	ws.key = k
+	ws.mu.Unlock()
+	ws.s.md.Login(ws.l, engine.ClientID(k.Account))
+	return map[string]any{"client_id": k.Account, "cancel_on_disconnect": k.CancelOnDisconnect}, nil
+}
+
+// subscribe handles "depth:SYMBOL"-style public channels and bare private
+// channel names.
+func (ws *wsSession) subscribe(req *wsRequest) (any, *Error) {
+	if len(req.Channels) == 0 {
+		return nil, badField(CodeMissingField, "channels", "channels is required")
+	}
+	on := req.Op == "subscribe"
+	for i, name := range req.Channels {
+		field := "channels[" + itoa(int64(i)) + "]"
+		if e := ws.subscribeOne(name, field, on); e != nil {
+			return nil, e
+		}
+	}
+	return map[string]any{"channels": req.Channels}, nil
+}
+
+func (ws *wsSession) subscribeOne(name, field string, on bool) *Error {
+	chName, sym, public := strings.Cut(name, ":")
+	switch chName {
+	case "liquidations":
+		return Errf(http.StatusNotFound, CodeNotImplemented, field, "channel "+quote(chName)+" is not available yet: the engine does not publish it in this version")
+	case "balances":
+		if ws.loggedIn() == nil {
+			return Errf(http.StatusUnauthorized, CodeUnauthorized, field, "log in before subscribing to private channels")
+		}
+		ws.mu.Lock()
+		ws.balances = on
+		ws.mu.Unlock()
+		if on {
+			select {
+			case ws.l.Account <- struct{}{}: // send the current balances at once
+			default:
+			}
+		}
+		return nil
+	}
+	ch, ok := marketdata.ParseChannel(chName)
+	if !ok || ch.Private() == public {
+		return badField(CodeInvalidField, field, "unknown channel "+quote(name)+"; public: depth|trades|ticker|mark|index|funding:SYMBOL, private: orders, fills, positions, funding_payments, balances")
+	}
+	if ch.Private() && ws.loggedIn() == nil {
+		return Errf(http.StatusUnauthorized, CodeUnauthorized, field, "log in before subscribing to private channels")
+	}
+	var m engine.MarketID
+	if public {
+		var e *Error
+		if m, e = ws.s.market(sym, field); e != nil {
+			return e
+		}
+	}
+	if !on {
+		ws.s.md.Unsubscribe(ws.l, ch, m)
+		return nil
+	}
+	ws.mu.Lock()
+	ws.subs++
+	n := ws.subs
+	ws.mu.Unlock()
+	if n > wsSubscriptionsMax {
+		return Errf(http.StatusBadRequest, CodeTooManyItems, field, "at most "+itoa(wsSubscriptionsMax)+" subscriptions per connection")
+	}
+	if public {
+		ws.s.md.SubscribePublic(ws.l, ch, m)
+	} else {
+		ws.s.md.SubscribePrivate(ws.l, ch)
+	}
+	return nil
+}
+
+func (ws *wsSession) trade(ctx context.Context, req *wsRequest, client engine.ClientID) (any, *Error) {
+	switch req.Op {
+	case "place":
+		var o OrderRequest
+		if e := DecodeStrict(req.Args, &o); e != nil {
+			return nil, e
+		}
+		return ws.s.place(ctx, &o, client)
+	case "cancel":
+		var c wsCancel
+		if e := DecodeStrict(req.Args, &c); e != nil {
+			return nil, e
+		}
+		return ws.cancel(ctx, &c, client)
+	}
+	var c struct {
+		Symbol string `json:"symbol,omitempty"`
+	}
+	if len(req.Args) > 0 {
+		if e := DecodeStrict(req.Args, &c); e != nil {
+			return nil, e
+		}
+	}
+	m := engine.AllMarkets
+	if c.Symbol != "" {
+		var e *Error
+		if m, e = ws.s.market(c.Symbol, "symbol"); e != nil {
+			return nil, e
+		}
+	}
+	res, e := ws.s.submit(ctx, &engine.Command{Kind: engine.CmdCancelAll, Client: client, Market: m})
+	if e == nil && res.Code != engine.OK {
+		e = engineError(res.Code)
+	}
+	return map[string]any{"cancelled_all": e == nil}, e
+}
+
+func (ws *wsSession) cancel(ctx context.Context, c *wsCancel, client engine.ClientID) (any, *Error) {
+	m, e := ws.s.market(c.Symbol, "symbol")
+	if e != nil {
+		return nil, e
+	}
+	cmd := &engine.Command{Kind: engine.CmdCancelOrder, Client: client, Market: m}
+	switch {
+	case c.OrderID != "" && c.ClientOrderID == "":
+		if cmd.Order, e = parseOrderID(c.OrderID, "order_id"); e != nil {
+			return nil, e
+		}
+	case c.ClientOrderID != "" && c.OrderID == "" && validClientOrderID(c.ClientOrderID):
+		cmd.OrigKey = KeyOf(c.ClientOrderID)
+	default:
+		return nil, badField(CodeInvalidField, "order_id", "give exactly one of order_id or a valid client_order_id")
+	}
+	res, e := ws.s.submit(ctx, cmd)
+	if e != nil {
+		return nil, e
+	}
+	if res.Code != engine.OK {
+		return nil, engineError(res.Code)
+	}
+	ws.s.settle(ctx)
+	v, _ := ws.s.md.Order(client, m, res.Order)
+	return v, nil
+}

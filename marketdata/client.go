@@ -1,0 +1,193 @@
+package marketdata
+
+import (
+	"github.com/sampan-hk/sampan/core/book"
+	"github.com/sampan-hk/sampan/core/engine"
+	"github.com/sampan-hk/sampan/core/fixed"
+	"github.com/sampan-hk/sampan/core/funding"
+)
+
+// Order statuses in history records.
+const (
+	StatusOpen            = "open"
+	StatusPartiallyFilled = "partially_filled"
+	StatusFilled          = "filled"
+	StatusCancelled       = "cancelled"
+	StatusExpired         = "expired"
+)
+
+type orderKey struct {
+	market engine.MarketID
+	id     book.OrderID
+}
+
+type orderRec struct {
+	market    engine.MarketID
+	id        book.OrderID
+	key       uint64
+	side      book.Side
+	flags     uint8
+	price     fixed.Price
+	qty       fixed.Qty // accepted quantity (after amends: filled + remaining)
+	filled    fixed.Qty
+	remaining fixed.Qty
+	status    string
+	reason    engine.Code
+	created   int64
+	updated   int64
+}
+
+type fill struct {
+	tradeID  uint64
+	time     int64
+	market   engine.MarketID
+	order    book.OrderID
+	key      uint64
+	side     book.Side
+	price    fixed.Price
+	qty      fixed.Qty
+	fee      fixed.Amount
+	realized fixed.Amount
+	maker    bool
+}
+
+type payment struct {
+	at       int64 // the settlement boundary
+	market   engine.MarketID
+	size     fixed.Qty
+	rate     funding.Rate
+	notional fixed.Amount
+	amount   fixed.Amount // signed: < 0 paid
+	balance  fixed.Amount
+	mark     fixed.Price
+}
+
+type client struct {
+	orders   ring[*orderRec]
+	byID     map[orderKey]*orderRec // records still in the ring
+	fills    ring[fill]
+	payments ring[payment]
+}
+
+func newClient(cfg Config) *client {
+	return &client{orders: newRing[*orderRec](cfg.OrdersMax), byID: map[orderKey]*orderRec{}, fills: newRing[fill](cfg.FillsMax),
+		payments: newRing[payment](cfg.FundingMax)}
+}
+
+func (s *Store) fundingPayment(ev *engine.Event) {
+	if int(ev.Market) >= len(s.markets) || ev.Detail == nil {
+		return
+	}
+	p := payment{at: ev.Detail.At, market: ev.Market, size: ev.Size, rate: ev.Detail.Rate, notional: ev.Detail.Notional,
+		amount: ev.Amount, balance: ev.Balance, mark: ev.Price}
+	s.client(ev.Client).payments.push(p)
+	s.fan.publish(topic{ch: ChanFundingPayments, client: ev.Client}, func() []byte {
+		return encode(Message{Channel: ChanFundingPayments.String(), Data: s.paymentView(&p)})
+	})
+}
+
+// names remembers the client order id strings the gateway mapped to engine
+// keys, so responses and streams can show the client's own string. It is a
+// bounded FIFO: the oldest names are forgotten first.
+type names struct {
+	m    map[nameKey]string
+	fifo ring[nameKey]
+}
+
+type nameKey struct {
+	client engine.ClientID
+	key    uint64
+}
+
+func newNames(max int) names { return names{m: map[nameKey]string{}, fifo: newRing[nameKey](max)} }
+
+// Name records that client's engine key stands for the string cid. The
+// gateway calls it before submitting, so events never arrive unnamed.
+func (s *Store) Name(client engine.ClientID, key uint64, cid string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := nameKey{client, key}
+	if old, ok := s.names.m[k]; ok && old == cid {
+		return
+	}
+	if ev, was := s.names.fifo.push(k); was {
+		delete(s.names.m, ev)
+	}
+	s.names.m[k] = cid
+}
+
+// ClientOrderID returns the string a key was named with ("" if unknown).
+func (s *Store) ClientOrderID(client engine.ClientID, key uint64) string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.names.m[nameKey{client, key}]
+}
+
+func (s *Store) orderEvent(ev *engine.Event) {
+	c := s.client(ev.Client)
+	k := orderKey{ev.Market, ev.Order}
+	if ev.Kind == engine.EvOrderAccepted {
+		o := &orderRec{market: ev.Market, id: ev.Order, key: ev.ClientOrderID, side: ev.Side, flags: ev.Flags,
+			price: ev.Price, qty: ev.Qty, remaining: ev.Qty, status: StatusOpen, created: ev.Time, updated: ev.Time}
+		if old, was := c.orders.push(o); was {
+			delete(c.byID, orderKey{old.market, old.id})
+		}
+		c.byID[k] = o
+		s.publishOrder(ev.Client, o)
+		return
+	}
+	o := c.byID[k]
+	if o == nil {
+		return // accepted before a resync or evicted from the bounded history
+	}
+	o.updated = ev.Time
+	switch ev.Kind {
+	case engine.EvOrderCancelled, engine.EvOrderExpired:
+		o.remaining, o.reason, o.status = 0, ev.Code, StatusCancelled
+		if ev.Kind == engine.EvOrderExpired {
+			o.status = StatusExpired
+		}
+	case engine.EvOrderAmended:
+		o.price, o.remaining, o.qty = ev.Price, ev.Remaining, o.filled+ev.Remaining
+	}
+	s.publishOrder(ev.Client, o)
+}
+
+func (s *Store) trade(ev *engine.Event) {
+	if int(ev.Market) >= len(s.markets) {
+		return
+	}
+	m := s.markets[ev.Market]
+	t := trade{id: ev.Seq, time: ev.Time, price: ev.Price, qty: ev.Qty, side: ev.Side}
+	m.addTrade(t)
+	s.fan.publish(topic{ch: ChanTrades, market: m.id}, func() []byte { return m.tradeMsg(t) })
+	s.fan.publish(topic{ch: ChanTicker, market: m.id}, func() []byte { return m.tickerMsg(s.now) })
+	s.fill(ev.Client, fill{tradeID: ev.Seq, time: ev.Time, market: ev.Market, order: ev.Order, key: ev.ClientOrderID,
+		side: ev.Side, price: ev.Price, qty: ev.Qty, fee: ev.TakerFee, realized: ev.TakerRealized}, ev.Remaining)
+	s.fill(ev.MakerClient, fill{tradeID: ev.Seq, time: ev.Time, market: ev.Market, order: ev.MakerOrder,
+		key: ev.MakerClientOrderID, side: ev.Side.Opposite(), price: ev.Price, qty: ev.Qty, fee: ev.MakerFee,
+		realized: ev.MakerRealized, maker: true}, ev.MakerRemaining)
+	s.fan.touchAccount(ev.MakerClient)
+}
+
+func (s *Store) fill(id engine.ClientID, f fill, remaining fixed.Qty) {
+	c := s.client(id)
+	c.fills.push(f)
+	s.fan.publish(topic{ch: ChanFills, client: id}, func() []byte { return s.fillMsg(id, &f) })
+	o := c.byID[orderKey{f.market, f.order}]
+	if o == nil {
+		return
+	}
+	o.filled += f.qty
+	o.remaining = remaining
+	o.updated = f.time
+	o.status = StatusPartiallyFilled
+	if remaining == 0 {
+		o.status = StatusFilled
+	}
+	s.publishOrder(id, o)
+}
+
+func (s *Store) publishOrder(id engine.ClientID, o *orderRec) {
+	s.fan.publish(topic{ch: ChanOrders, client: id}, func() []byte { return s.orderMsg(id, o) })
+}

@@ -1,0 +1,287 @@
+// Package marketdata keeps in-memory read models fed by the exchange's event
+// stream: per market a recent-trades ring, klines, a 24h ticker and an L2
+// depth mirror with a sequence number per update; per client a bounded order
+// history and fills. It also fans the derived messages out to listeners
+// (WebSocket connections) without ever blocking: a listener whose buffer is
+// full is dropped with a reason.
+//
+// The store never slows the engine: it reads from a buffered subscription,
+// and when the exchange drops it for being slow (exchange.ErrSlowConsumer) it
+// resubscribes and rebuilds depth from a View snapshot. Trades and order
+// updates applied while it was disconnected are lost from the rings (they
+// remain in the journal and the read store); depth, marks and open orders
+// are exact again after the rebuild, and depth listeners get a new snapshot.
+package marketdata
+
+import (
+	"context"
+	"sync"
+
+	"github.com/sampan-hk/sampan/core/book"
+	"github.com/sampan-hk/sampan/core/engine"
+	"github.com/sampan-hk/sampan/exchange"
+)
+
+// Config holds the store's named limits. Zero fields take the defaults.
+type Config struct {
+	SubscriptionBuffer int // batches buffered between the engine and the store
+	TradesMax          int // recent trades kept per market
+	KlinesMax          int // candles kept per market and interval
+	OrdersMax          int // order records kept per client
+	FillsMax           int // fills kept per client
+	FundingMax         int // funding payments kept per client
+	NamesMax           int // client order id strings remembered
+	ListenerBuffer     int // messages buffered per listener before it is dropped
+}
+
+// Defaults for Config.
+const (
+	DefaultSubscriptionBuffer = 1 << 16
+	DefaultTradesMax          = 1000
+	DefaultKlinesMax          = 1500
+	DefaultOrdersMax          = 1000
+	DefaultFillsMax           = 1000
+	DefaultFundingMax         = 500
+	DefaultNamesMax           = 1 << 20
+	DefaultListenerBuffer     = 1024
+)
+
+func (c Config) withDefaults() Config {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.SubscriptionBuffer, DefaultSubscriptionBuffer)
+	def(&c.TradesMax, DefaultTradesMax)
+	def(&c.KlinesMax, DefaultKlinesMax)
+	def(&c.OrdersMax, DefaultOrdersMax)
+	def(&c.FillsMax, DefaultFillsMax)
+	def(&c.FundingMax, DefaultFundingMax)
+	def(&c.NamesMax, DefaultNamesMax)
+	def(&c.ListenerBuffer, DefaultListenerBuffer)
+	return c
+}
+
+// Store is the set of read models. Readers take a consistent view under an
+// RWMutex; one goroutine (Run) writes.
+type Store struct {
+	x   *exchange.Exchange
+	cfg Config
+
+	mu      sync.RWMutex
+	specs   []engine.MarketSpec
+	markets []*market
+	clients map[engine.ClientID]*client
+	names   names
+	seq     uint64 // last engine event sequence reflected here
+	now     int64  // engine time of the last batch
+	changed chan struct{}
+	resyncs uint64
+	fan     fanout
+}
+
+// New returns a store for x. Call Run to start consuming.
+func New(x *exchange.Exchange, cfg Config) *Store {
+	s := &Store{x: x, cfg: cfg.withDefaults(), clients: map[engine.ClientID]*client{}, changed: make(chan struct{})}
+	x.View(func(e *engine.Engine) { s.specs = append([]engine.MarketSpec(nil), e.Markets()...) })
+	for i := range s.specs {
+		s.markets = append(s.markets, newMarket(engine.MarketID(i), &s.specs[i], s.cfg))
+	}
+	s.names = newNames(s.cfg.NamesMax)
+	s.fan.init()
+	return s
+}
+
+// Specs returns the market specs, indexed by engine.MarketID.
+func (s *Store) Specs() []engine.MarketSpec { return s.specs }
+
+// Resyncs counts rebuilds after the exchange dropped the store (a metric).
+func (s *Store) Resyncs() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.resyncs
+}
+
+// Run consumes the exchange's events until ctx ends; start it in a
+// goroutine. ready (optional) is closed after the first rebuild, so callers
+// can wait until the store reflects the engine.
+func (s *Store) Run(ctx context.Context, ready chan<- struct{}) {
+	for first := true; ; first = false {
+		sub := s.x.Subscribe(s.cfg.SubscriptionBuffer)
+		skip := s.rebuild(!first)
+		if first && ready != nil {
+			close(ready)
+		}
+		if !s.consume(ctx, sub, skip) {
+			sub.Close()
+			s.fan.closeAll(ReasonShutdown)
+			return
+		}
+	}
+}
+
+// consume applies batches until the subscription ends (true: resubscribe)
+// or ctx is done (false). Events at or below skip are already in the
+// snapshot the rebuild took.
+func (s *Store) consume(ctx context.Context, sub *exchange.Subscription, skip uint64) bool {
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case b, ok := <-sub.C:
+			if !ok {
+				return true
+			}
+			s.apply(&b, skip)
+		}
+	}
+}
+
+// rebuild replaces depth and marks from an engine snapshot taken after the
+// subscription started, and returns the snapshot's event sequence.
+func (s *Store) rebuild(resync bool) uint64 {
+	type snap struct {
+		bids, asks []book.Level
+		mark       int64
+	}
+	snaps := make([]snap, len(s.markets))
+	var seq uint64
+	var now int64
+	s.x.View(func(e *engine.Engine) {
+		seq, now = e.Seq(), e.Now()
+		for i := range s.markets {
+			mid := engine.MarketID(i)
+			n := s.specs[i].Limits.MaxLevels
+			snaps[i].bids = e.Book(mid).Depth(book.Buy, n, nil)
+			snaps[i].asks = e.Book(mid).Depth(book.Sell, n, nil)
+			snaps[i].mark = int64(e.Mark(mid))
+		}
+	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if resync {
+		s.resyncs++
+	}
+	for i, m := range s.markets {
+		m.resetDepth(snaps[i].bids, snaps[i].asks)
+		m.mark = priceOf(snaps[i].mark)
+		s.fan.publish(topic{ch: ChanDepth, market: m.id}, func() []byte { return m.depthSnapshotMsg(now) })
+	}
+	// The snapshot is the truth even if the engine was replaced by a
+	// restored one whose sequence is lower.
+	s.seq = seq
+	if now > s.now {
+		s.now = now
+	}
+	s.notify()
+	return seq
+}
+
+// notify wakes WaitSeq callers; the caller holds mu.
+func (s *Store) notify() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// Seq returns the last engine event sequence the store reflects.
+func (s *Store) Seq() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.seq
+}
+
+// WaitSeq waits until the store reflects engine event seq (read-your-writes
+// for a request that just committed), or ctx ends.
+func (s *Store) WaitSeq(ctx context.Context, seq uint64) bool {
+	for {
+		s.mu.RLock()
+		ok, ch := s.seq >= seq, s.changed
+		s.mu.RUnlock()
+		if ok {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// apply folds one batch into the models and publishes the derived
+// messages. The store's time is the engine's time, so candles and the 24h
+// window are deterministic for a given log.
+func (s *Store) apply(b *exchange.Batch, skip uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b.Now > s.now {
+		s.now = b.Now
+	}
+	var touched [engine.MarketsMax]bool
+	var dirty []engine.ClientID
+	for i := range b.Events {
+		ev := &b.Events[i]
+		if ev.Seq <= skip || ev.Seq <= s.seq {
+			continue
+		}
+		s.seq = ev.Seq
+		if ev.Kind == engine.EvBookLevel && int(ev.Market) < len(s.markets) {
+			s.markets[ev.Market].levelChanged(ev)
+			touched[ev.Market] = true
+			continue
+		}
+		if c := s.event(ev); c != 0 && (len(dirty) == 0 || dirty[len(dirty)-1] != c) {
+			dirty = append(dirty, c)
+		}
+	}
+	for i, m := range s.markets {
+		if touched[i] {
+			u := m.depthUpdate(b.Now)
+			s.fan.publish(topic{ch: ChanDepth, market: m.id}, func() []byte { return depthUpdateMsg(&u) })
+		}
+	}
+	for _, c := range dirty {
+		s.fan.touchAccount(c)
+	}
+	s.notify()
+}
+
+// event applies one non-depth event and returns a client whose account
+// figures it changed (0: none).
+func (s *Store) event(ev *engine.Event) engine.ClientID {
+	switch ev.Kind {
+	case engine.EvTrade:
+		s.trade(ev)
+		return ev.Client
+	case engine.EvMarkSet:
+		if int(ev.Market) < len(s.markets) {
+			m := s.markets[ev.Market]
+			m.mark, m.markSource = ev.Price, "operator"
+			s.fan.publish(topic{ch: ChanMark, market: m.id}, func() []byte { return m.markMsg(ev.Time) })
+		}
+	case engine.EvOrderAccepted, engine.EvOrderCancelled, engine.EvOrderExpired, engine.EvOrderAmended:
+		s.orderEvent(ev)
+	case engine.EvMark, engine.EvIndex, engine.EvFundingRate:
+		s.valuation(ev)
+	case engine.EvFundingPayment:
+		s.fundingPayment(ev)
+		return ev.Client
+	case engine.EvPosition:
+		s.fan.publish(topic{ch: ChanPositions, client: ev.Client}, func() []byte { return s.positionMsg(ev) })
+		return ev.Client
+	case engine.EvDeposited, engine.EvWithdrawn, engine.EvTransferred, engine.EvLeverageSet,
+		engine.EvClassificationSet, engine.EvKnowledgeSet:
+		return ev.Client
+	}
+	return 0
+}
+
+func (s *Store) client(id engine.ClientID) *client {
+	c, ok := s.clients[id]
+	if !ok {
+		c = newClient(s.cfg)
+		s.clients[id] = c
+	}
+	return c
+}
