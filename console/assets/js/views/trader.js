@@ -1,0 +1,572 @@
+// Trader view: log in with an API key, then the account (equity, margins,
+// available, eligibility with its reason), positions with liquidation
+// price, open orders, recent fills, and an order ticket. Everything shown
+// comes from the signed REST API and the private WebSocket; refusals are
+// shown with the API's own message.
+
+import { ApiError } from '../api.js';
+import { DepthBook } from '../book.js';
+import { dateTimeOf, decimalsOf, fmt, fromScaled, h, pctSigned, round, sign, timeOf, toScaled, usd } from '../format.js';
+import { login, logout, onSessionChange, session } from '../session.js';
+
+export const id = 'trader';
+export const title = 'Trader';
+
+export function available(ctx) { return ctx.markets.length > 0; }
+
+export function mount(root, ctx) {
+  let unmountInner = null;
+  const show = (s) => {
+    if (unmountInner) unmountInner();
+    unmountInner = s ? mountAccount(root, ctx, s) : mountLogin(root, ctx);
+  };
+  const stop = onSessionChange(show);
+  show(session());
+  return () => {
+    stop();
+    if (unmountInner) unmountInner();
+  };
+}
+
+// ---------------------------------------------------------------- login --
+
+function mountLogin(root, ctx) {
+  const err = h('div', { class: 'callout callout-error', id: 'login-error', hidden: true });
+  const keyIn = h('input', { id: 'login-key', name: 'key', autocomplete: 'off', spellcheck: 'false', required: true });
+  const secretIn = h('input', { id: 'login-secret', name: 'secret', type: 'password', autocomplete: 'off', required: true });
+  const btn = h('button', { class: 'btn btn-primary', type: 'submit', id: 'login-submit' }, 'Log in');
+  const form = h('form', { class: 'login-form', id: 'login-form', onsubmit: async (e) => {
+    e.preventDefault();
+    err.hidden = true;
+    btn.disabled = true;
+    btn.textContent = 'Checking key…';
+    try {
+      await login(keyIn.value.trim(), secretIn.value);
+      // onSessionChange re-renders the view.
+    } catch (ex) {
+      err.hidden = false;
+      err.replaceChildren(refusal(ex));
+      btn.disabled = false;
+      btn.textContent = 'Log in';
+    }
+  } },
+  h('label', { for: 'login-key' }, 'API key ID'), keyIn,
+  h('label', { for: 'login-secret' }, 'API secret'), secretIn,
+  btn, err);
+  root.replaceChildren(h('div', { class: 'login-wrap' },
+    h('section', { class: 'panel login' },
+      h('header', { class: 'panel-head' }, h('h2', {}, 'Trader login')),
+      h('div', { class: 'login-body' },
+        h('p', { class: 'muted' }, 'Sign in with an API key issued to your client account. The secret stays in this tab’s memory only; every request is signed in the browser with HMAC-SHA256 and the secret is never sent.'),
+        form))));
+  keyIn.focus();
+  return () => {};
+}
+
+// -------------------------------------------------------------- account --
+
+function mountAccount(root, ctx, s) {
+  let alive = true;
+  let account = s.account, positions = [];
+  const orders = new Map(); // symbol/order_id → order
+  const okey = (o) => `${o.symbol}/${o.order_id}`;
+
+  const banner = h('div', { id: 'eligibility' });
+  const alert = h('div', { id: 'margin-alert' });
+  const summary = h('div', { class: 'acct', id: 'account' });
+  const posBody = h('tbody', { id: 'positions' });
+  const ordBody = h('tbody', { id: 'open-orders' });
+  const history = historyPanel(ctx, s);
+  const ordCount = h('span', { class: 'count' });
+  const streamState = h('span', { class: 'panel-note', id: 'private-state' });
+  const badges = h('div', { class: 'badges', id: 'standing' });
+  const ticket = orderTicket(ctx, s, (o) => {
+    if (o.status === 'open' || o.status === 'partially_filled') orders.set(okey(o), o);
+    renderOrders();
+    refresh();
+  });
+
+  const cancelAll = h('button', { class: 'btn btn-small', id: 'cancel-all', onclick: async () => {
+    cancelAll.disabled = true;
+    try {
+      await s.request('DELETE', '/v1/orders');
+      ctx.toast('All open orders cancelled', 'ok');
+      await loadOrders();
+    } catch (e) {
+      ctx.toast(e.message, 'error');
+    } finally { cancelAll.disabled = false; }
+  } }, 'Cancel all');
+
+  root.replaceChildren(
+    h('div', { class: 'trader-head' },
+      h('div', { class: 'who' },
+        h('span', { class: 'who-k' }, 'Client'), h('span', { class: 'who-v num', id: 'client-id' }, account.client_id),
+        h('span', { class: 'who-k' }, 'Key'), h('span', { class: 'who-v mono' }, s.creds.keyId),
+        streamState),
+      badges,
+      h('button', { class: 'btn btn-small', id: 'logout', onclick: () => logout() }, 'Log out')),
+    banner, alert, summary,
+    h('div', { class: 'trader-grid' },
+      ticket.el,
+      h('div', { class: 'trader-tables' },
+        h('section', { class: 'panel' },
+          h('header', { class: 'panel-head' }, h('h2', {}, 'Positions')),
+          h('div', { class: 'scroll' }, h('table', { class: 'tbl tbl-fit' },
+            h('thead', {}, h('tr', {}, ['Market', 'Side', 'Size', 'Entry', 'Mark', 'Notional', 'Unrealised PnL', 'Init. margin', 'Maint. margin', 'Leverage', 'Liq. price', '']
+              .map((t, i) => h('th', { class: i > 1 && i < 11 ? 'num' : null }, t)))),
+            posBody))),
+        h('section', { class: 'panel' },
+          h('header', { class: 'panel-head' }, h('h2', {}, 'Open orders'), ordCount, h('span', { class: 'grow' }), cancelAll),
+          h('div', { class: 'scroll' }, h('table', { class: 'tbl' },
+            h('thead', {}, h('tr', {}, ['Placed', 'Market', 'Side', 'Price', 'Qty', 'Filled', 'Remaining', 'Flags', 'Status', '']
+              .map((t, i) => h('th', { class: i >= 3 && i <= 6 ? 'num' : null }, t)))),
+            ordBody))),
+        history.el)));
+
+  const spec = (sym) => ctx.bySymbol.get(sym);
+  const pdp = (sym) => decimalsOf(spec(sym).tick), qdp = (sym) => decimalsOf(spec(sym).lot);
+  const money = (v) => h('td', { class: 'num', title: `Exact: ${v} USD` }, usd(v));
+
+  function renderAccount() {
+    const a = account;
+    if (!a.eligible && a.ineligible_reason) {
+      banner.replaceChildren(h('div', { class: 'callout callout-warn', role: 'alert' },
+        h('strong', {}, 'Not eligible to trade perpetual contracts. '), a.ineligible_reason.message,
+        h('span', { class: 'code' }, a.ineligible_reason.code)));
+    } else banner.replaceChildren();
+    const until = a.classification_expires ? ` · until ${dateTimeOf(a.classification_expires).slice(0, 10)}` : '';
+    badges.replaceChildren(
+      h('span', { class: 'badge', title: 'Investor classification' }, (CLASSES[a.classification] || a.classification || '—') + (a.classification !== 'retail' ? until : '')),
+      h('span', { class: 'badge', title: 'Derivatives-knowledge assessment' }, a.derivatives_knowledge ? 'Knowledge assessed' : 'No knowledge assessment'),
+      h('span', { class: `badge ${a.eligible ? 'badge-ok' : 'badge-warn'}`, id: 'eligible' }, a.eligible ? 'Eligible for perpetuals' : 'Not eligible'));
+    const item = (k, v, extra = {}) => h('div', { class: `acct-item ${extra.cls || ''}`, title: extra.tip || null },
+      h('div', { class: 'acct-k' }, k), h('div', { class: `acct-v ${extra.vcls || 'num'}` }, v));
+    const money = (k, v, extra = {}) => item(k, extra.signed ? signedUsd(v) : usd(v), { ...extra, tip: `${extra.tip ? extra.tip + '. ' : ''}Exact: ${v} USD` });
+    summary.replaceChildren(
+      money('Equity (USD)', a.equity, { cls: 'acct-main', tip: 'Collateral plus unrealised PnL' }),
+      money('Available (USD)', a.available, { vcls: `num ${sign(a.available) < 0 ? 'down' : ''}`, tip: 'Equity minus the initial margin of positions and open orders' }),
+      money('Collateral', a.collateral),
+      money('Unrealised PnL', a.unrealized_pnl, { signed: true, vcls: `num ${pnlClass(a.unrealized_pnl)}` }),
+      money('Initial margin', a.initial_margin),
+      money('Maint. margin', a.maintenance_margin),
+      money('Order margin', a.order_margin, { tip: 'Initial margin reserved for open orders' }),
+      item('Margin ratio', marginRatio(a), { tip: 'Maintenance margin ÷ equity. At 100% the account is liquidated.' }),
+      item('Margin status', a.liquidatable ? 'Liquidatable' : 'Healthy', { vcls: a.liquidatable ? 'down strong' : '' }));
+  }
+
+  function renderPositions() {
+    if (!positions.length) {
+      posBody.replaceChildren(h('tr', {}, h('td', { colspan: 12, class: 'empty' }, 'No open positions')));
+      return;
+    }
+    posBody.replaceChildren(...positions.map((p) => {
+      const pd = pdp(p.symbol), qd = qdp(p.symbol);
+      return h('tr', { dataset: { symbol: p.symbol } },
+        h('td', {}, p.symbol), h('td', { class: p.side === 'long' ? 'up' : 'down' }, p.side === 'long' ? 'Long' : 'Short'),
+        h('td', { class: 'num' }, fmt(p.size.replace('-', ''), qd)), h('td', { class: 'num' }, fmt(p.entry_price, pd)),
+        h('td', { class: 'num' }, fmt(p.mark, pd)), money(p.notional),
+        h('td', { class: `num ${pnlClass(p.unrealized_pnl)}`, title: `Exact: ${p.unrealized_pnl} USD; realised ${p.realized_pnl} USD` }, signedUsd(p.unrealized_pnl)),
+        money(p.initial_margin), money(p.maintenance_margin),
+        h('td', { class: 'num' }, `${p.leverage}×`),
+        p.liquidation_price
+          ? h('td', { class: 'num strong', title: 'Mark price at which equity would fall below maintenance margin' }, fmt(p.liquidation_price, pd))
+          : h('td', { class: 'num muted', title: 'No liquidation price: the account’s collateral covers this position at any mark price' }, 'None'),
+        h('td', { class: 'act' }, closeButton(p)));
+    }));
+  }
+
+  // Close: a reduce-only market order for the whole position. The first
+  // click arms the button (it then says what it will send), the second sends.
+  function closeButton(p) {
+    const qty = p.size.replace('-', '');
+    const side = p.side === 'long' ? 'sell' : 'buy';
+    let armed = 0;
+    const btn = h('button', { class: 'btn btn-small btn-ghost', 'data-close': p.symbol, title: `Reduce-only market ${side} of ${qty}`, onclick: async () => {
+      if (!armed) {
+        btn.textContent = `Confirm ${side} ${qty}`;
+        btn.classList.add('btn-armed');
+        armed = setTimeout(() => { armed = 0; btn.textContent = 'Close'; btn.classList.remove('btn-armed'); }, 4000);
+        return;
+      }
+      clearTimeout(armed);
+      btn.disabled = true;
+      try {
+        const o = await s.request('POST', '/v1/orders', { symbol: p.symbol, side, type: 'market', qty, reduce_only: true,
+          client_order_id: newClientOrderID() });
+        ctx.toast(`Close order ${o.order_id} ${o.status.replace('_', ' ')}: ${o.filled} of ${o.qty} ${p.symbol.split('-')[0]} filled`, 'ok');
+        refresh();
+      } catch (e) {
+        ctx.toast(`Close refused: ${e.message}`, 'error');
+        btn.disabled = false;
+      }
+    } }, 'Close');
+    return btn;
+  }
+
+  function renderOrders() {
+    const list = Array.from(orders.values()).sort((a, b) => (b.created || 0) - (a.created || 0) || Number(b.order_id) - Number(a.order_id));
+    ordCount.textContent = list.length ? String(list.length) : '';
+    cancelAll.disabled = !list.length;
+    if (!list.length) {
+      ordBody.replaceChildren(h('tr', {}, h('td', { colspan: 10, class: 'empty' }, 'No open orders')));
+      return;
+    }
+    ordBody.replaceChildren(...list.map((o) => {
+      const pd = pdp(o.symbol), qd = qdp(o.symbol);
+      const flags = [o.post_only && 'Post-only', o.reduce_only && 'Reduce-only'].filter(Boolean).join(', ');
+      const btn = h('button', { class: 'btn btn-small btn-ghost', 'data-cancel': o.order_id, onclick: async () => {
+        btn.disabled = true;
+        try {
+          await s.request('DELETE', `/v1/orders/${encodeURIComponent(o.order_id)}?symbol=${encodeURIComponent(o.symbol)}`);
+          orders.delete(okey(o));
+          renderOrders();
+          refresh();
+        } catch (e) {
+          ctx.toast(`Cancel refused: ${e.message}`, 'error');
+          btn.disabled = false;
+        }
+      } }, 'Cancel');
+      return h('tr', { dataset: { order: o.order_id, symbol: o.symbol } },
+        h('td', { class: 'time' }, o.created ? timeOf(o.created) : '—'),
+        h('td', {}, o.symbol), h('td', { class: o.side === 'buy' ? 'up' : 'down' }, o.side === 'buy' ? 'Buy' : 'Sell'),
+        h('td', { class: 'num' }, fmt(o.price, pd)), h('td', { class: 'num' }, fmt(o.qty, qd)),
+        h('td', { class: 'num' }, fmt(o.filled, qd)), h('td', { class: 'num' }, fmt(o.remaining, qd)),
+        h('td', { class: 'muted' }, flags || '—'), h('td', {}, o.status.replace('_', ' ')), h('td', { class: 'act' }, btn));
+    }));
+  }
+
+  // ---- data ----
+  const fail = (what) => (e) => {
+    if (!alive) return;
+    if (e instanceof ApiError && e.status === 401) ctx.toast(`${what}: ${e.message}`, 'error');
+    else console.warn(what, e.message);
+  };
+  async function loadAccount() {
+    const a = await s.request('GET', '/v1/account');
+    if (alive) { account = a; renderAccount(); }
+  }
+  async function loadPositions() {
+    const r = await s.request('GET', '/v1/positions');
+    if (alive) { positions = r.positions; renderPositions(); }
+  }
+  async function loadOrders() {
+    const r = await s.request('GET', '/v1/orders');
+    if (!alive) return;
+    orders.clear();
+    for (const o of r.orders) orders.set(okey(o), o);
+    renderOrders();
+  }
+  let refreshTimer = 0;
+  function refresh() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(() => {
+      loadAccount().catch(fail('Account'));
+      loadPositions().catch(fail('Positions'));
+    }, 150);
+  }
+
+  const stopListen = s.listen((m) => {
+    switch (m.channel) {
+      case '_connected':
+        loadOrders().catch(fail('Orders'));
+        history.reload();
+        refresh();
+        break;
+      case '_state':
+        streamState.textContent = m.data.state === 'open' ? 'Live' : m.data.state === 'connecting' ? 'Connecting…' : 'Reconnecting…';
+        streamState.dataset.state = m.data.state;
+        break;
+      case 'orders': {
+        const o = m.data;
+        if (o.status === 'open' || o.status === 'partially_filled') orders.set(okey(o), o);
+        else orders.delete(okey(o));
+        renderOrders();
+        history.onOrder();
+        break;
+      }
+      case 'fills':
+        history.onFill(m.data);
+        refresh();
+        break;
+      case 'funding_payments':
+        history.onFunding(m.data);
+        refresh();
+        break;
+      case 'positions':
+        refresh();
+        break;
+      case 'balances':
+        account = m.data;
+        renderAccount();
+        break;
+      case 'margin': {
+        const d = m.data;
+        alert.replaceChildren(h('div', { class: 'callout callout-error', role: 'alert' },
+          h('strong', {}, d.level === 'liquidatable' ? 'Liquidation: ' : 'Margin call: '),
+          d.level === 'liquidatable'
+            ? `equity ${usd(d.equity)} USD is below the maintenance margin of ${usd(d.maintenance_margin)} USD.`
+            : `available margin is ${usd(d.available)} USD; reduce positions or add collateral.`));
+        break;
+      }
+    }
+  });
+  streamState.textContent = s.state === 'open' ? 'Live' : 'Connecting…';
+
+  renderAccount();
+  renderPositions();
+  renderOrders();
+  loadOrders().catch(fail('Orders'));
+  history.reload();
+  loadPositions().catch(fail('Positions'));
+  // Mark moves change PnL and margins without an account event; poll gently.
+  const poll = setInterval(refresh, 5000);
+
+  return () => {
+    alive = false;
+    clearInterval(poll);
+    clearTimeout(refreshTimer);
+    stopListen();
+    ticket.destroy();
+    history.destroy();
+  };
+}
+
+/** A fresh client_order_id: the API treats a repeat as a retry. */
+function newClientOrderID() {
+  const r = new Uint32Array(2);
+  crypto.getRandomValues(r);
+  return `console-${Date.now().toString(36)}-${r[0].toString(36)}${r[1].toString(36)}`.slice(0, 36);
+}
+
+const CLASSES = {
+  retail: 'Retail investor',
+  individual_pi: 'Professional investor (individual)',
+  corporate_pi: 'Professional investor (corporate)',
+  institutional_pi: 'Professional investor (institutional)',
+};
+
+function signedUsd(v) {
+  const r = round(v, 2);
+  return sign(r) > 0 ? '+' + usd(r) : usd(r);
+}
+
+/** Maintenance margin as a percentage of equity, exact to 0.01%. */
+function marginRatio(a) {
+  const mm = toScaled(a.maintenance_margin, 6), eq = toScaled(a.equity, 6);
+  if (mm === null || eq === null) return '—';
+  if (mm === 0n) return '0.00%';
+  if (eq <= 0n) return '> 100%';
+  return fmt(fromScaled((mm * 10000n) / eq, 2), 2) + '%';
+}
+
+function pnlClass(v) {
+  const sg = sign(v);
+  return sg > 0 ? 'up' : sg < 0 ? 'down' : '';
+}
+
+/** The API's refusal as plain text with its code. */
+function refusal(e) {
+  return h('span', {}, e.message, e.code ? h('span', { class: 'code' }, e.code) : null);
+}
+
+// --------------------------------------------------------------- ticket --
+
+function orderTicket(ctx, s, onPlaced) {
+  let symbol = ctx.markets[0].symbol, side = 'buy', type = 'limit';
+  let book = null, stopDepth = () => {};
+  const mkt = () => ctx.bySymbol.get(symbol);
+
+  const symSel = h('select', { id: 'ord-symbol', onchange: () => { symbol = symSel.value; watchBook(); update(); } },
+    ctx.markets.map((m) => h('option', { value: m.symbol }, m.symbol)));
+  const seg = (name, opts, get, set) => {
+    const wrap = h('div', { class: `seg seg-${name}`, role: 'radiogroup' });
+    const draw = () => wrap.replaceChildren(...opts.map(([v, label]) => h('button', {
+      type: 'button', class: `seg-btn ${get() === v ? 'on' : ''} seg-${v}`, role: 'radio', 'aria-checked': String(get() === v), id: `ord-${name}-${v}`,
+      onclick: () => { set(v); draw(); update(); },
+    }, label)));
+    draw();
+    return wrap;
+  };
+  const sideSeg = seg('side', [['buy', 'Buy / Long'], ['sell', 'Sell / Short']], () => side, (v) => { side = v; });
+  const typeSeg = seg('type', [['limit', 'Limit'], ['market', 'Market']], () => type, (v) => { type = v; });
+  const priceIn = h('input', { id: 'ord-price', inputmode: 'decimal', autocomplete: 'off', oninput: () => update() });
+  const qtyIn = h('input', { id: 'ord-qty', inputmode: 'decimal', autocomplete: 'off', oninput: () => update() });
+  const tifSel = h('select', { id: 'ord-tif', title: 'Time in force' }, [['GTC', 'GTC'], ['IOC', 'IOC'], ['FOK', 'FOK']].map(([v, t]) => h('option', { value: v }, t)));
+  const postOnly = h('input', { type: 'checkbox', id: 'ord-post-only', onchange: () => update() });
+  const reduceOnly = h('input', { type: 'checkbox', id: 'ord-reduce-only' });
+  const bidBtn = h('button', { type: 'button', class: 'quote quote-bid', id: 'ord-bid', onclick: () => pick('bid') });
+  const askBtn = h('button', { type: 'button', class: 'quote quote-ask', id: 'ord-ask', onclick: () => pick('ask') });
+  const priceUnit = h('span', { class: 'unit' }, 'USD');
+  const qtyUnit = h('span', { class: 'unit' });
+  const value = h('span', { class: 'num', id: 'ord-value' }, '—');
+  const submit = h('button', { type: 'submit', class: 'btn btn-submit', id: 'ord-submit' });
+  const result = h('div', { id: 'ord-result', class: 'ord-result' });
+  const priceRow = h('div', { class: 'field' }, h('label', { for: 'ord-price' }, 'Price'), h('div', { class: 'input-unit' }, priceIn, priceUnit));
+
+  function pick(which) {
+    if (!book || !book.synced) return;
+    const [lv] = book.levels(which, 1);
+    if (lv) { priceIn.value = lv[0]; update(); }
+  }
+
+  function renderQuotes() {
+    const [b] = book && book.synced ? book.levels('bid', 1) : [];
+    const [a] = book && book.synced ? book.levels('ask', 1) : [];
+    const pd = decimalsOf(mkt().tick);
+    bidBtn.replaceChildren(h('span', { class: 'quote-k' }, 'Best bid'), h('span', { class: 'num' }, b ? fmt(b[0], pd) : '—'));
+    askBtn.replaceChildren(h('span', { class: 'quote-k' }, 'Best ask'), h('span', { class: 'num' }, a ? fmt(a[0], pd) : '—'));
+  }
+
+  function watchBook() {
+    stopDepth();
+    book = new DepthBook(decimalsOf(mkt().tick));
+    const ch = `depth:${symbol}`;
+    stopDepth = ctx.feed.watch(ch, (m) => {
+      if (m.type === 'snapshot') book.snapshot(m.data);
+      else if (book.update(m.data) === 'gap') ctx.feed.resync(ch);
+      renderQuotes();
+    });
+    renderQuotes();
+  }
+
+  function update() {
+    const m = mkt(), pd = decimalsOf(m.tick), qd = decimalsOf(m.lot);
+    qtyUnit.textContent = m.symbol.split('-')[0];
+    priceIn.placeholder = `tick ${m.tick}`;
+    qtyIn.placeholder = `lot ${m.lot}`;
+    priceRow.hidden = type === 'market';
+    tifSel.disabled = type === 'market';
+    postOnly.disabled = type === 'market';
+    if (type === 'market') postOnly.checked = false;
+    const p = toScaled(priceIn.value, pd), q = toScaled(qtyIn.value, qd);
+    value.textContent = type === 'limit' && p !== null && q !== null && p > 0n && q > 0n ? fmt(fromScaled(p * q, pd + qd), 2) + ' USD' : '—';
+    submit.textContent = `${side === 'buy' ? 'Buy' : 'Sell'} ${m.symbol}`;
+    submit.className = `btn btn-submit btn-${side}`;
+  }
+
+  const form = h('form', { class: 'ticket-form', id: 'order-form', onsubmit: async (e) => {
+    e.preventDefault();
+    const body = { symbol, side, type, qty: qtyIn.value.trim(), client_order_id: newClientOrderID() };
+    if (type === 'limit') {
+      body.price = priceIn.value.trim();
+      body.time_in_force = tifSel.value;
+      if (postOnly.checked) body.post_only = true;
+    }
+    if (reduceOnly.checked) body.reduce_only = true;
+    submit.disabled = true;
+    result.replaceChildren();
+    try {
+      const o = await s.request('POST', '/v1/orders', body);
+      const pd = decimalsOf(mkt().tick), qd = decimalsOf(mkt().lot);
+      result.replaceChildren(h('div', { class: 'callout callout-ok', role: 'status' },
+        h('strong', {}, `Order ${o.order_id} ${o.status.replace('_', ' ')}. `),
+        `${o.side === 'buy' ? 'Buy' : 'Sell'} ${fmt(o.qty, qd)} ${o.symbol}${o.price ? ' @ ' + fmt(o.price, pd) : ''}; filled ${fmt(o.filled, qd)}.`));
+      onPlaced(o);
+    } catch (ex) {
+      result.replaceChildren(h('div', { class: 'callout callout-error', role: 'alert', id: 'ord-refusal' },
+        h('strong', {}, 'Order refused. '), refusal(ex)));
+    } finally {
+      submit.disabled = false;
+    }
+  } },
+  h('div', { class: 'field' }, h('label', { for: 'ord-symbol' }, 'Market'), symSel),
+  sideSeg, typeSeg,
+  h('div', { class: 'quotes' }, bidBtn, askBtn),
+  priceRow,
+  h('div', { class: 'field' }, h('label', { for: 'ord-qty' }, 'Quantity'), h('div', { class: 'input-unit' }, qtyIn, qtyUnit)),
+  h('div', { class: 'ticket-opts' },
+    h('div', { class: 'checks' },
+      h('label', { class: 'check' }, postOnly, 'Post-only'),
+      h('label', { class: 'check' }, reduceOnly, 'Reduce-only')),
+    h('label', { for: 'ord-tif', class: 'sr-only' }, 'Time in force'), tifSel),
+  h('div', { class: 'ord-value' }, h('span', { class: 'muted' }, 'Order value'), value),
+  submit, result);
+
+  watchBook();
+  update();
+  const el = h('section', { class: 'panel ticket' }, h('header', { class: 'panel-head' }, h('h2', {}, 'New order')), form);
+  return { el, destroy: () => stopDepth() };
+}
+
+// -------------------------------------------------------------- history --
+
+// Fills, order history and funding payments in one tabbed panel; a tab's
+// data is read when it is opened and kept current from the private stream.
+function historyPanel(ctx, s) {
+  const tabs = [
+    { id: 'fills', title: 'Fills', path: '/v1/fills?limit=100', key: 'fills',
+      head: ['Time', 'Market', 'Side', 'Price', 'Qty', 'Fee', 'Realised PnL', 'Liquidity'], nums: [3, 4, 5, 6], row: fillRow },
+    { id: 'orders', title: 'Order history', path: '/v1/orders/history?limit=100', key: 'orders',
+      head: ['Updated', 'Market', 'Side', 'Price', 'Qty', 'Filled', 'Status', 'Reason', 'Flags'], nums: [3, 4, 5], row: orderRow },
+    { id: 'funding', title: 'Funding payments', path: '/v1/funding-payments?limit=100', key: 'funding_payments',
+      head: ['Time', 'Market', 'Size', 'Rate / 8h', 'Mark', 'Notional', 'Amount'], nums: [2, 3, 4, 5, 6], row: fundingRow },
+  ];
+  let active = tabs[0], rows = [], alive = true, timer = 0;
+  const body = h('tbody', { id: 'history' });
+  const thead = h('thead');
+  const bar = h('div', { class: 'tabs', role: 'tablist' });
+  const spec = (sym) => ctx.bySymbol.get(sym);
+  const pdp = (sym) => decimalsOf(spec(sym).tick), qdp = (sym) => decimalsOf(spec(sym).lot);
+
+  function fillRow(f) {
+    return h('tr', {},
+      h('td', { class: 'time' }, timeOf(f.time)), h('td', {}, f.symbol),
+      h('td', { class: f.side === 'buy' ? 'up' : 'down' }, f.side === 'buy' ? 'Buy' : 'Sell'),
+      h('td', { class: 'num' }, fmt(f.price, pdp(f.symbol))), h('td', { class: 'num' }, fmt(f.qty, qdp(f.symbol))),
+      h('td', { class: 'num', title: `Exact: ${f.fee} USD` }, usd(f.fee)),
+      h('td', { class: `num ${pnlClass(f.realized_pnl)}`, title: `Exact: ${f.realized_pnl} USD` }, signedUsd(f.realized_pnl)),
+      h('td', { class: 'muted' }, f.liquidity));
+  }
+  function orderRow(o) {
+    const flags = [o.post_only && 'Post-only', o.reduce_only && 'Reduce-only'].filter(Boolean).join(', ');
+    return h('tr', {},
+      h('td', { class: 'time' }, o.updated ? timeOf(o.updated) : '—'), h('td', {}, o.symbol),
+      h('td', { class: o.side === 'buy' ? 'up' : 'down' }, o.side === 'buy' ? 'Buy' : 'Sell'),
+      h('td', { class: 'num' }, o.price ? fmt(o.price, pdp(o.symbol)) : 'Market'), h('td', { class: 'num' }, fmt(o.qty, qdp(o.symbol))),
+      h('td', { class: 'num' }, fmt(o.filled, qdp(o.symbol))), h('td', {}, o.status.replace('_', ' ')),
+      h('td', { class: 'mono muted' }, o.reason || ''), h('td', { class: 'muted' }, flags || '—'));
+  }
+  function fundingRow(p) {
+    return h('tr', {},
+      h('td', { class: 'time' }, timeOf(p.time)), h('td', {}, p.symbol),
+      h('td', { class: 'num' }, fmt(p.size, qdp(p.symbol))), h('td', { class: 'num' }, pctSigned(p.rate, 4)),
+      h('td', { class: 'num' }, fmt(p.mark, pdp(p.symbol))),
+      h('td', { class: 'num', title: `Exact: ${p.notional} USD` }, usd(p.notional)),
+      h('td', { class: `num ${pnlClass(p.amount)}`, title: `Exact: ${p.amount} USD` }, signedUsd(p.amount)));
+  }
+
+  function render() {
+    bar.replaceChildren(...tabs.map((t) => h('button', { type: 'button', role: 'tab', class: `tab ${t === active ? 'on' : ''}`, id: `tab-${t.id}`,
+      'aria-selected': String(t === active), onclick: () => { active = t; rows = []; render(); reload(); } }, t.title)));
+    thead.replaceChildren(h('tr', {}, active.head.map((x, i) => h('th', { class: active.nums.includes(i) ? 'num' : null }, x))));
+    if (!rows.length) body.replaceChildren(h('tr', {}, h('td', { colspan: active.head.length, class: 'empty' }, `No ${active.title.toLowerCase()} yet`)));
+    else body.replaceChildren(...rows.slice(0, 100).map(active.row));
+  }
+
+  async function reload() {
+    const t = active;
+    try {
+      const r = await s.request('GET', t.path);
+      if (!alive || t !== active) return;
+      rows = r[t.key] || [];
+      render();
+    } catch (e) {
+      if (!alive || t !== active) return;
+      rows = [];
+      render();
+      body.replaceChildren(h('tr', {}, h('td', { colspan: t.head.length, class: 'empty' }, `Not available: ${e.message}`)));
+    }
+  }
+  const later = () => { clearTimeout(timer); timer = setTimeout(reload, 200); };
+
+  render();
+  return {
+    el: h('section', { class: 'panel' }, h('header', { class: 'panel-head panel-tabs' }, bar),
+      h('div', { class: 'scroll scroll-short' }, h('table', { class: 'tbl' }, thead, body))),
+    reload,
+    onFill(f) { if (active.id === 'fills') { rows.unshift(f); render(); } },
+    onOrder() { if (active.id === 'orders') later(); },
+    onFunding(p) { if (active.id === 'funding') { rows.unshift(p); render(); } },
+    destroy() { alive = false; clearTimeout(timer); },
+  };
+}

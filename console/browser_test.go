@@ -1,0 +1,475 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/sampan-hk/sampan/core/engine"
+	"github.com/sampan-hk/sampan/exchange"
+	"github.com/sampan-hk/sampan/gateway"
+)
+
+// The browser test drives Debian's chromium (headless) against a real API:
+// an in-memory exchange behind gateway.Server, with the console mounted
+// beside it on one origin, as `sampan serve` does. Set SAMPAN_SCREENSHOTS=1
+// to write docs/console/*.png; set SAMPAN_CHROMIUM to pick a browser.
+
+func findChromium() string {
+	if p := os.Getenv("SAMPAN_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// venue is the API server the browser talks to.
+type venue struct {
+	t    *testing.T
+	url  string
+	keys *gateway.MemKeys
+	ops  map[gateway.Role]*gateway.Key
+	ts   atomic.Int64
+}
+
+func newVenue(t *testing.T) *venue {
+	t.Helper()
+	m, err := exchange.NewMachine(engine.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := exchange.New(m, exchange.NewMemLog(m))
+	v := &venue{t: t, keys: gateway.NewMemKeys(), ops: map[gateway.Role]*gateway.Key{}}
+	for _, r := range []gateway.Role{gateway.RoleOperations, gateway.RoleCompliance, gateway.RoleRisk} {
+		k := &gateway.Key{ID: "op-" + string(r), Secret: []byte("secret-" + string(r)), Role: r}
+		v.keys.Put(k)
+		v.ops[r] = k
+	}
+	cfg := gateway.DefaultServerConfig(v.keys)
+	cfg.KeyRate, cfg.KeyBurst, cfg.IPRate, cfg.IPBurst = 1e6, 1e6, 1e6, 1e6
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	api := gateway.NewServer(x, cfg)
+	mux := http.NewServeMux()
+	mux.Handle(Prefix, Handler())
+	mux.Handle("/", api)
+	hs := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		hs.Close()
+		api.Close()
+	})
+	v.url = hs.URL
+	return v
+}
+
+// do sends a request signed with k and decodes the JSON answer.
+func (v *venue) do(k *gateway.Key, method, target, body string, want int) map[string]any {
+	v.t.Helper()
+	req, err := http.NewRequest(method, v.url+target, strings.NewReader(body))
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	ts := v.stamp()
+	req.Header.Set(gateway.HeaderKey, k.ID)
+	req.Header.Set(gateway.HeaderTimestamp, strconv.FormatInt(ts, 10))
+	req.Header.Set(gateway.HeaderSignature, gateway.Sign(k.Secret, ts, method, req.URL.RequestURI(), []byte(body)))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		v.t.Fatalf("%s %s: %d %s (want %d)", method, target, res.StatusCode, b, want)
+	}
+	out := map[string]any{}
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+func (v *venue) stamp() int64 {
+	for {
+		old, now := v.ts.Load(), time.Now().UnixMilli()
+		if now <= old {
+			now = old + 1
+		}
+		if v.ts.CompareAndSwap(old, now) {
+			return now
+		}
+	}
+}
+
+// client onboards an account as operations and compliance would: created,
+// funded, classified (a professional investor with a passed knowledge
+// assessment, when pi) and issued a key.
+func (v *venue) client(name, usd string, pi bool) *gateway.Key {
+	v.t.Helper()
+	ops, comp := v.ops[gateway.RoleOperations], v.ops[gateway.RoleCompliance]
+	id := v.do(ops, "POST", "/v1/admin/clients", `{"ref":"`+name+`","idempotency_key":"c-`+name+`"}`, 200)["client_id"].(string)
+	v.do(ops, "POST", "/v1/admin/deposits", `{"client_id":"`+id+`","amount":"`+usd+`","idempotency_key":"d-`+name+`"}`, 200)
+	if pi {
+		exp := strconv.FormatInt(time.Now().Add(180*24*time.Hour).UnixMilli(), 10)
+		v.do(comp, "POST", "/v1/admin/clients/"+id+"/classification", `{"classification":"individual_pi","expires_at":`+exp+`,"idempotency_key":"k-`+name+`"}`, 200)
+		v.do(comp, "POST", "/v1/admin/clients/"+id+"/knowledge", `{"passed":true,"idempotency_key":"n-`+name+`"}`, 200)
+	}
+	acct, _ := strconv.ParseUint(id, 10, 32)
+	k := &gateway.Key{ID: "key-" + name, Secret: []byte("secret-of-" + name), Account: acct, Perms: gateway.PermRead | gateway.PermTrade}
+	v.keys.Put(k)
+	return k
+}
+
+func (v *venue) order(k *gateway.Key, sym, side, price, qty string) map[string]any {
+	v.t.Helper()
+	body := `{"symbol":"` + sym + `","side":"` + side + `","type":"limit","price":"` + price + `","qty":"` + qty + `"}`
+	return v.do(k, "POST", "/v1/orders", body, 200)
+}
+
+func (v *venue) mark(sym, price string) {
+	v.t.Helper()
+	v.do(v.ops[gateway.RoleRisk], "POST", "/v1/admin/marks", `{"symbol":"`+sym+`","price":"`+price+`"}`, 200)
+}
+
+func TestConsoleInBrowser(t *testing.T) {
+	bin := findChromium()
+	if bin == "" {
+		t.Skip("no chromium binary found (apt-get install chromium, or set SAMPAN_CHROMIUM); skipping the browser test")
+	}
+	shots := os.Getenv("SAMPAN_SCREENSHOTS") == "1"
+	// The documented screenshots are 1280×800; SAMPAN_VIEWPORT=1366x768
+	// checks another laptop size (screenshots then get the size in their name).
+	vw, vh, suffix := 1280, 800, ""
+	if vp := os.Getenv("SAMPAN_VIEWPORT"); vp != "" {
+		if _, err := fmt.Sscanf(vp, "%dx%d", &vw, &vh); err != nil {
+			t.Fatalf("SAMPAN_VIEWPORT=%q: want WIDTHxHEIGHT", vp)
+		}
+		suffix = "-" + vp
+	}
+	v := newVenue(t)
+
+	// A market with history: a maker quotes both sides, a taker and the
+	// trader "alice" lift some of it, so the tape, chart and a position exist.
+	v.mark("BTC-USD-PERP", "50000")
+	v.mark("ETH-USD-PERP", "3000")
+	maker := v.client("maker", "5000000", true)
+	taker := v.client("taker", "1000000", true)
+	alice := v.client("alice", "8000", true)
+	bob := v.client("bob", "100000", false)
+	for i, p := range []string{"50010", "50020", "50035", "50050", "50080", "50120", "50150", "50200"} {
+		v.order(maker, "BTC-USD-PERP", "sell", p, strconv.Itoa(1+i%3)+".25")
+	}
+	for i, p := range []string{"49990", "49975", "49960", "49940", "49900", "49880", "49850", "49800"} {
+		v.order(maker, "BTC-USD-PERP", "buy", p, strconv.Itoa(1+(i+1)%3)+".5")
+	}
+	v.order(taker, "BTC-USD-PERP", "buy", "50010", "0.8")
+	v.order(taker, "BTC-USD-PERP", "sell", "49990", "0.3")
+	v.order(alice, "BTC-USD-PERP", "buy", "50020", "1.2")
+	v.order(taker, "BTC-USD-PERP", "sell", "49975", "0.6")
+	v.mark("BTC-USD-PERP", "50005")
+	v.order(maker, "ETH-USD-PERP", "sell", "3010", "4")
+	v.order(maker, "ETH-USD-PERP", "buy", "2990", "5")
+
+	dir := t.TempDir()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
+		chromedp.ExecPath(bin),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(dir),
+		chromedp.WindowSize(vw, vh),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.Flag("mute-audio", true),
+	)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelA()
+	ctx, cancelC := chromedp.NewContext(actx)
+	defer cancelC()
+	ctx, cancelT := context.WithTimeout(ctx, 50*time.Second)
+	defer cancelT()
+
+	// Any console error or uncaught exception fails the test.
+	var mu sync.Mutex
+	var problems []string
+	listen := func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning {
+				var parts []string
+				for _, a := range e.Args {
+					parts = append(parts, string(a.Value)+a.Description)
+				}
+				problems = append(problems, string(e.Type)+": "+strings.Join(parts, " "))
+			}
+		case *runtime.EventExceptionThrown:
+			d := e.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			problems = append(problems, "exception: "+msg+" at "+d.URL+":"+strconv.FormatInt(d.LineNumber, 10))
+		case *cdplog.EventEntryAdded:
+			// Refused API calls (401, 403) are part of this test; anything
+			// else the browser logs (a missing asset, a CSP violation) is not.
+			if e.Entry.Source == cdplog.EntrySourceNetwork && strings.Contains(e.Entry.URL, "/v1/") {
+				return
+			}
+			if e.Entry.Level == cdplog.EntryLevelError || e.Entry.Level == cdplog.EntryLevelWarning {
+				problems = append(problems, "log: "+e.Entry.Text+" "+e.Entry.URL)
+			}
+		}
+	}
+	if err := chromedp.Listen(ctx, listen); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, cdplog.Enable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+
+	shot := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			if !shots {
+				return nil
+			}
+			if _, err := chromedp.Sleep(300*time.Millisecond)(ctx, tg); err != nil { // let the frame settle
+				return err
+			}
+			png, err := chromedp.CaptureScreenshot()(ctx, tg)
+			if err != nil {
+				return err
+			}
+			out := filepath.Join("..", "docs", "console", name+suffix+".png")
+			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+				return err
+			}
+			return os.WriteFile(out, png, 0o644)
+		})
+	}
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			mu.Lock()
+			for _, p := range problems {
+				t.Logf("browser console: %s", p)
+			}
+			mu.Unlock()
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	textOf := func(sel string) string {
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return s
+	}
+
+	// 1. Markets: the ladder shows the book, then a new order appears live.
+	step("open markets",
+		chromedp.EmulateViewport(int64(vw), int64(vh)),
+		chromedp.Navigate(v.url+"/console/#/markets/BTC-USD-PERP"),
+		chromedp.WaitVisible(chromedp.CSS(`#ladder .lv-ask[data-price="50035"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#ladder .lv-bid[data-price="49960"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#tape tr[data-id]`)),
+	)
+	checkModules(t, ctx)
+	v.order(maker, "BTC-USD-PERP", "buy", "49995", "0.7")
+	step("new bid appears", chromedp.WaitVisible(chromedp.CSS(`#ladder .lv-bid[data-price="49995"]`)))
+	if got := textOf(`#ladder .lv-bid[data-price="49995"]`); !strings.Contains(got, "0.7") {
+		t.Errorf("new level reads %q, want size 0.700", got)
+	}
+	v.order(taker, "BTC-USD-PERP", "buy", "50035", "0.5") // a trade reaches the tape
+	step("trade reaches the tape", chromedp.WaitVisible(chromedp.CSS(`#ladder .lv-ask[data-price="50035"]`)), shot("markets"))
+	if stats := textOf("#ticker"); !strings.Contains(stats, "50,005") {
+		t.Errorf("ticker %q does not show the mark 50,005", stats)
+	}
+	step("switch to ETH",
+		chromedp.Click(chromedp.CSS(`a.mkt-tab[href="#/markets/ETH-USD-PERP"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#ladder .lv-ask[data-price="3010"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#ladder .lv-bid[data-price="2990"]`)),
+	)
+
+	// 2. Trader: log in, see the position and account, place and cancel.
+	step("log in as alice",
+		chromedp.Navigate(v.url+"/console/#/trader"),
+		chromedp.WaitVisible(chromedp.ID("login-key")),
+		chromedp.SendKeys(chromedp.ID("login-key"), alice.ID),
+		chromedp.SendKeys(chromedp.ID("login-secret"), string(alice.Secret)),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.CSS(`#positions tr[data-symbol="BTC-USD-PERP"]`)),
+	)
+	if acct := textOf("#account"); !strings.Contains(acct, "Equity") || !strings.Contains(acct, "Available") {
+		t.Errorf("account summary %q lacks equity or available", acct)
+	}
+	if standing := textOf("#standing"); !strings.Contains(standing, "Eligible for perpetuals") || !strings.Contains(standing, "Professional investor (individual)") {
+		t.Errorf("standing %q, want an eligible individual professional investor", standing)
+	}
+	if liq := textOf(`#positions tr[data-symbol="BTC-USD-PERP"]`); !strings.Contains(liq, "Long") || !strings.Contains(liq, "1.200") {
+		t.Errorf("position row %q, want long 1.200", liq)
+	}
+	step("place an order",
+		chromedp.SendKeys(chromedp.ID("ord-price"), "49000"),
+		chromedp.SendKeys(chromedp.ID("ord-qty"), "0.25"),
+		chromedp.Click(chromedp.ID("ord-submit")),
+		chromedp.WaitVisible(chromedp.CSS(`#open-orders tr[data-order]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#ord-result .callout-ok`)),
+		shot("trader"),
+	)
+	if row := textOf(`#open-orders tr[data-order]`); !strings.Contains(row, "49,000") || !strings.Contains(row, "0.25") {
+		t.Errorf("open order row %q, want price 49,000 qty 0.25", row)
+	}
+	step("cancel it",
+		chromedp.Click(chromedp.CSS(`#open-orders button[data-cancel]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#open-orders tr[data-order]`)),
+		chromedp.Click(chromedp.ID("tab-orders")),
+		chromedp.WaitVisible(chromedp.CSS(`#history tr td.mono`)),
+	)
+	if got := textOf("#history"); !strings.Contains(got, "cancelled") || !strings.Contains(got, "49,000.0") {
+		t.Errorf("order history %q lacks the cancelled order", got)
+	}
+	step("close the position (two clicks: arm, then send)",
+		chromedp.Click(chromedp.CSS(`#positions button[data-close="BTC-USD-PERP"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#positions button.btn-armed`)),
+		chromedp.Click(chromedp.CSS(`#positions button[data-close="BTC-USD-PERP"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#positions td.empty`)),
+	)
+
+	// 3. A retail client is told plainly why it may not trade.
+	step("log in as bob (retail)",
+		chromedp.Click(chromedp.ID("logout")),
+		chromedp.WaitVisible(chromedp.ID("login-key")),
+		chromedp.SendKeys(chromedp.ID("login-key"), bob.ID),
+		chromedp.SendKeys(chromedp.ID("login-secret"), string(bob.Secret)),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#eligibility .callout")),
+		chromedp.SendKeys(chromedp.ID("ord-price"), "49000"),
+		chromedp.SendKeys(chromedp.ID("ord-qty"), "0.1"),
+		chromedp.Click(chromedp.ID("ord-submit")),
+		chromedp.WaitVisible(chromedp.ID("ord-refusal")),
+		shot("trader-retail"),
+	)
+	const plain = "Perpetual contracts are offered to professional investors only"
+	for _, sel := range []string{"#eligibility", "#ord-refusal"} {
+		if got := textOf(sel); !strings.Contains(got, plain) {
+			t.Errorf("%s reads %q, want the plain refusal %q", sel, got, plain)
+		}
+	}
+
+	// A wrong secret is refused with the API's message.
+	step("wrong secret",
+		chromedp.Click(chromedp.ID("logout")),
+		chromedp.WaitVisible(chromedp.ID("login-key")),
+		chromedp.SendKeys(chromedp.ID("login-key"), alice.ID),
+		chromedp.SendKeys(chromedp.ID("login-secret"), "not-the-secret"),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("login-error")),
+	)
+	if got := textOf("#login-error"); !strings.Contains(got, "signature does not match") {
+		t.Errorf("login error %q, want the API's signature message", got)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	for _, p := range problems {
+		t.Errorf("browser console: %s", p)
+	}
+}
+
+// checkModules runs the console's own modules in the page: the depth book's
+// sequence handling, the browser signature against gateway.Sign, and the
+// decimal formatting.
+func checkModules(t *testing.T, ctx context.Context) {
+	t.Helper()
+	type result struct {
+		BeforeSnapshot, Stale, Applied, Best, Gap string
+		SyncedAfterGap                            bool
+		Sig                                       string
+		Fmt                                       []string
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[result](`(async () => {
+		const { DepthBook } = await import('/console/js/book.js');
+		const { Credentials } = await import('/console/js/api.js');
+		const f = await import('/console/js/format.js');
+		const b = new DepthBook(1), out = {};
+		out.BeforeSnapshot = b.update({ seq: 5, prev_seq: 4, bids: [], asks: [] });
+		b.snapshot({ seq: 10, time: 0, bids: [['100.0', '1'], ['99.0', '1']], asks: [['101.0', '2']] });
+		out.Stale = b.update({ seq: 10, prev_seq: 9, bids: [['100.0', '0']], asks: [] });
+		out.Applied = b.update({ seq: 11, prev_seq: 10, bids: [['100.0', '0'], ['99.5', '3']], asks: [] });
+		out.Best = b.levels('bid', 1)[0].join('@');
+		out.Gap = b.update({ seq: 13, prev_seq: 12, bids: [], asks: [] });
+		out.SyncedAfterGap = b.synced;
+		const c = await Credentials.create('k1', 'the-secret');
+		out.Sig = await c.sign(1700000000123, 'POST', '/v1/orders?symbol=BTC-USD-PERP', '{"a":1}');
+		out.Fmt = [f.fmt('1234567.5', 2), f.round('2.345', 2), f.round('-0.004', 2), f.pct('0.0005'), f.pct('0.1'), f.usd('-1234.5678')];
+		return out;
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("module check: %v", err)
+	}
+	want := result{BeforeSnapshot: "unsynced", Stale: "stale", Applied: "applied", Best: "99.5@3", Gap: "gap", SyncedAfterGap: false,
+		Sig: gateway.Sign([]byte("the-secret"), 1700000000123, "POST", "/v1/orders?symbol=BTC-USD-PERP", []byte(`{"a":1}`)),
+		Fmt: []string{"1,234,567.50", "2.35", "0.00", "0.05%", "10%", "−1,234.57"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("console modules:\n got %+v\nwant %+v", got, want)
+	}
+
+	// A sequence gap on a live feed: the book is dropped, the channel is
+	// resubscribed, and the server's fresh snapshot brings it back in sync.
+	resync, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async () => {
+		const { Feed } = await import('/console/js/feed.js');
+		const { DepthBook } = await import('/console/js/book.js');
+		const feed = new Feed(() => {}), book = new DepthBook(1), ch = 'depth:BTC-USD-PERP';
+		const log = [];
+		await new Promise((resolve, reject) => {
+			const timer = setTimeout(() => reject(new Error('no resync: ' + log.join(','))), 5000);
+			feed.watch(ch, (m) => {
+				if (m.type === 'snapshot') {
+					book.snapshot(m.data);
+					log.push('snapshot');
+					if (log.length === 1) { // inject an update that skips ahead
+						feed.dispatch({ channel: 'depth', symbol: 'BTC-USD-PERP', type: 'update',
+							data: { seq: book.seq + 5, prev_seq: book.seq + 4, bids: [], asks: [] } });
+					} else { clearTimeout(timer); resolve(); }
+					return;
+				}
+				const r = book.update(m.data);
+				log.push(r);
+				if (r === 'gap') feed.resync(ch);
+			});
+		});
+		feed.stream.close();
+		return log.join(',') + (book.synced && book.levels('ask', 1).length ? ',synced' : ',empty');
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil || resync != "snapshot,gap,snapshot,synced" {
+		t.Errorf("depth resync after a gap: %q, %v; want snapshot,gap,snapshot,synced", resync, err)
+	}
+}
