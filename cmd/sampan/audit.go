@@ -100,4 +100,3 @@ func init() {
 	parent.AddCommand(export, verify)
 	rootCmd.AddCommand(parent)
 }
-
