@@ -20,7 +20,6 @@ import (
 	"github.com/sampan-hk/sampan/client"
 	"github.com/sampan-hk/sampan/core/engine"
 	"github.com/sampan-hk/sampan/core/fixed"
-	"github.com/sampan-hk/sampan/feed"
 	"github.com/sampan-hk/sampan/gateway"
 	"github.com/sampan-hk/sampan/sim/bots"
 )
@@ -105,10 +104,10 @@ func runDemo(ctx context.Context, data, httpAddr string) error {
 		return err
 	}
 	markets := demoMarkets()
-	feeds := newDemoFeeds(markets)
-	admin := operatorClient(s, st, "risk_officer")
-	if err := feeds.publish(ctx, admin); err != nil {
-		return fmt.Errorf("setting the first marks: %w", err)
+	feeds := newSimFeeds(s, log, uint64(time.Now().UnixNano()))
+	feeds.step(ctx) // five venues per underlying: the index is healthy at once
+	if err := waitForMarks(ctx, s); err != nil {
+		return err
 	}
 	if fresh {
 		if err := setupDemoClients(ctx, s, st); err != nil {
@@ -123,10 +122,11 @@ func runDemo(ctx context.Context, data, httpAddr string) error {
 	var wg sync.WaitGroup
 	stats := &bots.Stats{}
 	run := func(f func(context.Context)) { wg.Add(1); go func() { defer wg.Done(); f(ctx) }() }
-	run(func(ctx context.Context) { feeds.loop(ctx, admin, log) })
+	run(feeds.run)
+	run(func(ctx context.Context) { runTicks(ctx, s, log) })
 	seed := uint64(time.Now().UnixNano())
 	for i, m := range markets {
-		bm := bots.Market{Symbol: m.Symbol, Spec: m.Spec, Fair: feeds.fairFunc(i)}
+		bm := bots.Market{Symbol: m.Symbol, Spec: m.Spec, Fair: fairTicks(feeds, m)}
 		for j, name := range []string{"mm-1", "mm-2"} {
 			mk := &bots.Maker{C: clientFor(s, st, name), M: bm, Levels: 6, SpreadTicks: int64(3 + 4*j), StepTicks: 5,
 				Size: lotsOf(m, "0.05", "1"), Every: 700 * time.Millisecond, Stats: stats, Log: log}
@@ -288,39 +288,6 @@ What to try:
 `, u, u)
 }
 
-// demoFeeds simulates one price source per market and publishes its fair
-// price as the mark through the operator API (until index quotes are wired
-// into the service, the mark is set by the risk officer's oracle key).
-type demoFeeds struct {
-	mu    sync.Mutex
-	sims  []*feed.Sim
-	specs []engine.MarketSpec
-	fair  []fixed.Price
-}
-
-func newDemoFeeds(markets []engine.MarketSpec) *demoFeeds {
-	f := &demoFeeds{specs: markets}
-	for i, m := range markets {
-		cfg := feed.DefaultSim(uint64(time.Now().UnixNano()) + uint64(i))
-		if m.Symbol != "BTC-USD-PERP" {
-			cfg.Underlying, cfg.Price = "ETH", 320_000
-		}
-		cfg.Vol = 400 // livelier than the default, so the demo moves
-		s := feed.NewSim(cfg)
-		f.sims = append(f.sims, s)
-		f.fair = append(f.fair, f.toTicks(i, s.Fair(), cfg.Decimals))
-	}
-	return f
-}
-
-func (f *demoFeeds) toTicks(i int, v int64, decimals int) fixed.Price {
-	p, err := f.specs[i].Spec.ParsePrice(roundToTick(f.specs[i].Spec, v, decimals))
-	if err != nil {
-		panic(err)
-	}
-	return p
-}
-
 // roundToTick renders v×10^-decimals as a decimal on the market's tick.
 func roundToTick(s fixed.Spec, v int64, decimals int) string {
 	units := fixed.MustMulDiv(v, fixed.Pow10(s.Tick.Scale), fixed.Pow10(decimals), fixed.Floor)
@@ -328,48 +295,38 @@ func roundToTick(s fixed.Spec, v int64, decimals int) string {
 	return fixed.FormatDecimal(units, s.Tick.Scale)
 }
 
-func (f *demoFeeds) fairFunc(i int) func() fixed.Price {
+// fairTicks gives a bot the simulated fair price of its market in ticks.
+func fairTicks(f *simFeeds, m engine.MarketSpec) func() fixed.Price {
 	return func() fixed.Price {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		return f.fair[i]
-	}
-}
-
-func (f *demoFeeds) step() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for i, s := range f.sims {
-		s.Next()
-		dec := 2
-		f.fair[i] = f.toTicks(i, s.Fair(), dec)
-	}
-}
-
-func (f *demoFeeds) publish(ctx context.Context, op *client.Client) error {
-	for i, m := range f.specs {
-		p := f.fairFunc(i)()
-		if err := op.Do(ctx, "POST", "/v1/admin/marks", map[string]any{"symbol": m.Symbol, "price": m.Spec.FormatPrice(p)}, nil); err != nil {
-			return err
+		p, err := m.Spec.ParsePrice(roundToTick(m.Spec, f.fair(m.Underlying), 2))
+		if err != nil {
+			panic(err)
 		}
+		return p
 	}
-	return nil
 }
 
-func (f *demoFeeds) loop(ctx context.Context, op *client.Client, log *slog.Logger) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
+// waitForMarks waits until every market has a mark from the index, so the
+// bots' first orders are not refused for want of one.
+func waitForMarks(ctx context.Context, s *service) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		ok := true
+		s.x.View(func(e *engine.Engine) {
+			for i := range e.Markets() {
+				ok = ok && e.Mark(engine.MarketID(i)) > 0
+			}
+		})
+		if ok {
+			return nil
+		}
 		select {
 		case <-ctx.Done():
-			return
-		case <-t.C:
-			f.step()
-			if err := f.publish(ctx, op); err != nil && ctx.Err() == nil {
-				log.Warn("publishing marks", "err", err)
-			}
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
+	return errors.New("no mark price after 15 s of simulated quotes")
 }
 
 // demoStatus prints a line every five seconds so the terminal shows the

@@ -38,6 +38,12 @@ type serveConfig struct {
 	KeyBurst float64 `yaml:"key_burst"`
 	IPRate   float64 `yaml:"ip_rate"`
 	IPBurst  float64 `yaml:"ip_burst"`
+	// Feeds names the venues whose public spot feeds drive the index
+	// (coinbase, kraken, bitstamp, okx, binance); SimFeeds simulates them
+	// instead. With neither, marks are set by the risk officer's operator
+	// key (POST /v1/admin/marks).
+	Feeds    []string `yaml:"feeds"`
+	SimFeeds bool     `yaml:"sim_feeds"`
 }
 
 func defaultServeConfig() serveConfig {
@@ -208,6 +214,13 @@ func init() {
 			fmt.Printf("Sampan node %s serving %s (raft %s, data %s)\n", s.node.ID(), s.URL(), s.node.Addr(), cfg.Data)
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			go runTicks(ctx, s, log)
+			if len(cfg.Feeds) > 0 {
+				go runVenueFeeds(ctx, s, cfg.Feeds, log)
+			}
+			if cfg.SimFeeds {
+				go newSimFeeds(s, log, uint64(time.Now().UnixNano())).run(ctx)
+			}
 			select {
 			case <-ctx.Done():
 				fmt.Println("shutting down")
