@@ -1,0 +1,30 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The example configuration in docs/ must load, and a misspelt key must be
+// refused rather than silently ignored.
+func TestServeConfig(t *testing.T) {
+	cfg, err := loadServeConfig(filepath.Join("..", "..", "docs", "sampan.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTP != "127.0.0.1:8080" || len(cfg.Feeds) != 5 || cfg.KeyRate != 50 {
+		t.Fatalf("loaded %+v", cfg)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("htp: 127.0.0.1:9\n"), 0o600)
+	if _, err := loadServeConfig(bad); err == nil || !strings.Contains(err.Error(), "htp") {
+		t.Fatalf("misspelt key accepted: %v", err)
+	}
+	empty := filepath.Join(t.TempDir(), "empty.yaml")
+	os.WriteFile(empty, nil, 0o600)
+	if c, err := loadServeConfig(empty); err != nil || c.HTTP != defaultServeConfig().HTTP {
+		t.Fatalf("empty file: %+v %v", c, err)
+	}
+}
