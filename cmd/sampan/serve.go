@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/hex"
 	"context"
 	"errors"
 	"fmt"
@@ -145,7 +146,9 @@ func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 		case <-node.Dead():
 			gateway.WriteError(w, gateway.Errf(http.StatusServiceUnavailable, gateway.CodeUnavailable, "", node.Err().Error()))
 		default:
-			gateway.WriteJSON(w, http.StatusOK, map[string]any{"ok": true, "leader": node.IsLeader(), "raft": node.Addr()})
+			st := node.Status()
+			gateway.WriteJSON(w, http.StatusOK, map[string]any{"ok": true, "leader": node.IsLeader(), "raft": node.Addr(),
+				"applied_index": st.Index, "state_hash": hex.EncodeToString(st.StateHash[:]), "audit_chain": hex.EncodeToString(st.Chain[:])})
 		}
 	})
 	mountExtras(mux, s)

@@ -78,12 +78,19 @@ var servingRE = regexp.MustCompile(`serving (http://\S+)`)
 
 func startServe(t *testing.T, bin, dir string) *proc {
 	t.Helper()
-	// Load tests need more than the default per-key rate limit.
-	conf := filepath.Join(dir, "test.yaml")
+	return startServeArgs(t, bin, []string{"serve", "--data", dir, "--http", "127.0.0.1:0", "--raft", "127.0.0.1:0"})
+}
+
+// startServeArgs runs the binary with args plus a config raising the rate
+// limits (load tests need more than the per-key default) and waits until it
+// serves.
+func startServeArgs(t *testing.T, bin string, args []string) *proc {
+	t.Helper()
+	conf := filepath.Join(t.TempDir(), "test.yaml")
 	if err := os.WriteFile(conf, []byte("key_rate: 100000\nkey_burst: 100000\nip_rate: 100000\nip_burst: 100000\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--config", conf, "--data", dir, "--http", "127.0.0.1:0", "--raft", "127.0.0.1:0")
+	cmd := exec.Command(bin, append(args, "--config", conf)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -143,6 +150,18 @@ func at(c *client.Client, url string) *client.Client {
 // key, and sets a mark, all through the operator API.
 func setupTrader(t *testing.T, url string, ops map[gateway.Role]*client.Client) *client.Client {
 	t.Helper()
+	id := setupClient(t, url, ops)
+	var key map[string]any
+	if err := at(ops[gateway.RoleAdmin], url).Do(context.Background(), "POST", "/v1/admin/clients/"+id+"/keys", map[string]any{"perms": []string{"read", "trade"}}, &key); err != nil {
+		t.Fatal(err)
+	}
+	return client.New(url, key["key"].(string), key["secret"].(string))
+}
+
+// setupClient creates a funded, eligible professional investor and sets a
+// mark, through the operator API, and returns the client id.
+func setupClient(t *testing.T, url string, ops map[gateway.Role]*client.Client) string {
+	t.Helper()
 	ctx := context.Background()
 	var created map[string]any
 	do := func(role gateway.Role, method, path string, body, out any) {
@@ -158,9 +177,7 @@ func setupTrader(t *testing.T, url string, ops map[gateway.Role]*client.Client) 
 		map[string]any{"classification": "institutional_pi", "expires_at": time.Now().AddDate(0, 6, 0).UnixMilli(), "idempotency_key": "k1"}, nil)
 	do(gateway.RoleCompliance, "POST", "/v1/admin/clients/"+id+"/knowledge", map[string]any{"passed": true, "idempotency_key": "k2"}, nil)
 	do(gateway.RoleRisk, "POST", "/v1/admin/marks", map[string]any{"symbol": "BTC-USD-PERP", "price": "65000"}, nil)
-	var key map[string]any
-	do(gateway.RoleAdmin, "POST", "/v1/admin/clients/"+id+"/keys", map[string]any{"perms": []string{"read", "trade"}}, &key)
-	return client.New(url, key["key"].(string), key["secret"].(string))
+	return id
 }
 
 func openOrderIDs(t *testing.T, c *client.Client) map[string]bool {
@@ -209,7 +226,7 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 			wg.Add(1)
 			go func(w int) {
 				defer wg.Done()
-				for i := 0; ctx.Err() == nil && i < 200; i++ {
+				for i := 0; ctx.Err() == nil && i < 240; i++ { // 4×240 stays under the 1,000 open-order limit
 					price := fmt.Sprintf("%d", 62000+rng.IntN(2000))
 					out, err := at(trader, p.url).Place(ctx, client.Order{Symbol: "BTC-USD-PERP", Side: "buy", Type: "limit",
 						PostOnly: true, Price: price, Qty: "0.001", ClientOrderID: fmt.Sprintf("r%d-w%d-%d", round, w, i)})
@@ -222,7 +239,7 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 				}
 			}(w)
 		}
-		time.Sleep(time.Duration(100+rng.IntN(600)) * time.Millisecond)
+		time.Sleep(time.Duration(30+rng.IntN(250)) * time.Millisecond)
 		p.kill()
 		cancel()
 		wg.Wait()
