@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -56,10 +57,22 @@ type fanoutResult struct {
 func init() {
 	var clients, subs int
 	var dur time.Duration
+	var profile string
 	c := &cobra.Command{
 		Use:   "api",
 		Short: "REST and WebSocket order entry, and WebSocket fan-out, against a real node on loopback",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if profile != "" {
+				f, err := os.Create(profile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			r, err := runAPIBench(clients, subs, dur)
 			if err != nil {
 				return err
@@ -75,6 +88,7 @@ func init() {
 	c.Flags().IntVar(&clients, "clients", 32, "concurrent order-entry clients")
 	c.Flags().IntVar(&subs, "subscribers", 1000, "WebSocket subscribers for the fan-out test")
 	c.Flags().DurationVar(&dur, "duration", 5*time.Second, "length of each order-entry phase")
+	c.Flags().StringVar(&profile, "cpuprofile", "", "write a CPU profile of the whole run (client and server) to this file")
 	benchCmd.AddCommand(c)
 }
 
