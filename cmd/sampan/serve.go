@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/sampan-hk/sampan/binance"
 	"github.com/sampan-hk/sampan/core/engine"
 	"github.com/sampan-hk/sampan/exchange"
 	"github.com/sampan-hk/sampan/gateway"
@@ -78,6 +79,7 @@ type service struct {
 	api     *gateway.Server
 	keys    *fileKeys
 	srv     *http.Server
+	bn      *binance.Handler
 	metrics *metrics
 	ln      net.Listener
 	log     *slog.Logger
@@ -138,7 +140,14 @@ func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 		gcfg.IPRate, gcfg.IPBurst = cfg.IPRate, cfg.IPBurst
 	}
 	s.api = gateway.NewServer(s.x, gcfg)
+	// The Binance-compatible adapter: same keys, same engine commands, its
+	// own paths (/fapi/, /sapi/, Binance's WebSocket paths).
+	s.bn = binance.NewHandler(s.x, s.keys, s.api.MarketData(), binance.Config{KeyRate: gcfg.KeyRate, KeyBurst: gcfg.KeyBurst,
+		IPRate: gcfg.IPRate, IPBurst: gcfg.IPBurst, Logger: gcfg.Logger})
 	mux := http.NewServeMux()
+	for _, p := range binance.Patterns {
+		mux.Handle(p, s.metrics.wrap(s.bn))
+	}
 	mux.Handle("/", s.metrics.wrap(s.api))
 	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -153,6 +162,7 @@ func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 	})
 	mountExtras(mux, s)
 	if s.ln, err = net.Listen("tcp", cfg.HTTP); err != nil {
+		s.bn.Close()
 		s.api.Close()
 		node.Shutdown()
 		return nil, err
@@ -186,6 +196,7 @@ func (s *service) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = s.srv.Shutdown(ctx)
+	s.bn.Close()
 	s.api.Close()
 	if err := s.node.Shutdown(); err != nil {
 		s.log.Error("journal shutdown", "err", err)
