@@ -24,6 +24,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/sampan-hk/sampan/core/engine"
+	"github.com/sampan-hk/sampan/core/fixed"
 	"github.com/sampan-hk/sampan/exchange"
 	"github.com/sampan-hk/sampan/gateway"
 )
@@ -52,6 +53,10 @@ type venue struct {
 	keys *gateway.MemKeys
 	ops  map[gateway.Role]*gateway.Key
 	ts   atomic.Int64
+	x    *exchange.Exchange
+	// skew moves engine time ahead of the wall clock (funding settles on
+	// the hour; the test does not wait for it).
+	skew atomic.Int64
 }
 
 func newVenue(t *testing.T) *venue {
@@ -60,9 +65,11 @@ func newVenue(t *testing.T) *venue {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := exchange.New(m, exchange.NewMemLog(m))
-	v := &venue{t: t, keys: gateway.NewMemKeys(), ops: map[gateway.Role]*gateway.Key{}}
-	for _, r := range []gateway.Role{gateway.RoleOperations, gateway.RoleCompliance, gateway.RoleRisk} {
+	log := exchange.NewMemLog(m)
+	x := exchange.New(m, log)
+	v := &venue{t: t, keys: gateway.NewMemKeys(), ops: map[gateway.Role]*gateway.Key{}, x: x}
+	log.Clock = v.now
+	for _, r := range []gateway.Role{gateway.RoleOperations, gateway.RoleCompliance, gateway.RoleRisk, gateway.RoleAuditor} {
 		k := &gateway.Key{ID: "op-" + string(r), Secret: []byte("secret-" + string(r)), Role: r}
 		v.keys.Put(k)
 		v.ops[r] = k
@@ -143,6 +150,36 @@ func (v *venue) order(k *gateway.Key, sym, side, price, qty string) map[string]a
 	v.t.Helper()
 	body := `{"symbol":"` + sym + `","side":"` + side + `","type":"limit","price":"` + price + `","qty":"` + qty + `"}`
 	return v.do(k, "POST", "/v1/orders", body, 200)
+}
+
+// now is engine time: the wall clock plus the skew.
+func (v *venue) now() int64 { return time.Now().UnixNano() + v.skew.Load() }
+
+func (v *venue) submit(c *engine.Command) {
+	v.t.Helper()
+	if r, err := v.x.Submit(context.Background(), c); err != nil || r.Code != engine.OK {
+		v.t.Fatalf("%s: %v %v", c.Kind, err, r.Code)
+	}
+}
+
+// settleFunding takes a market out of manual mode with three agreeing venue
+// quotes at px (ticks), then runs engine time forward a minute at a time
+// (quotes kept fresh, a tick each minute for the premium samples) through
+// n hourly funding settlements.
+func (v *venue) settleFunding(m engine.MarketID, px fixed.Price, n int) {
+	v.t.Helper()
+	quote := func() {
+		for src := uint16(1); src <= 3; src++ {
+			v.submit(&engine.Command{Kind: engine.CmdQuote, Market: m, Source: src, Price: px, Observed: v.now()})
+		}
+	}
+	quote()
+	end := time.Unix(0, v.now()).Truncate(time.Hour).Add(time.Duration(n)*time.Hour + time.Second).UnixNano()
+	for v.now() < end {
+		v.skew.Add(int64(time.Minute))
+		quote()
+		v.submit(&engine.Command{Kind: engine.CmdTick})
+	}
 }
 
 func (v *venue) mark(sym, price string) {
@@ -395,6 +432,78 @@ func TestConsoleInBrowser(t *testing.T) {
 	)
 	if got := textOf("#login-error"); !strings.Contains(got, "signature does not match") {
 		t.Errorf("login error %q, want the API's signature message", got)
+	}
+
+	// 4. Risk: accounts at different leverage after a fall in the mark; a
+	// risk officer sees them ranked riskiest first, an operations key is
+	// refused (by the console, and by the server whatever the console does).
+	frank := v.client("frank", "200000", true)
+	carol := v.client("carol", "5050", true)
+	dave := v.client("dave", "5200", true)
+	erin := v.client("erin", "6000", true)
+	v.order(frank, "BTC-USD-PERP", "sell", "50000", "3")
+	for _, k := range []*gateway.Key{carol, dave, erin} {
+		v.order(k, "BTC-USD-PERP", "buy", "50000", "1")
+	}
+	v.order(erin, "ETH-USD-PERP", "sell", "2990", "2")
+	v.mark("BTC-USD-PERP", "45200")
+	v.settleFunding(1, 300_000, 3) // ETH at 3,000.00 from the venues: funding is paid
+	risk := v.ops[gateway.RoleRisk]
+	step("log in as a risk officer",
+		chromedp.Navigate(v.url+"/console/#/risk"),
+		chromedp.WaitVisible(chromedp.ID("op-login-key")),
+		chromedp.SendKeys(chromedp.ID("op-login-key"), risk.ID),
+		chromedp.SendKeys(chromedp.ID("op-login-secret"), string(risk.Secret)),
+		chromedp.Click(chromedp.ID("op-login-submit")),
+		chromedp.WaitVisible(chromedp.CSS(`#risk-accounts tr[data-ref="erin"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#risk-markets tr[data-symbol="BTC-USD-PERP"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#risk-funding tr[data-symbol="ETH-USD-PERP"]`)),
+		// The pointer rests on the last click otherwise, and its hover
+		// highlight would be in the picture.
+		chromedp.MouseEvent(chromedp.MouseMoved, 4, float64(vh-4)),
+		shot("risk"),
+	)
+	order, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
+		`Array.from(document.querySelectorAll('#risk-accounts tr[data-ref]'), (r) => r.dataset.ref)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(order) < 3 || strings.Join(order[:3], ",") != "carol,dave,erin" {
+		t.Errorf("accounts ranked %v, want carol (most leveraged), dave, erin first", order)
+	}
+	if row := textOf(`#risk-accounts tr[data-ref="carol"]`); !strings.Contains(row, "45,200") || !strings.Contains(row, "Near liquidation") {
+		t.Errorf("carol's row %q, want the 45,200 mark and the near-liquidation flag", row)
+	}
+	if got := textOf(`#risk-markets tr[data-symbol="BTC-USD-PERP"]`); !strings.Contains(got, "45,200") {
+		t.Errorf("BTC market row %q lacks the mark", got)
+	}
+	ops := v.ops[gateway.RoleOperations]
+	step("operations is refused",
+		chromedp.Click(chromedp.ID("op-logout")),
+		chromedp.WaitVisible(chromedp.ID("op-login-key")),
+		chromedp.SendKeys(chromedp.ID("op-login-key"), ops.ID),
+		chromedp.SendKeys(chromedp.ID("op-login-secret"), string(ops.Secret)),
+		chromedp.Click(chromedp.ID("op-login-submit")),
+		chromedp.WaitVisible(chromedp.ID("risk-refused")),
+		chromedp.WaitNotPresent(chromedp.ID("nav-risk")),
+	)
+	if got := textOf("#risk-refused"); !strings.Contains(got, "operations role may not view risk") {
+		t.Errorf("refusal reads %q", got)
+	}
+	v.do(ops, "GET", "/v1/admin/risk/accounts", "", 403)
+	// Logging out brings the Risk view back; the auditor reads it, marked
+	// read-only.
+	aud := v.ops[gateway.RoleAuditor]
+	step("auditor reads",
+		chromedp.Click(chromedp.ID("op-logout")),
+		chromedp.WaitVisible(chromedp.ID("nav-risk")),
+		chromedp.SendKeys(chromedp.ID("op-login-key"), aud.ID),
+		chromedp.SendKeys(chromedp.ID("op-login-secret"), string(aud.Secret)),
+		chromedp.Click(chromedp.ID("op-login-submit")),
+		chromedp.WaitVisible(chromedp.CSS(`#risk-accounts tr[data-ref="carol"]`)),
+	)
+	if got := textOf(".risk-head"); !strings.Contains(got, "auditor") || !strings.Contains(got, "Read-only") {
+		t.Errorf("auditor header %q, want the role and Read-only", got)
 	}
 
 	mu.Lock()

@@ -21,6 +21,7 @@ const (
 	ActSetMark           Action = "set_mark"
 	ActViewClient        Action = "view_client"
 	ActIssueKey          Action = "issue_key"
+	ActViewRisk          Action = "view_risk"
 	classificationMaxTTL        = 366 * 24 * time.Hour // evidence is valid for 12 months
 )
 
@@ -38,6 +39,10 @@ var Permissions = map[Action][]Role{
 	ActSetMark:      {RoleRisk, RoleAdmin},
 	ActViewClient:   {RoleAdmin, RoleRisk, RoleCompliance, RoleOperations, RoleAuditor},
 	ActIssueKey:     {RoleAdmin, RoleOperations},
+	// Risk monitoring: the risk function and admin, and the auditor, who
+	// reads everything. Operations and compliance have no need to see
+	// other clients' margin state.
+	ActViewRisk: {RoleAdmin, RoleRisk, RoleAuditor},
 }
 
 // Allowed reports whether role may take action a.
@@ -50,10 +55,17 @@ func Allowed(role Role, a Action) bool {
 	return false
 }
 
+func needOperator(k *Key) *Error {
+	if k.Role == RoleNone {
+		return Errf(http.StatusForbidden, CodeForbidden, "", "this endpoint needs an operator key")
+	}
+	return nil
+}
+
 func (s *Server) operator(a Action, h privateHandler) http.HandlerFunc {
 	return s.signed(func(k *Key) *Error {
-		if k.Role == RoleNone {
-			return Errf(http.StatusForbidden, CodeForbidden, "", "this endpoint needs an operator key")
+		if e := needOperator(k); e != nil {
+			return e
 		}
 		if !Allowed(k.Role, a) {
 			return Errf(http.StatusForbidden, CodeForbidden, "", "role "+string(k.Role)+" may not "+string(a))

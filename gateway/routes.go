@@ -52,4 +52,9 @@ func (s *Server) register() {
 	s.handle("POST /v1/admin/clients/{id}/classification", s.operator(ActClassify, s.postClassification))
 	s.handle("POST /v1/admin/clients/{id}/knowledge", s.operator(ActKnowledge, s.postKnowledge))
 	s.handle("POST /v1/admin/marks", s.operator(ActSetMark, s.postMark))
+	// Any operator key may ask who it is (the console shows only what the
+	// role may do); the risk reads need view_risk.
+	s.handle("GET /v1/admin/whoami", s.signed(needOperator, s.getWhoami))
+	s.handle("GET /v1/admin/risk/accounts", s.operator(ActViewRisk, s.getRiskAccounts))
+	s.handle("GET /v1/admin/risk/markets", s.operator(ActViewRisk, s.getRiskMarkets))
 }

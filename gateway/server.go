@@ -69,6 +69,8 @@ type Server struct {
 	routes  []string
 	stop    context.CancelFunc
 	done    chan struct{}
+	// riskScans admits one client scan at a time (risk.go).
+	riskScans chan struct{}
 }
 
 // NewServer builds the API over x and starts its market-data consumer; it
@@ -94,7 +96,7 @@ func NewServer(x *exchange.Exchange, cfg ServerConfig) *Server {
 		cfg.SubmitTimeout = def.SubmitTimeout
 	}
 	s := &Server{x: x, cfg: cfg, md: marketdata.New(x, cfg.Market), mux: http.NewServeMux(),
-		symbols: map[string]engine.MarketID{}, log: cfg.Logger, done: make(chan struct{})}
+		symbols: map[string]engine.MarketID{}, log: cfg.Logger, done: make(chan struct{}), riskScans: make(chan struct{}, 1)}
 	s.auth = NewAuthenticator(cfg.Keys)
 	s.auth.Now = cfg.Now
 	s.keyLim, s.ipLim = NewLimiter(cfg.KeyRate, cfg.KeyBurst), NewLimiter(cfg.IPRate, cfg.IPBurst)

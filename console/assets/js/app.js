@@ -3,16 +3,20 @@
 // (#/markets/BTC-USD-PERP, #/trader) and owns the shared public feed.
 //
 // A view is a module exporting id, title, available(ctx) and
-// mount(root, ctx, params) → unmount. Add one by importing it into VIEWS.
+// mount(root, ctx, params) → unmount, and optionally visible() (re-read
+// when the operator session changes: a view the logged-in role may not use
+// leaves the navigation). Add one by importing it into VIEWS.
 
 import { get } from './api.js';
 import { Feed } from './feed.js';
 import { h } from './format.js';
+import { onOperatorChange } from './operator.js';
 import { onSessionChange } from './session.js';
 import * as markets from './views/markets.js';
+import * as risk from './views/risk.js';
 import * as trader from './views/trader.js';
 
-const VIEWS = [markets, trader];
+const VIEWS = [markets, trader, risk];
 
 const $ = (id) => document.getElementById(id);
 
@@ -51,13 +55,21 @@ async function boot() {
   }
 
   const nav = $('nav');
-  nav.replaceChildren(...views.map((v) => h('a', { href: `#/${v.id}`, class: 'nav-link', id: `nav-${v.id}`, dataset: { view: v.id } }, v.title)));
+  let current = null;
+  function drawNav() {
+    nav.replaceChildren(...views.filter((v) => !v.visible || v.visible())
+      .map((v) => h('a', { href: `#/${v.id}`, class: 'nav-link', id: `nav-${v.id}`, dataset: { view: v.id } }, v.title)));
+    for (const a of nav.children) a.classList.toggle('active', current !== null && a.dataset.view === current.id);
+  }
 
   let unmount = null;
   function route() {
     const [name, ...params] = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+    // A view hidden from the navigation can still be opened by its URL; it
+    // then says why it shows nothing (the server refuses its requests).
     const view = views.find((v) => v.id === name) || views[0];
-    for (const a of nav.children) a.classList.toggle('active', a.dataset.view === view.id);
+    current = view;
+    drawNav();
     if (unmount) unmount();
     const root = $('view');
     root.dataset.view = view.id;
@@ -65,9 +77,17 @@ async function boot() {
     document.title = `${view.title}${params[0] ? ' · ' + params[0] : ''} — Sampan Console`;
   }
   window.addEventListener('hashchange', route);
+  let trader = '', op = '';
+  const who = () => { $('session').textContent = [trader, op].filter(Boolean).join(' · '); };
   onSessionChange((s) => {
-    $('session').textContent = s ? `Client ${s.account.client_id}` : '';
+    trader = s ? `Client ${s.account.client_id}` : '';
+    who();
     $('toasts').replaceChildren(); // one session's notices are not the next one's
+  });
+  onOperatorChange((o) => {
+    op = o ? `Operator ${o.keyId} (${o.role})` : '';
+    who();
+    drawNav();
   });
   route();
 }

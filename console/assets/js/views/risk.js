@@ -1,0 +1,449 @@
+// Risk view, for the risk officer, admin and auditor (the roles granted
+// view_risk): accounts ranked closest to liquidation, each market's risk
+// state (open interest, mark, index health, reduce-only, funding, accounts
+// with positions) and funding paid per market. Operator data is polled
+// every few seconds (it is computed by scanning accounts on the server);
+// market data stays on the WebSocket in the Markets view.
+//
+// Everything shown comes from the operator API; nothing is invented. The
+// liquidation tape, insurance fund and ADL queue are hooks: their panels
+// appear only once the served OpenAPI document lists their endpoints.
+
+import { get } from '../api.js';
+import { dateTimeOf, decimalsOf, fmt, fromScaled, h, pctSigned, round, sign, timeOf, toScaled, usd } from '../format.js';
+import { onOperatorChange, operator, operatorLogin, operatorLogout } from '../operator.js';
+
+export const id = 'risk';
+export const title = 'Risk';
+
+const ACTION = 'view_risk';
+const POLL_MS = 3000;          // accounts and markets
+const FUNDING_POLL_MS = 15000; // funding history changes at most once per interval
+const ROWS = 100;              // accounts asked for (the API allows up to 500)
+// Emphasis thresholds, presentation only: margin ratio (maintenance margin
+// ÷ equity; the engine liquidates at 100%) and the mark move to a
+// liquidation price, in percent. A high-leverage account can be a small
+// move from liquidation while its ratio still looks moderate, so an
+// account's level is the worse of the two.
+const WATCH = 50n, DANGER = 80n;
+const NEAR_MOVE = 100n, WATCH_MOVE = 500n; // hundredths of a percent: 1%, 5%
+
+export function available(ctx) { return ctx.markets.length > 0; }
+
+/** In the navigation unless an operator whose role may not view risk is logged in. */
+export function visible() {
+  const o = operator();
+  return !o || o.can(ACTION);
+}
+
+// Hooks for what the engine does not publish yet. A panel is drawn only
+// when the API documents the endpoint (GET /v1/openapi.json is generated
+// from the routes, a gateway test enforces it), and then shows that
+// endpoint's rows as they come; until then there is no panel at all.
+const HOOKS = [
+  { id: 'liquidations', title: 'Liquidation tape', path: '/v1/admin/risk/liquidations' },
+  { id: 'insurance', title: 'Insurance fund', path: '/v1/admin/risk/insurance-fund' },
+  { id: 'adl', title: 'ADL queue', path: '/v1/admin/risk/adl' },
+];
+
+export function mount(root, ctx) {
+  let unmountInner = null;
+  const show = (o) => {
+    if (unmountInner) unmountInner();
+    if (!o) unmountInner = mountLogin(root);
+    else if (!o.can(ACTION)) unmountInner = mountRefused(root, o);
+    else unmountInner = mountRisk(root, ctx, o);
+  };
+  const stop = onOperatorChange(show);
+  show(operator());
+  return () => {
+    stop();
+    if (unmountInner) unmountInner();
+  };
+}
+
+// ---------------------------------------------------------------- login --
+
+function mountLogin(root) {
+  const err = h('div', { class: 'callout callout-error', id: 'op-login-error', hidden: true });
+  const keyIn = h('input', { id: 'op-login-key', name: 'key', autocomplete: 'off', spellcheck: 'false', required: true });
+  const secretIn = h('input', { id: 'op-login-secret', name: 'secret', type: 'password', autocomplete: 'off', required: true });
+  const btn = h('button', { class: 'btn btn-primary', type: 'submit', id: 'op-login-submit' }, 'Log in');
+  const form = h('form', { class: 'login-form', id: 'op-login-form', onsubmit: async (e) => {
+    e.preventDefault();
+    err.hidden = true;
+    btn.disabled = true;
+    btn.textContent = 'Checking key…';
+    try {
+      await operatorLogin(keyIn.value.trim(), secretIn.value);
+    } catch (ex) {
+      err.hidden = false;
+      err.replaceChildren(h('span', {}, ex.message, ex.code ? h('span', { class: 'code' }, ex.code) : null));
+      btn.disabled = false;
+      btn.textContent = 'Log in';
+    }
+  } },
+  h('label', { for: 'op-login-key' }, 'Operator key ID'), keyIn,
+  h('label', { for: 'op-login-secret' }, 'Operator secret'), secretIn,
+  btn, err);
+  root.replaceChildren(h('div', { class: 'login-wrap' },
+    h('section', { class: 'panel login' },
+      h('header', { class: 'panel-head' }, h('h2', {}, 'Operator login')),
+      h('div', { class: 'login-body' },
+        h('p', { class: 'muted' }, 'Risk monitoring is open to the risk officer, admin and auditor roles. The console asks the server which role your key holds and shows only what that role may see; the secret stays in this tab’s memory and requests are signed in the browser.'),
+        form))));
+  keyIn.focus();
+  return () => {};
+}
+
+function mountRefused(root, o) {
+  root.replaceChildren(h('div', { class: 'login-wrap' },
+    h('section', { class: 'panel login', id: 'risk-refused' },
+      h('header', { class: 'panel-head' }, h('h2', {}, 'Risk')),
+      h('div', { class: 'login-body' },
+        h('div', { class: 'callout callout-warn', role: 'alert' },
+          h('strong', {}, 'Not available to your role. '),
+          `The ${o.role} role may not view risk data; it is open to risk_officer, admin and auditor.`,
+          h('span', { class: 'code' }, 'FORBIDDEN')),
+        h('div', { class: 'refused-foot' },
+          h('span', { class: 'muted' }, `Logged in as ${o.keyId}`),
+          h('button', { class: 'btn btn-small', id: 'op-logout', onclick: () => operatorLogout() }, 'Log out'))))));
+  return () => {};
+}
+
+// ----------------------------------------------------------------- risk --
+
+function mountRisk(root, ctx, o) {
+  let alive = true, timer = 0, fundTimer = 0;
+  let accounts = null, markets = null, funding = null; // funding: symbol → GET …/funding answer
+  let updated = 0, stale = '';
+
+  const state = h('span', { class: 'panel-note', id: 'risk-state' });
+  const stats = h('div', { class: 'stats risk-stats', id: 'risk-summary' });
+  const mktBody = h('tbody', { id: 'risk-markets' });
+  const accBody = h('tbody', { id: 'risk-accounts' });
+  const accNote = h('span', { class: 'panel-note', id: 'risk-accounts-note' });
+  const fundBody = h('tbody', { id: 'risk-funding' });
+  const fundNote = h('span', { class: 'panel-note' });
+  const hooks = h('div', { class: 'risk-hooks', id: 'risk-hooks', hidden: true });
+  const spec = (sym) => ctx.bySymbol.get(sym);
+  const pdp = (sym) => decimalsOf(spec(sym).tick), qdp = (sym) => decimalsOf(spec(sym).lot);
+  const th = (labels, nums) => h('thead', {}, h('tr', {}, labels.map((t, i) => h('th', { class: nums.includes(i) ? 'num' : null }, t))));
+
+  root.replaceChildren(
+    h('div', { class: 'risk-head' },
+      h('div', { class: 'who' },
+        h('span', { class: 'who-k' }, 'Operator'), h('span', { class: 'who-v mono' }, o.keyId),
+        h('span', { class: 'badge', id: 'op-role' }, o.role),
+        o.readOnly ? h('span', { class: 'badge', title: 'This role has no actions, only reads' }, 'Read-only') : null),
+      state,
+      h('button', { class: 'btn btn-small', id: 'op-logout', onclick: () => operatorLogout() }, 'Log out')),
+    stats,
+    h('section', { class: 'panel risk-markets' },
+      h('header', { class: 'panel-head' }, h('h2', {}, 'Markets')),
+      h('div', { class: 'scroll' }, h('table', { class: 'tbl tbl-fit' },
+        th(['Market', 'Mark', 'Index', 'Index health', 'Trading', 'Open interest', 'OI notional (USD)', 'Accounts long / short', 'Funding last / 8h', 'Predicted / 8h', 'Next funding (UTC)'], [1, 2, 5, 6, 7, 8, 9, 10]),
+        mktBody))),
+    h('section', { class: 'panel risk-accounts' },
+      h('header', { class: 'panel-head' }, h('h2', {}, 'Accounts closest to liquidation'), accNote),
+      h('div', { class: 'scroll' }, h('table', { class: 'tbl tbl-fit tbl-risk' },
+        th(['#', 'Client', 'Ref', 'Equity (USD)', 'Notional', 'Eff. lev.', 'Maint. margin', 'Margin ratio', 'Market', 'Side', 'Size', 'Mark', 'Liq. price', 'To liq.', 'Status'],
+          [0, 1, 3, 4, 5, 6, 7, 10, 11, 12, 13]),
+        accBody))),
+    h('div', { class: 'risk-bottom' },
+      h('section', { class: 'panel risk-funding' },
+        h('header', { class: 'panel-head' }, h('h2', {}, 'Funding paid'), fundNote),
+        h('div', { class: 'scroll' }, h('table', { class: 'tbl tbl-fit' },
+          th(['Settled (UTC)', 'Market', 'Rate / 8h', 'Avg. premium', 'Samples', 'Mark', 'Paid (USD)', 'Received (USD)', 'Residue'], [2, 3, 4, 5, 6, 7, 8]),
+          fundBody))),
+      hooks));
+
+  // ---- rendering ----
+  function renderState() {
+    state.dataset.state = stale ? 'stale' : 'live';
+    // The figures are as of the engine's time (the last command it applied),
+    // which is what an explanation or a replay would refer to.
+    const asOf = accounts && accounts.time ? `As of ${timeOf(accounts.time)} UTC (engine) · ` : '';
+    state.textContent = stale ? `Not updated: ${stale}` : updated ? `${asOf}refreshed every ${POLL_MS / 1000} s` : 'Loading…';
+  }
+
+  function renderStats() {
+    const cells = [];
+    const cell = (k, v, cls = '', tip = '') => cells.push(h('div', { class: 'stat', title: tip || null },
+      h('div', { class: 'stat-k' }, k), h('div', { class: `stat-v num ${cls}` }, v)));
+    if (accounts) {
+      const top = accounts.accounts[0];
+      cell('Accounts with positions', fmt(String(accounts.accounts_with_positions)), '', `Of ${accounts.clients_scanned} client accounts scanned`);
+      cell('Liquidatable now', fmt(String(accounts.liquidatable_accounts)), accounts.liquidatable_accounts > 0 ? 'down strong' : '',
+        'Equity below maintenance margin (or liquidation in progress)');
+      cell('Highest margin ratio', top ? ratioText(top) : '—', top ? ratioClass(top) : '', 'Maintenance margin ÷ equity of the riskiest account; 100% is liquidation');
+      const near = accounts.accounts.filter((a) => accountLevel(a) === 2).length;
+      const watch = accounts.accounts.filter((a) => accountLevel(a) === 1).length;
+      cell('Near liquidation', fmt(String(near)), near ? 'down' : '', `Margin ratio ≥ ${DANGER}% or a mark move under 1% from a liquidation price`);
+      cell('Watch', fmt(String(watch)), watch ? 'warn' : '', `Margin ratio ≥ ${WATCH}% or a mark move under 5% from a liquidation price`);
+    }
+    if (markets) {
+      let oi = 0n;
+      for (const m of markets.markets) oi += toScaled(m.open_interest_notional, 6) ?? 0n;
+      cell('Open interest (USD)', usd(fromScaled(oi, 6)), '', 'Sum over markets of one side’s open interest at mark');
+      const ro = markets.markets.filter((m) => m.reduce_only).map((m) => m.symbol);
+      cell('Reduce-only markets', ro.length ? ro.join(', ') : 'None', ro.length ? 'warn' : '');
+    }
+    stats.replaceChildren(...cells);
+  }
+
+  function renderMarkets() {
+    if (!markets) return;
+    mktBody.replaceChildren(...markets.markets.map((m) => {
+      const pd = pdp(m.symbol), qd = qdp(m.symbol), ix = m.index, f = m.funding;
+      const health = ix.mode === 'manual'
+        ? h('td', { class: 'muted', title: 'No external sources configured: the mark is set by an operator' }, 'Manual')
+        : h('td', { class: ix.healthy ? '' : 'warn strong', title: `${ix.fresh_sources} fresh, ${ix.included_sources} included sources` },
+          `${ix.healthy ? 'Healthy' : 'Unhealthy'} · ${ix.included_sources}/${ix.fresh_sources}`);
+      const trading = [m.reduce_only ? 'Reduce-only' : 'Normal', m.liquidations_paused ? 'liquidations paused' : ''].filter(Boolean).join(' · ');
+      return h('tr', { dataset: { symbol: m.symbol } },
+        h('td', { class: 'strong' }, m.symbol),
+        h('td', { class: 'num', title: `Source: ${m.mark_source}` }, fmt(m.mark, pd)),
+        h('td', { class: 'num' }, ix.price ? fmt(ix.price, pd) : h('span', { class: 'muted' }, ix.mode === 'manual' ? 'None' : '—')),
+        health,
+        h('td', { class: m.reduce_only || m.liquidations_paused ? 'warn strong' : '' }, trading),
+        h('td', { class: 'num' }, fmt(m.open_interest, qd)),
+        h('td', { class: 'num', title: `Exact: ${m.open_interest_notional} USD` }, usd(m.open_interest_notional)),
+        h('td', { class: 'num' }, `${m.long_accounts} / ${m.short_accounts}`),
+        h('td', { class: 'num' }, f.mode === 'manual' ? h('span', { class: 'muted' }, '—') : pctSigned(f.last_rate, 4)),
+        h('td', { class: 'num' }, f.mode === 'manual' ? h('span', { class: 'muted' }, '—') : pctSigned(f.predicted_rate, 4)),
+        h('td', { class: 'num' }, f.next_funding_time ? timeOf(f.next_funding_time) : h('span', { class: 'muted' }, f.mode === 'manual' ? 'Manual' : '—')));
+    }));
+  }
+
+  function renderAccounts() {
+    if (!accounts) return;
+    const list = accounts.accounts;
+    accNote.textContent = `${list.length} shown of ${accounts.accounts_with_positions} with positions · ranked by margin ratio · seq ${accounts.seq}`;
+    if (!list.length) {
+      accBody.replaceChildren(h('tr', {}, h('td', { colspan: 15, class: 'empty' }, 'No account holds a position')));
+      return;
+    }
+    const rows = [];
+    list.forEach((a, i) => {
+      const ps = a.positions.length ? a.positions : [null];
+      const span = String(ps.length);
+      const level = accountLevel(a);
+      const cls = `acct-row risk-${['ok', 'watch', 'danger', 'liq'][level]}`;
+      ps.forEach((p, j) => {
+        const cells = [];
+        if (j === 0) {
+          cells.push(
+            h('td', { class: 'num rank', rowspan: span }, String(i + 1)),
+            h('td', { class: 'num', rowspan: span }, a.client_id),
+            h('td', { class: 'ref', rowspan: span, title: a.ref }, a.ref || '—'),
+            h('td', { class: 'num', rowspan: span, title: `Collateral ${a.collateral} + unrealised PnL ${a.unrealized_pnl}; exact equity ${a.equity} USD` }, usd(a.equity)),
+            h('td', { class: 'num', rowspan: span, title: `Exact: ${a.notional} USD` }, usd(a.notional)),
+            h('td', { class: 'num', rowspan: span, title: 'Notional at mark ÷ equity' }, effLeverage(a)),
+            h('td', { class: 'num', rowspan: span, title: `Exact: ${a.maintenance_margin} USD` }, usd(a.maintenance_margin)),
+            h('td', { class: 'num ratio', rowspan: span, title: a.margin_ratio ? `Exact: ${a.margin_ratio} (maintenance margin ÷ equity)` : 'Equity is zero or negative' },
+              h('span', { class: `ratio-v ${ratioClass(a)}` }, ratioText(a)), ratioBar(a)));
+        }
+        if (p) {
+          const pd = pdp(p.symbol), qd = qdp(p.symbol);
+          cells.push(
+            h('td', {}, p.symbol),
+            h('td', { class: p.side === 'long' ? 'up' : 'down' }, p.side === 'long' ? 'Long' : 'Short'),
+            h('td', { class: 'num' }, fmt(p.size.replace('-', ''), qd)),
+            h('td', { class: 'num' }, fmt(p.mark, pd)),
+            p.liquidation_price
+              ? h('td', { class: 'num', title: 'Mark price at which equity would fall below maintenance margin (other marks unchanged)' }, fmt(p.liquidation_price, pd))
+              : h('td', { class: 'num muted', title: 'Collateral covers this position at any mark price' }, 'None'),
+            p.distance_to_mark_pct
+              ? h('td', { class: `num ${distClass(p.distance_to_mark_pct)}`, title: `The mark must ${p.side === 'long' ? 'fall' : 'rise'} ${p.distance_to_mark_pct}% to reach the liquidation price` },
+                `${p.side === 'long' ? '↓' : '↑'} ${fmt(p.distance_to_mark_pct, 2)}%`)
+              : h('td', { class: 'num muted' }, '—'));
+        } else cells.push(h('td', { colspan: 6, class: 'muted' }, 'No positions'));
+        if (j === 0) {
+          cells.push(h('td', { rowspan: span }, a.liquidatable
+            ? h('span', { class: 'flag flag-liq' }, 'Liquidatable')
+            : level >= 2 ? h('span', { class: 'flag flag-danger' }, 'Near liquidation')
+              : level === 1 ? h('span', { class: 'flag flag-watch' }, 'Watch') : h('span', { class: 'muted' }, 'Healthy')));
+        }
+        rows.push(h('tr', { class: `${cls}${j ? ' cont' : ''}`, dataset: j === 0 ? { client: a.client_id, ref: a.ref } : {} }, cells));
+      });
+    });
+    accBody.replaceChildren(...rows);
+  }
+
+  // Both markets' settlements in one table, newest first.
+  function renderFunding() {
+    if (!funding) {
+      fundBody.replaceChildren(h('tr', {}, h('td', { colspan: 9, class: 'empty' }, 'Loading…')));
+      return;
+    }
+    const all = Object.values(funding);
+    const manual = all.filter((f) => f.mode === 'manual').map((f) => f.symbol);
+    fundNote.textContent = manual.length ? `Manual mode (no funding): ${manual.join(', ')}` : 'Paid between longs and shorts at each settlement';
+    const rows = all.flatMap((f) => f.history.map((r) => ({ ...r, symbol: f.symbol }))).sort((x, y) => y.time - x.time || x.symbol.localeCompare(y.symbol));
+    if (!rows.length) {
+      fundBody.replaceChildren(h('tr', {}, h('td', { colspan: 9, class: 'empty' }, manual.length === all.length
+        ? 'No funding: markets are in manual mode until index feeds quote'
+        : 'No funding settled yet')));
+      return;
+    }
+    fundBody.replaceChildren(...rows.slice(0, 100).map((r) => h('tr', { dataset: { symbol: r.symbol } },
+      h('td', { class: 'time' }, dateTimeOf(r.time).replace(' UTC', '')),
+      h('td', {}, r.symbol),
+      h('td', { class: 'num', title: r.capped ? 'Capped' : null }, pctSigned(r.rate, 4) + (r.capped ? ' cap' : '')),
+      h('td', { class: 'num' }, pctSigned(r.average_premium, 4)),
+      h('td', { class: 'num' }, String(r.samples)),
+      h('td', { class: 'num' }, fmt(r.mark, pdp(r.symbol))),
+      h('td', { class: 'num', title: `Exact: ${r.paid} USD` }, usd(r.paid)),
+      h('td', { class: 'num', title: `Exact: ${r.received} USD` }, usd(r.received)),
+      h('td', { class: 'num muted', title: 'Rounding residue booked to the venue' }, usd(r.residue)))));
+  }
+
+  // ---- data ----
+  // Poll after each answer, not on a fixed clock, so a slow scan never
+  // stacks requests.
+  async function poll() {
+    const [a, m] = await Promise.allSettled([o.request('GET', `/v1/admin/risk/accounts?limit=${ROWS}`), o.request('GET', '/v1/admin/risk/markets')]);
+    if (!alive) return;
+    const failed = [a, m].find((r) => r.status === 'rejected');
+    if (a.status === 'fulfilled') accounts = a.value;
+    if (m.status === 'fulfilled') markets = m.value;
+    if (failed) {
+      const e = failed.reason;
+      stale = e.message;
+      if (e.status === 401 || e.status === 403) ctx.toast(`Risk data refused: ${e.message}`, 'error');
+    } else {
+      stale = '';
+      updated = Date.now();
+    }
+    renderState();
+    renderStats();
+    renderMarkets();
+    renderAccounts();
+    timer = setTimeout(poll, POLL_MS);
+  }
+
+  async function loadFunding() {
+    clearTimeout(fundTimer);
+    const got = await Promise.allSettled(ctx.markets.map((m) => get(`/v1/markets/${encodeURIComponent(m.symbol)}/funding`)));
+    if (!alive) return;
+    const ok = got.filter((r) => r.status === 'fulfilled').map((r) => r.value);
+    if (ok.length) {
+      funding = Object.fromEntries(ok.map((f) => [f.symbol, f]));
+      renderFunding();
+    } else {
+      fundBody.replaceChildren(h('tr', {}, h('td', { colspan: 9, class: 'empty' }, `Not available: ${got[0].reason.message}`)));
+    }
+    fundTimer = setTimeout(loadFunding, FUNDING_POLL_MS);
+  }
+
+  // Hook panels: only endpoints the API documents.
+  const hookStops = [];
+  async function loadHooks() {
+    let doc;
+    try { doc = await get('/v1/openapi.json'); } catch { return; }
+    const present = HOOKS.filter((k) => doc.paths && doc.paths[k.path] && doc.paths[k.path].get);
+    if (!alive || !present.length) return;
+    hooks.hidden = false;
+    hooks.replaceChildren(...present.map((k) => {
+      const p = hookPanel(o, k);
+      hookStops.push(p.stop);
+      return p.el;
+    }));
+  }
+
+  renderState();
+  renderFunding();
+  poll();
+  loadFunding();
+  loadHooks();
+  return () => {
+    alive = false;
+    clearTimeout(timer);
+    clearTimeout(fundTimer);
+    for (const s of hookStops) s();
+  };
+}
+
+/**
+ * A panel for a risk endpoint the engine has started to publish. Its shape
+ * is not fixed yet, so the panel shows the first list in the answer as a
+ * table with the fields as columns; a dedicated rendering replaces this
+ * when the endpoint settles.
+ */
+function hookPanel(o, k) {
+  let alive = true, timer = 0;
+  const body = h('div', { class: 'scroll' });
+  const el = h('section', { class: 'panel', id: `risk-hook-${k.id}` }, h('header', { class: 'panel-head' }, h('h2', {}, k.title)), body);
+  async function load() {
+    try {
+      const r = await o.request('GET', k.path);
+      if (!alive) return;
+      const list = Array.isArray(r) ? r : Object.values(r || {}).find(Array.isArray) || [];
+      const cols = list.length ? Object.keys(list[0]).filter((c) => typeof list[0][c] !== 'object') : [];
+      body.replaceChildren(list.length
+        ? h('table', { class: 'tbl tbl-fit' }, h('thead', {}, h('tr', {}, cols.map((c) => h('th', {}, c.replaceAll('_', ' '))))),
+          h('tbody', {}, list.slice(0, 100).map((row) => h('tr', {}, cols.map((c) => h('td', { class: /^-?\d/.test(String(row[c])) ? 'num' : null }, String(row[c])))))))
+        : h('p', { class: 'empty-note' }, 'Nothing to show'));
+    } catch (e) {
+      if (alive) body.replaceChildren(h('p', { class: 'empty-note' }, `Not available: ${e.message}`));
+    }
+    if (alive) timer = setTimeout(load, POLL_MS);
+  }
+  load();
+  return { el, stop: () => { alive = false; clearTimeout(timer); } };
+}
+
+// ---- figures (exact where they are money; display only otherwise) ----
+
+/** The margin ratio in percent (the API sends a fraction with 6 decimals). */
+function ratioPct(a) {
+  const v = toScaled(a.margin_ratio, 6);
+  return v === null ? null : v; // units of 0.0001%
+}
+
+function ratioText(a) {
+  if (!a.margin_ratio) return a.liquidatable || sign(a.equity) <= 0 ? 'Unbounded' : '—';
+  return fmt(round(fromScaled(ratioPct(a), 4), 2), 2) + '%';
+}
+
+/** By margin ratio: 0 healthy, 1 watch (≥ 50%), 2 danger (≥ 80%), 3 liquidatable. */
+function ratioLevel(a) {
+  if (a.liquidatable || !a.margin_ratio) return 3;
+  const v = ratioPct(a);
+  if (v === null) return 0;
+  return v >= DANGER * 10000n ? 2 : v >= WATCH * 10000n ? 1 : 0;
+}
+
+/** The worse of the ratio's level and the nearest liquidation price's. */
+function accountLevel(a) {
+  let lv = ratioLevel(a);
+  for (const p of a.positions) {
+    const v = toScaled(p.distance_to_mark_pct || '', 2);
+    if (v !== null) lv = Math.max(lv, v < NEAR_MOVE ? 2 : v < WATCH_MOVE ? 1 : 0);
+  }
+  return lv;
+}
+
+function ratioClass(a) { return ['', 'warn', 'down', 'down strong'][ratioLevel(a)]; }
+
+/** A bar under the ratio, full at 100% (liquidation). */
+function ratioBar(a) {
+  const v = ratioPct(a);
+  const w = v === null ? 100 : Math.min(100, Number(v) / 10000);
+  return h('span', { class: 'ratio-bar' }, h('span', { class: `ratio-fill lvl-${ratioLevel(a)}`, style: `width:${w.toFixed(1)}%` }));
+}
+
+function effLeverage(a) {
+  const n = toScaled(a.notional, 6), eq = toScaled(a.equity, 6);
+  if (n === null || eq === null) return '—';
+  if (eq <= 0n) return '∞';
+  const x = (n * 10n) / eq;
+  return x === 0n && n > 0n ? '< 0.1×' : fmt(fromScaled(x, 1), 1) + '×';
+}
+
+function distClass(d) {
+  const v = toScaled(d, 2);
+  if (v === null) return '';
+  return v <= 0n ? 'down strong' : v < NEAR_MOVE ? 'down' : v < WATCH_MOVE ? 'warn' : '';
+}
