@@ -278,8 +278,14 @@ Demo API keys (also in %s):
 		}
 		fmt.Printf("  %-6s client %-3s key %s secret %s — %s\n", d.Name, c.ID, c.Key, c.Secret, d.Role)
 	}
+	fmt.Println("\nOperator keys (log in to the console's operator view with these):")
+	for _, role := range []string{"risk_officer", "compliance_officer", "operations", "admin"} {
+		k := st.Operators[role]
+		fmt.Printf("  %-18s key %s secret %s\n", role, k.Key, k.Secret)
+	}
 	fmt.Printf(`
 What to try:
+  Open the console, log in as a trader (alice, or bob to see the refusal) or as the risk officer.
   curl %s/v1/markets/BTC-USD-PERP/depth
   curl %s/v1/markets/BTC-USD-PERP/ticker
   Sign private requests with the key and secret above (see docs/api.md), e.g. GET /v1/account as bob,
