@@ -34,11 +34,12 @@ const (
 	CmdAmendOrder        CommandKind = 12 // Client, Market, Key, Order or OrigKey, Price, Qty
 	CmdQuote             CommandKind = 13 // feed: Market (any market on the underlying), Source, Price (ticks), Observed
 	CmdTick              CommandKind = 14 // sequencer, every second: time only
-	cmdKindEnd           CommandKind = 15
+	CmdFundInsurance     CommandKind = 15 // operator (custody): Key, Amount: money paid into the insurance fund
+	cmdKindEnd           CommandKind = 16
 )
 
 var cmdNames = [...]string{"?", "create_client", "deposit", "withdraw", "transfer", "set_classification",
-	"set_knowledge", "set_leverage", "set_mark", "place_order", "cancel_order", "cancel_all", "amend_order", "quote", "tick"}
+	"set_knowledge", "set_leverage", "set_mark", "place_order", "cancel_order", "cancel_all", "amend_order", "quote", "tick", "fund_insurance"}
 
 func (k CommandKind) String() string {
 	if k < cmdKindEnd {

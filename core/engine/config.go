@@ -6,6 +6,7 @@ import (
 	"github.com/sampan-hk/sampan/core/book"
 	"github.com/sampan-hk/sampan/core/fixed"
 	"github.com/sampan-hk/sampan/core/funding"
+	"github.com/sampan-hk/sampan/core/liquidation"
 	"github.com/sampan-hk/sampan/core/oracle"
 	"github.com/sampan-hk/sampan/core/risk"
 )
@@ -29,6 +30,9 @@ type MarketSpec struct {
 	// price on each side of the book is the impact bid/ask of the funding
 	// premium. Zero: DefaultImpactNotional.
 	ImpactNotional fixed.Amount
+	// Liquidation holds the fee, the per-call caps and the fillable-price
+	// shape (liquidation.Params). Zero: liquidation.DefaultParams.
+	Liquidation liquidation.Params
 }
 
 // DefaultImpactNotional is 10,000 USD.
@@ -132,6 +136,12 @@ func (c *Config) Validate() error {
 		if m.ImpactNotional < 0 || len(m.Underlying) > RefMax {
 			return ErrConfigUnder
 		}
+		if m.Liquidation == (liquidation.Params{}) {
+			m.Liquidation = liquidation.DefaultParams()
+		}
+		if m.Liquidation.Validate() != nil {
+			return errors.New("engine: market " + m.Symbol + ": " + liquidation.ErrParams.Error())
+		}
 		for j := 0; j < i; j++ {
 			if o := &c.Markets[j]; o.Underlying == m.Underlying && o.Spec.Tick != m.Spec.Tick {
 				return ErrConfigUnder
@@ -188,6 +198,7 @@ func DefaultConfig() Config {
 					QuoteDecimals: 6, BaseDecimals: 8, MaxPrice: 10_000_000, MaxQty: 1_000_000}, // 1,000,000.0 USD; 1,000 BTC
 				Brackets: btcBrackets(), MakerFee: 200, TakerFee: 500, BandPpm: 50_000, DefaultLeverage: 10,
 				Limits: book.DefaultLimits, Underlying: "BTC", ImpactNotional: DefaultImpactNotional,
+				Liquidation: liquidation.DefaultParams(),
 			},
 			{
 				Symbol: "ETH-USD-PERP",
@@ -195,6 +206,7 @@ func DefaultConfig() Config {
 					QuoteDecimals: 6, BaseDecimals: 8, MaxPrice: 10_000_000, MaxQty: 1_000_000}, // 100,000.00 USD; 10,000 ETH
 				Brackets: ethBrackets(), MakerFee: 200, TakerFee: 500, BandPpm: 50_000, DefaultLeverage: 10,
 				Limits: book.DefaultLimits, Underlying: "ETH", ImpactNotional: DefaultImpactNotional,
+				Liquidation: liquidation.DefaultParams(),
 			},
 		},
 		MaxClients: 1 << 20,

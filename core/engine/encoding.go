@@ -80,6 +80,9 @@ const (
 	fSource             // u16
 	fObserved           // i64
 	fDetail             // the Valuation detail, fixed layout (valuationLayout)
+	fEquity             // i64
+	fMargin             // i64
+	fQuantile           // u8
 )
 
 var cmdLayoutV1 = [cmdKindEnd][]field{
@@ -97,6 +100,7 @@ var cmdLayoutV1 = [cmdKindEnd][]field{
 	CmdAmendOrder:        {fClient, fMarket, fKey, fOrder, fOrigKey, fPrice, fQty},
 	CmdQuote:             {fMarket, fSource, fPrice, fObserved},
 	CmdTick:              {},
+	CmdFundInsurance:     {fKey, fAmount},
 }
 
 var evLayoutV1 = [evKindEnd][]field{
@@ -111,18 +115,27 @@ var evLayoutV1 = [evKindEnd][]field{
 	EvOrderAccepted:     {fClient, fMarket, fOrder, fClientOrderID, fSide, fFlags, fPrice, fQty, fRemaining},
 	EvTrade: {fClient, fMarket, fSide, fOrder, fClientOrderID, fPrice, fQty, fRemaining, fMakerClient, fMakerOrder,
 		fMakerClientOrderID, fMakerRemaining, fTakerFee, fMakerFee, fTakerRealized, fMakerRealized},
-	EvOrderCancelled: {fClient, fMarket, fOrder, fClientOrderID, fCode, fSide, fPrice, fQty},
-	EvOrderExpired:   {fClient, fMarket, fOrder, fClientOrderID, fCode, fSide, fPrice, fQty},
-	EvOrderAmended:   {fClient, fMarket, fOrder, fClientOrderID, fSide, fPrice, fQty, fRemaining},
-	EvBookLevel:      {fMarket, fSide, fPrice, fQty},
-	EvPosition:       {fClient, fMarket, fSize, fCost, fRealized, fPrice, fLiqPrice},
-	EvIndex:          {fMarket, fPrice, fFlag, fDetail},
-	EvIndexSource:    {fMarket, fPrice, fDetail},
-	EvMark:           {fMarket, fPrice, fDetail},
-	EvFundingSample:  {fMarket, fDetail},
-	EvFundingRate:    {fMarket, fPrice, fDetail},
-	EvFundingPayment: {fClient, fMarket, fSize, fAmount, fBalance, fPrice, fDetail},
-	EvMarketMode:     {fMarket, fFlag, fDetail},
+	EvOrderCancelled:     {fClient, fMarket, fOrder, fClientOrderID, fCode, fSide, fPrice, fQty},
+	EvOrderExpired:       {fClient, fMarket, fOrder, fClientOrderID, fCode, fSide, fPrice, fQty},
+	EvOrderAmended:       {fClient, fMarket, fOrder, fClientOrderID, fSide, fPrice, fQty, fRemaining},
+	EvBookLevel:          {fMarket, fSide, fPrice, fQty},
+	EvPosition:           {fClient, fMarket, fSize, fCost, fRealized, fPrice, fLiqPrice},
+	EvIndex:              {fMarket, fPrice, fFlag, fDetail},
+	EvIndexSource:        {fMarket, fPrice, fDetail},
+	EvMark:               {fMarket, fPrice, fDetail},
+	EvFundingSample:      {fMarket, fDetail},
+	EvFundingRate:        {fMarket, fPrice, fDetail},
+	EvFundingPayment:     {fClient, fMarket, fSize, fAmount, fBalance, fPrice, fDetail},
+	EvMarketMode:         {fMarket, fFlag, fDetail},
+	EvLiquidationStarted: {fClient, fMarket, fPrice, fEquity, fMargin, fBalance},
+	EvLiquidationOrder: {fClient, fMarket, fSide, fPrice, fQty, fRemaining, fLiqPrice, fCost, fAmount, fBalance,
+		fEquity, fMargin},
+	EvInsuranceTakeover: {fClient, fMarket, fSide, fPrice, fQty, fAmount, fRealized, fBalance},
+	EvInsuranceFund:     {fClient, fFlags, fAmount, fBalance},
+	EvDeleveraged: {fClient, fMakerClient, fMarket, fSide, fPrice, fQty, fTakerRealized, fMakerRealized, fAmount,
+		fQuantile},
+	EvLiquidationFinished: {fClient, fFlag, fEquity, fMargin, fBalance},
+	EvAdlQuantile:         {fClient, fMarket, fSide, fSize, fQuantile, fAmount},
 }
 
 func put8(dst []byte, v uint8) []byte { return append(dst, v) }
@@ -404,6 +417,12 @@ func AppendEvent(dst []byte, ev *Event) ([]byte, error) {
 			dst = put64(dst, uint64(ev.Leverage))
 		case fDetail:
 			dst = appendValuation(dst, ev.Detail)
+		case fEquity:
+			dst = put64(dst, uint64(ev.Equity))
+		case fMargin:
+			dst = put64(dst, uint64(ev.Margin))
+		case fQuantile:
+			dst = put8(dst, ev.Quantile)
 		default:
 			panic("engine: event layout names an unknown field")
 		}
@@ -492,6 +511,12 @@ func DecodeEvent(b []byte) (Event, error) {
 			ev.Leverage = int64(r.u64())
 		case fDetail:
 			ev.Detail = readValuation(&r)
+		case fEquity:
+			ev.Equity = fixed.Amount(r.u64())
+		case fMargin:
+			ev.Margin = fixed.Amount(r.u64())
+		case fQuantile:
+			ev.Quantile = r.u8()
 		}
 	}
 	if r.err != nil {

@@ -38,6 +38,7 @@ var goldenCommands = []struct {
 	{"amend_order", Command{Kind: CmdAmendOrder, Client: 7, Market: 1, Key: 101, Order: 77, Price: 299_950, Qty: 250}},
 	{"quote", Command{Kind: CmdQuote, Market: 0, Source: 3, Price: 650_100, Observed: 1_763_625_598_000_000_000}},
 	{"tick", Command{Kind: CmdTick}},
+	{"fund_insurance", Command{Kind: CmdFundInsurance, Key: 14, Amount: 250_000 * usd}},
 }
 
 var goldenEvents = []struct {
@@ -82,6 +83,20 @@ var goldenEvents = []struct {
 	{"funding_payment", Event{Seq: 21, Time: 1009, Kind: EvFundingPayment, Client: 7, Market: 0, Size: 3, Amount: -7_315,
 		Balance: 99_992_685, Price: 650_136, Detail: &Valuation{At: 1009, Rate: 300_000, Notional: 195_040_800}}},
 	{"market_mode", Event{Seq: 22, Time: 1010, Kind: EvMarketMode, Market: 1, Flag: true, Detail: &Valuation{At: 1010, Fresh: 1, Included: 0}}},
+	{"liquidation_started", Event{Seq: 23, Time: 1011, Kind: EvLiquidationStarted, Client: 7, Market: 0, Price: 401_857,
+		Equity: 160_700_000, Margin: 160_742_800, Balance: 9_975 * usd}},
+	{"liquidation_order", Event{Seq: 24, Time: 1011, Kind: EvLiquidationOrder, Client: 7, Market: 0, Side: book.Sell, Price: 401_857,
+		Qty: 100, Remaining: 10, LiqPrice: 400_250, Cost: 3_616_713_000, Amount: 14_463_000, Balance: 1_014_463_000,
+		Equity: 130_000_000, Margin: 144_000_000}},
+	{"insurance_takeover", Event{Seq: 25, Time: 1011, Kind: EvInsuranceTakeover, Client: 7, Market: 0, Side: book.Buy, Price: 400_250,
+		Qty: 10, Amount: -1_607_000, Realized: -997_500_000, Balance: 1_014_463_000}},
+	{"insurance_fund", Event{Seq: 26, Time: 1011, Kind: EvInsuranceFund, Client: 7, Flags: FundFee, Amount: 14_463_000, Balance: 1_014_463_000}},
+	{"deleveraged", Event{Seq: 27, Time: 1012, Kind: EvDeleveraged, Client: 8, MakerClient: 7, Market: 0, Side: book.Buy, Price: 400_250,
+		Qty: 600, TakerRealized: 5_985 * usd, MakerRealized: -5_985 * usd, Amount: 331_683, Quantile: 5}},
+	{"adl_quantile", Event{Seq: 29, Time: 1013, Kind: EvAdlQuantile, Client: 8, Market: 0, Side: book.Sell, Size: -600, Quantile: 4,
+		Amount: 331_683}},
+	{"liquidation_finished", Event{Seq: 28, Time: 1012, Kind: EvLiquidationFinished, Client: 7, Flag: true, Equity: 221_977_800,
+		Margin: 199_868_012, Balance: 5_804_975_000}},
 }
 
 // sameEvent compares events including their detail's content.

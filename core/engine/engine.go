@@ -26,6 +26,16 @@
 // alone (manual mode); after it, SetMark is an operator override that the
 // next quote or tick replaces.
 //
+// Liquidation (liquidate.go, docs/liquidation.md): an account whose
+// equity falls below MM is found through a trigger index (no scan on a
+// mark update), queued, and at the end of the same Apply has its orders
+// cancelled and is reduced step by step with capped IOCs (never beyond
+// its bankruptcy price, liquidation fee to the insurance fund); what the
+// book cannot take is taken over by the fund at the bankruptcy price, or
+// auto-deleveraged against ranked opposite positions when the fund cannot
+// cover. Client 0 is the fund's position holder. Liquidations wait while
+// a market's index is unreliable.
+//
 // Margin (see risk for the arithmetic): each client has one cross-margined
 // derivatives account. equity = collateral + Σ unrealized PnL at mark.
 // Required = Σ per market of the worst case of "all resting buys fill" or
@@ -33,7 +43,7 @@
 // accepted if equity ≥ Required after it, or if it does not increase
 // Required (so an under-margined account can still de-risk). Withdrawals
 // need equity − amount ≥ Required and amount ≤ collateral, and are refused
-// while equity < MM.
+// while equity < MM or the account is in liquidation.
 //
 // Invariants (CheckInvariants recomputes all of them from scratch):
 //   - ledger: every posting balances; per asset the balances sum to
@@ -53,7 +63,11 @@
 //     its index's health, every live market has a future funding boundary
 //     and the rounding account never goes negative. Funding is zero-sum per
 //     settlement (Σ payments + residue = 0): funding.Settle checks it and
-//     the ledger refuses an unbalanced posting, both by panicking.
+//     the ledger refuses an unbalanced posting, both by panicking;
+//   - liquidation: the insurance fund is never negative; every account
+//     outside the liquidation queue has equity ≥ MM and exactly one
+//     uncrossed trigger entry per position (a brute-force comparison of
+//     the detection index); open interest counts the fund's positions.
 package engine
 
 import (
@@ -61,6 +75,7 @@ import (
 	"github.com/sampan-hk/sampan/core/fixed"
 	"github.com/sampan-hk/sampan/core/funding"
 	"github.com/sampan-hk/sampan/core/ledger"
+	"github.com/sampan-hk/sampan/core/liquidation"
 	"github.com/sampan-hk/sampan/core/risk"
 )
 
@@ -74,13 +89,20 @@ type market struct {
 	longOI     fixed.Qty
 	shortOI    fixed.Qty
 	val        valuation // index, mark and funding (valuation.go)
+	// exactTrigger: one lot moving one tick changes a position's margin
+	// slack by ≥ 1 minor unit in every tier (K × (1 − max MMR) ≥ 1), so a
+	// single-position account's exact liquidation price is a safe trigger
+	// despite MM's rounding up (liquidate.go).
+	exactTrigger bool
 }
 
 type client struct {
 	ref         string
 	class       Classification
 	knowledge   bool
-	liquidating bool // set by the liquidation issue; blocks withdrawals
+	liquidating bool   // liquidation started (liquidate.go); blocks withdrawals
+	queued      bool   // in the liquidation queue (started or waiting)
+	stamp       uint32 // liquidation pass that last processed it (scratch)
 	expiry      int64
 	deriv, fin  ledger.AccountID
 }
@@ -112,6 +134,22 @@ type Engine struct {
 	flevels  []funding.Level
 	fpos     []funding.Position
 	legs     []ledger.Leg
+
+	// Liquidation (liquidate.go).
+	lix         *liquidation.Index
+	cand        []uint32   // accounts to re-check at the end of the command
+	cand2       []uint32   // scratch
+	liqQ        []ClientID // accounts in liquidation, by id
+	order       []liqItem
+	adl         []adlItem
+	mktUsed     []fixed.Amount // notional liquidated per market in this call
+	liqGen      uint32
+	adlQ        []uint8        // per line: the last published ADL quantile (0: none)
+	adlNext     int64          // next quantile publication time
+	eqs         []fixed.Amount // scratch
+	liqClient   ClientID       // the client whose liquidation order is matching
+	liqFilled   fixed.Qty
+	liqNotional fixed.Amount
 }
 
 type lineRef struct {
@@ -138,6 +176,11 @@ func build(cfg Config, books bool) *Engine {
 		m.id = MarketID(i)
 		m.spec = ms
 		m.params = risk.Params{K: ms.Spec.NotionalPerLotTick(), Brackets: ms.Brackets, TakerFee: ms.TakerFee}
+		maxMMR := fixed.Ppm(0)
+		for _, b := range ms.Brackets {
+			maxMMR = max(maxMMR, b.MMR)
+		}
+		m.exactTrigger = m.params.K*int64(fixed.PpmOne-maxMMR) >= int64(fixed.PpmOne)
 		if books {
 			m.book = book.New(ms.Spec, ms.Limits)
 		}
@@ -145,8 +188,18 @@ func build(cfg Config, books bool) *Engine {
 	}
 	// Client 0 does not exist; its lines are placeholders so a client's
 	// lines start at client × markets.
+	// Client 0 is the insurance fund's position holder (liquidate.go).
 	e.clients = make([]client, 1, 1024)
+	e.clients[0].deriv = ledger.Insurance
+	e.lix = liquidation.NewIndex(len(e.markets))
+	e.lix.Grow(1)
+	e.mktUsed = make([]fixed.Amount, len(e.markets))
+	e.adlQ = make([]uint8, len(e.markets), 1024*len(e.markets))
+	e.liqClient = noLiqClient
 	e.lines = make([]risk.Line, len(e.markets), 1024*len(e.markets))
+	for i := range e.markets {
+		e.lines[i].Leverage = 1 // the fund's positions are valued at 1× (queries)
+	}
 	e.touchGen = make([]uint32, len(e.markets), 1024*len(e.markets))
 	e.ev = make([]Event, 0, 256)
 	e.buildValuation()
@@ -215,6 +268,9 @@ func (e *Engine) Apply(cmd *Command, now int64) (Result, []Event) {
 	if keyed {
 		fp = cmd.fingerprint()
 		if ent := e.idem.get(scope, cmd.Key); ent != nil {
+			if pre > 0 && (len(e.cand) > 0 || len(e.liqQ) > 0) {
+				e.runLiquidations()
+			}
 			if ent.fp != fp {
 				return Result{Code: CodeIdempotencyConflict}, e.ev
 			}
@@ -230,6 +286,13 @@ func (e *Engine) Apply(cmd *Command, now int64) (Result, []Event) {
 	if keyed && r.Code == OK {
 		e.idem.put(scope, cmd.Key, fp, r)
 	}
+	// Liquidations run after an accepted command, or after a rejected one
+	// when time alone changed state (funding); a rejection at the same
+	// time changes nothing.
+	if (r.Code == OK || pre > 0) && (len(e.cand) > 0 || len(e.liqQ) > 0) {
+		e.runLiquidations()
+	}
+	e.fundSolvency()
 	return r, e.ev
 }
 
@@ -242,7 +305,7 @@ func (e *Engine) idemScope(cmd *Command) (uint32, bool) {
 		return uint32(cmd.Client), true
 	case CmdWithdraw, CmdTransfer, CmdAmendOrder:
 		return scopeClientRequest | uint32(cmd.Client), true
-	case CmdCreateClient, CmdDeposit, CmdSetClassification, CmdSetKnowledge:
+	case CmdCreateClient, CmdDeposit, CmdSetClassification, CmdSetKnowledge, CmdFundInsurance:
 		return scopeOperator, true
 	}
 	return 0, false
@@ -278,6 +341,8 @@ func (e *Engine) dispatch(cmd *Command) Result {
 		return e.quote(cmd)
 	case CmdTick:
 		return e.tick()
+	case CmdFundInsurance:
+		return e.fundInsurance(cmd)
 	}
 	return Result{Code: CodeUnknownCommand}
 }
@@ -301,7 +366,9 @@ func (e *Engine) createClient(cmd *Command) Result {
 	for i := range e.markets {
 		e.lines = append(e.lines, risk.Line{Leverage: e.markets[i].spec.DefaultLeverage})
 		e.touchGen = append(e.touchGen, 0)
+		e.adlQ = append(e.adlQ, 0)
 	}
+	e.lix.Grow(len(e.clients))
 	e.emit(Event{Kind: EvClientCreated, Client: id})
 	return Result{Client: id}
 }
@@ -318,6 +385,7 @@ func (e *Engine) deposit(cmd *Command) Result {
 		return Result{Code: CodeInvalidAmount}
 	}
 	e.led.Deposit(ledger.USD, c.deriv, cmd.Amount)
+	e.reindex(cmd.Client)
 	e.emit(Event{Kind: EvDeposited, Client: cmd.Client, Amount: cmd.Amount, Balance: e.led.Balance(ledger.USD, c.deriv)})
 	return Result{Client: cmd.Client}
 }
@@ -359,7 +427,7 @@ func (e *Engine) withdrawable(id ClientID, amount fixed.Amount) Code {
 		return CodeInvalidAmount
 	}
 	t := e.totals(id)
-	if c.liquidating || t.Equity < t.MM {
+	if c.liquidating || c.queued || t.Equity < t.MM {
 		return CodeAccountLiquidatable
 	}
 	if amount > t.Collateral {
@@ -380,6 +448,7 @@ func (e *Engine) withdraw(cmd *Command) Result {
 		return Result{Code: code}
 	}
 	e.led.Withdraw(ledger.USD, c.deriv, cmd.Amount)
+	e.reindex(cmd.Client)
 	e.emit(Event{Kind: EvWithdrawn, Client: cmd.Client, Amount: cmd.Amount, Balance: e.led.Balance(ledger.USD, c.deriv)})
 	return Result{Client: cmd.Client}
 }
@@ -405,6 +474,7 @@ func (e *Engine) transfer(cmd *Command) Result {
 		return Result{Code: CodeInsufficientBalance}
 	}
 	e.led.Transfer(ledger.USD, from, to, cmd.Amount)
+	e.reindex(cmd.Client)
 	e.emit(Event{Kind: EvTransferred, Client: cmd.Client, From: cmd.From, To: cmd.To, Amount: cmd.Amount, Balance: e.led.Balance(ledger.USD, c.deriv)})
 	return Result{Client: cmd.Client}
 }
@@ -495,5 +565,6 @@ func (e *Engine) setMark(cmd *Command) Result {
 	m.mark, m.val.oracleMark = cmd.Price, false
 	m.book.SetBand(cmd.Price, m.spec.BandPpm)
 	e.emit(Event{Kind: EvMarkSet, Market: cmd.Market, Price: cmd.Price})
+	e.markMoved(m)
 	return Result{}
 }

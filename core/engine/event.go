@@ -33,13 +33,22 @@ const (
 	EvFundingRate    EventKind = 20 // Market, Price (mark), Detail: At (boundary), Interval, rate formula (oracle.RateResult), Paid, Received, Residue
 	EvFundingPayment EventKind = 21 // Client, Market, Size, Amount (signed: < 0 paid), Balance, Price (mark), Detail: At, Rate, Notional
 	EvMarketMode     EventKind = 22 // Market, Flag (reduce-only), Detail: Fresh, Included
-	evKindEnd        EventKind = 23
+	// Liquidation (liquidate.go, docs/liquidation.md).
+	EvLiquidationStarted  EventKind = 23 // Client, Market (the riskiest position), Price (its mark), Equity, Margin (MM), Balance (collateral)
+	EvLiquidationOrder    EventKind = 24 // Client, Market, Side, Price (limit), Qty, Remaining (unfilled), LiqPrice (bankruptcy), Cost (filled notional), Amount (fee), Balance (fund), Equity, Margin (after)
+	EvInsuranceTakeover   EventKind = 25 // Client, Market, Side (the fund's), Price (bankruptcy), Qty, Amount (fund loss at mark, signed), Realized (client's), Balance (fund)
+	EvInsuranceFund       EventKind = 26 // Client (0: none), Flags (FundFee, FundCover, FundDeposit, FundVenue), Amount (signed, into the fund; FundVenue: paid by the venue), Balance (fund)
+	EvDeleveraged         EventKind = 27 // Client (ADL counterparty), MakerClient (liquidated), Market, Side (counterparty's), Price (bankruptcy), Qty, TakerRealized, MakerRealized, Amount (rank score), Quantile
+	EvLiquidationFinished EventKind = 28 // Client, Flag (margin restored; false: closed out), Equity, Margin, Balance (collateral)
+	EvAdlQuantile         EventKind = 29 // Client, Market, Side (position's), Size, Quantile (1–5), Amount (rank score): a changed ADL queue quantile
+	evKindEnd             EventKind = 30
 )
 
 var evNames = [...]string{"?", "client_created", "deposited", "withdrawn", "transferred", "classification_set",
 	"knowledge_set", "leverage_set", "mark_set", "order_accepted", "trade", "order_cancelled", "order_expired",
 	"order_amended", "book_level", "position", "index", "index_source", "mark", "funding_sample", "funding_rate",
-	"funding_payment", "market_mode"}
+	"funding_payment", "market_mode", "liquidation_started", "liquidation_order", "insurance_takeover",
+	"insurance_fund", "deleveraged", "liquidation_finished", "adl_quantile"}
 
 func (k EventKind) String() string {
 	if k < evKindEnd {
@@ -47,6 +56,14 @@ func (k EventKind) String() string {
 	}
 	return "?"
 }
+
+// Reasons of an EvInsuranceFund movement (its Flags).
+const (
+	FundFee     uint8 = 1 // liquidation fee paid in
+	FundCover   uint8 = 2 // a client's deficit covered
+	FundDeposit uint8 = 3 // operator top-up (CmdFundInsurance)
+	FundVenue   uint8 = 4 // the venue's fee revenue paid Amount: to the client (Client ≠ 0) or to the fund (Client 0)
+)
 
 // Event is one state change. It is a flat value so the engine can hand out
 // a reused slice of them; each kind sets the fields listed above and leaves
@@ -88,6 +105,12 @@ type Event struct {
 	LiqPrice fixed.Price
 	Leverage int64
 	Expiry   int64
+
+	// Liquidation: the account's equity and maintenance margin at the
+	// event, and an ADL counterparty's queue quantile (1–5).
+	Equity   fixed.Amount
+	Margin   fixed.Amount
+	Quantile uint8
 
 	// Detail is set on valuation events only. It is allocated per event and
 	// never changed after emission, so holders of an Event may keep it;

@@ -7,7 +7,7 @@ import (
 
 // stateHashVersion is mixed into the hash; bump it when the canonical
 // encoding below changes so old and new hashes are never compared.
-const stateHashVersion = 3
+const stateHashVersion = 4
 
 // StateHash is SHA-256 over a canonical encoding of all engine state:
 // engine time and sequence, every market (mark, open interest, every
@@ -46,7 +46,7 @@ func (e *Engine) StateHash() [32]byte {
 		c := &e.clients[id]
 		u64(uint64(len(c.ref)))
 		buf = append(buf, c.ref...)
-		u64(uint64(c.class) | uint64(b2u(c.knowledge))<<8 | uint64(b2u(c.liquidating))<<16)
+		u64(uint64(c.class) | uint64(b2u(c.knowledge))<<8 | uint64(b2u(c.liquidating))<<16 | uint64(b2u(c.queued))<<24)
 		i64(c.expiry)
 		u64(uint64(c.deriv))
 		u64(uint64(c.fin))
@@ -69,6 +69,8 @@ func (e *Engine) StateHash() [32]byte {
 	buf = e.led.AppendState(buf)
 	flush()
 	buf = e.appendValuationState(buf)
+	flush()
+	buf = e.appendLiquidationState(buf)
 	flush()
 	u64(uint64(e.idem.n))
 	e.idem.each(func(en *idemEntry) {

@@ -94,7 +94,7 @@ func (e *Engine) CheckInvariants() error {
 		}
 		var long, short fixed.Qty
 		var cost fixed.Amount
-		for c := 1; c < len(e.clients); c++ {
+		for c := 0; c < len(e.clients); c++ { // client 0: the insurance fund's positions
 			l := &e.lines[c*nm+mi]
 			r := &recomputed[c*nm+mi]
 			if (l.Size == 0) != (l.Cost == 0) || (l.Size > 0) != (l.Cost > 0) {
@@ -113,7 +113,7 @@ func (e *Engine) CheckInvariants() error {
 			if l.ReduceBuyQty > pos(-l.Size) || l.ReduceSellQty > pos(l.Size) {
 				return fail("reduce-only orders could increase a position", int64(c), int64(mi))
 			}
-			if l.Leverage < 1 || l.Leverage > m.spec.Brackets[0].MaxLeverage {
+			if c > 0 && (l.Leverage < 1 || l.Leverage > m.spec.Brackets[0].MaxLeverage) {
 				return fail("leverage out of range", int64(c), l.Leverage)
 			}
 		}
@@ -123,6 +123,9 @@ func (e *Engine) CheckInvariants() error {
 		if got := e.led.Balance(ledger.USD, m.settlement); got != -cost {
 			return fail("settlement account ≠ −Σ cost", int64(mi), int64(got), int64(cost))
 		}
+	}
+	if err := e.checkLiquidation(); err != nil {
+		return err
 	}
 	// Margin figures from the recomputed lines equal the incremental ones.
 	for c := 1; c < len(e.clients); c++ {

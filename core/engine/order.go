@@ -250,6 +250,12 @@ func (e *Engine) settle(m *market, be *book.Event) {
 	rM := e.fill(m, ml, -q, be.Price)
 	n := m.params.Notional(be.Qty, be.Price)
 	fT := fixed.MustApplyRate(n, m.spec.TakerFee, fixed.Ceil)
+	if taker == e.liqClient {
+		// A liquidation order: the liquidation fee replaces the taker fee.
+		fT = 0
+		e.liqFilled += be.Qty
+		e.liqNotional += n
+	}
 	fM := fixed.MustApplyRate(n, m.spec.MakerFee, fixed.Ceil)
 	e.led.Post(ledger.USD,
 		ledger.Leg{Account: m.settlement, Amount: -(rT + rM)},
@@ -288,7 +294,7 @@ func (e *Engine) endFills(m *market) {
 	}
 	for _, t := range e.touched {
 		l := e.line(t.c, t.m)
-		liq, _ := e.liquidationPrice(t.c, t.m)
+		liq := e.positionChanged(t.c, t.m) // also re-indexes the account (liquidate.go)
 		e.emit(Event{Kind: EvPosition, Market: t.m, Client: t.c, Size: l.Size, Cost: l.Cost, Realized: l.Realized,
 			Price: m.mark, LiqPrice: liq})
 	}

@@ -19,6 +19,7 @@ type AccountView struct {
 	OrderMargin    fixed.Amount // Required − IM: reserved for resting orders
 	Available      fixed.Amount // Equity − Required (negative: under-margined)
 	Liquidatable   bool         // Equity < MM
+	Liquidating    bool         // in the liquidation queue (started, or waiting for a paused market)
 	OpenOrderCount int
 }
 
@@ -32,7 +33,7 @@ func (e *Engine) Account(id ClientID) (AccountView, bool) {
 	v := AccountView{Client: id, Ref: c.ref, Class: c.class, Expiry: c.expiry, Knowledge: c.knowledge,
 		Eligible: e.eligibility(c) == OK, Financing: e.led.Balance(ledger.USD, c.fin), Totals: t,
 		OrderMargin: t.Required - t.IM, Available: t.Equity - t.Required,
-		Liquidatable: c.liquidating || (t.MM > 0 && t.Equity < t.MM)}
+		Liquidatable: c.liquidating || (t.MM > 0 && t.Equity < t.MM), Liquidating: c.queued}
 	for i := range e.markets {
 		v.OpenOrderCount += int(e.line(id, MarketID(i)).Orders)
 	}
@@ -52,6 +53,11 @@ type PositionView struct {
 	IM, MM     fixed.Amount
 	Leverage   int64
 	LiqPrice   fixed.Price // 0: none (see risk.LiquidationPrice)
+	// AdlQuantile is the position's place in the ADL queue of its side,
+	// 1 (last to be deleveraged) to 5 (first fifth), as last published
+	// (every AdlPublishEvery, on the Tick; 0 before the first);
+	// docs/methodology.md.
+	AdlQuantile uint8
 }
 
 // Positions appends a client's open positions, by market, to dst.
@@ -59,6 +65,10 @@ func (e *Engine) Positions(id ClientID, dst []PositionView) []PositionView {
 	if e.client(id) == nil {
 		return dst
 	}
+	return e.positions(id, dst)
+}
+
+func (e *Engine) positions(id ClientID, dst []PositionView) []PositionView {
 	for i := range e.markets {
 		m := &e.markets[i]
 		l := e.line(id, MarketID(i))
@@ -78,7 +88,7 @@ func (e *Engine) Positions(id ClientID, dst []PositionView) []PositionView {
 		liq, _ := e.liquidationPrice(id, MarketID(i))
 		dst = append(dst, PositionView{Market: MarketID(i), Size: l.Size, Cost: l.Cost, EntryPrice: fixed.Price(entry),
 			Mark: m.mark, Notional: f.Notional, Unrealized: f.Unrealized, Realized: l.Realized, IM: f.IM, MM: f.MM,
-			Leverage: l.Leverage, LiqPrice: liq})
+			Leverage: l.Leverage, LiqPrice: liq, AdlQuantile: e.adlQ[int(id)*len(e.markets)+i]})
 	}
 	return dst
 }

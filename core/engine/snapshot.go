@@ -46,7 +46,12 @@ import (
 // Scratch state (the event buffer, the touched-line generation stamps) is
 // not stored: it is empty between commands.
 
-const snapshotVersion = 1
+const snapshotVersion = 2
+
+// Version 2 (liquidation) adds the client flag 4 (queued for liquidation)
+// and, after the valuation state, the insurance fund's lines (client 0,
+// markets × line) and the liquidation queue (u32 n | n × u32 client).
+// Version 1 snapshots still restore (no fund positions, empty queue).
 
 var snapshotMagic = []byte("SMPS")
 
@@ -78,7 +83,7 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 		c := &e.clients[id]
 		dst = append(dst, byte(len(c.ref)))
 		dst = append(dst, c.ref...)
-		dst = append(dst, byte(c.class), b2u(c.knowledge)|b2u(c.liquidating)<<1)
+		dst = append(dst, byte(c.class), b2u(c.knowledge)|b2u(c.liquidating)<<1|b2u(c.queued)<<2)
 		dst = put64(dst, uint64(c.expiry))
 		dst = put32(dst, uint32(c.deriv))
 		dst = put32(dst, uint32(c.fin))
@@ -115,6 +120,7 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 		dst = m.book.AppendSnapshot(dst)
 	}
 	dst = e.appendValuationState(dst)
+	dst = e.appendLiquidationState(dst)
 	sum := sha256.Sum256(dst[start:])
 	return append(dst, sum[:]...)
 }
@@ -139,10 +145,11 @@ func Restore(cfg Config, data []byte) (*Engine, error) {
 	if sum := sha256.Sum256(body); !bytes.Equal(sum[:], data[len(body):]) {
 		return nil, ErrSnapshotChecksum
 	}
-	if body[len(snapshotMagic)] != snapshotVersion {
+	ver := body[len(snapshotMagic)]
+	if ver != 1 && ver != snapshotVersion {
 		return nil, ErrSnapshotVersion
 	}
-	return restoreBody(cfg, body[len(snapshotMagic)+1:])
+	return restoreBody(cfg, body[len(snapshotMagic)+1:], ver)
 }
 
 // restoreBody parses a checksummed body. Ranges are checked before any
@@ -150,7 +157,7 @@ func Restore(cfg Config, data []byte) (*Engine, error) {
 // deep inside the margin arithmetic (which panics by design, as a broken
 // invariant) is a recover here: restoring is input handling, and bad input
 // must be an error.
-func restoreBody(cfg Config, b []byte) (e *Engine, err error) {
+func restoreBody(cfg Config, b []byte, ver uint8) (e *Engine, err error) {
 	defer func() {
 		if recover() != nil {
 			e, err = nil, ErrSnapshotCorrupt
@@ -180,10 +187,10 @@ func restoreBody(cfg Config, b []byte) (e *Engine, err error) {
 		ref := string(r.take(int(r.u8())))
 		c := client{ref: ref, class: Classification(r.u8())}
 		flags := r.u8()
-		c.knowledge, c.liquidating = flags&1 != 0, flags&2 != 0
+		c.knowledge, c.liquidating, c.queued = flags&1 != 0, flags&2 != 0, flags&4 != 0
 		c.expiry = int64(r.u64())
 		c.deriv, c.fin = ledger.AccountID(r.u32()), ledger.AccountID(r.u32())
-		if r.err != nil || len(ref) > RefMax || c.class >= classEnd || flags > 3 {
+		if r.err != nil || len(ref) > RefMax || c.class >= classEnd || flags > 7 || (ver == 1 && flags > 3) {
 			return bad()
 		}
 		e.clients = append(e.clients, c)
@@ -266,8 +273,21 @@ func restoreBody(cfg Config, b []byte) (e *Engine, err error) {
 			return bad()
 		}
 	}
-	if r.err != nil || !e.restoreValuationState(r) || len(r.b) != 0 {
+	if r.err != nil || !e.restoreValuationState(r) {
 		return bad()
+	}
+	if ver >= 2 && !e.restoreLiquidationState(r) {
+		return bad()
+	}
+	if len(r.b) != 0 {
+		return bad()
+	}
+	e.lix.Grow(len(e.clients))
+	if n := len(e.lines) - len(e.adlQ); n > 0 { // version 1: nothing published yet
+		e.adlQ = append(e.adlQ, make([]uint8, n)...)
+	}
+	for id := 1; id < len(e.clients); id++ {
+		e.reindex(ClientID(id))
 	}
 	if err := e.CheckInvariants(); err != nil {
 		return nil, errors.New("engine: snapshot state fails invariants: " + err.Error())

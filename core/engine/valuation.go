@@ -244,6 +244,10 @@ func (e *Engine) tick() Result {
 			e.revalue(&e.unders[i])
 		}
 	}
+	e.fundWorkout() // liquidate.go
+	if e.now >= e.adlNext {
+		e.publishAdl()
+	}
 	return Result{}
 }
 
@@ -297,6 +301,7 @@ func (e *Engine) computeMark(m *market, index fixed.Price) {
 	mark := min(max(r.Mark, 1), m.spec.Spec.MaxPrice)
 	m.mark, m.val.markRes, m.val.oracleMark = mark, r, true
 	m.book.SetBand(mark, m.spec.BandPpm)
+	e.markMoved(m)
 	e.emit(Event{Kind: EvMark, Market: m.id, Price: mark, Detail: &Valuation{At: e.now, Index: in.Index, Rate: in.FundingRate,
 		TimeToFunding: in.TimeToFunding, Mid: in.Mid, HasMid: in.HasMid, Last: in.Last, HasLast: in.HasLast,
 		FundingPrice: r.FundingPrice, BasisAverage: r.BasisAverage, BasisSamples: uint32(r.BasisSamples), SampleAdded: r.SampleAdded,
@@ -380,7 +385,7 @@ func (e *Engine) settleFunding(m *market) {
 	var s funding.Settlement
 	if m.mark > 0 {
 		e.fpos = e.fpos[:0]
-		for c := 1; c < len(e.clients); c++ {
+		for c := 0; c < len(e.clients); c++ { // client 0: the insurance fund's positions
 			if sz := e.line(ClientID(c), m.id).Size; sz != 0 {
 				e.fpos = append(e.fpos, funding.Position{Account: uint32(c), Size: sz})
 			}
@@ -410,6 +415,9 @@ func (e *Engine) settleFunding(m *market) {
 		c := ClientID(p.Account)
 		e.emit(Event{Kind: EvFundingPayment, Market: m.id, Client: c, Size: p.Size, Amount: p.Amount, Price: m.mark,
 			Balance: e.led.Balance(ledger.USD, e.clients[c].deriv), Detail: &Valuation{At: at, Rate: rr.Rate, Notional: p.Notional}})
+		if p.Amount < 0 {
+			e.reindex(c) // a payer's slack shrank
+		}
 	}
 	v := &m.val
 	if v.histN == FundingHistoryMax {
