@@ -64,7 +64,8 @@ func (m *Machine) AccountEvents(events []byte, id string) []string {
 	var out []string
 	for i := range evs {
 		ev := &evs[i]
-		if ev.Client == engine.ClientID(n) || (ev.Kind == engine.EvTrade && ev.MakerClient == engine.ClientID(n)) {
+		maker := ev.Kind == engine.EvTrade || ev.Kind == engine.EvDeleveraged
+		if ev.Client == engine.ClientID(n) || (maker && ev.MakerClient == engine.ClientID(n)) {
 			out = append(out, m.FormatEvent(ev))
 		}
 	}
@@ -116,6 +117,28 @@ func (m *Machine) FormatEvent(ev *engine.Event) string {
 			head, ev.Client, sym, qty(ev.Size), usd(ev.Cost), usd(ev.Realized), px(ev.Price), liq)
 	case engine.EvMarkSet:
 		return fmt.Sprintf("%s %s mark %s", head, sym, px(ev.Price))
+	case engine.EvLiquidationStarted:
+		return fmt.Sprintf("%s client %d: equity %s fell below maintenance margin %s at %s mark %s (collateral %s); open orders cancelled",
+			head, ev.Client, usd(ev.Equity), usd(ev.Margin), sym, px(ev.Price), usd(ev.Balance))
+	case engine.EvLiquidationOrder:
+		return fmt.Sprintf("%s client %d %s %s %s limit %s (bankruptcy %s): filled notional %s, unfilled %s, fee %s to the insurance fund (fund %s); after: equity %s, MM %s",
+			head, ev.Client, sym, ev.Side, qty(ev.Qty), px(ev.Price), px(ev.LiqPrice), usd(ev.Cost), qty(ev.Remaining), usd(ev.Amount), usd(ev.Balance), usd(ev.Equity), usd(ev.Margin))
+	case engine.EvInsuranceTakeover:
+		return fmt.Sprintf("%s client %d %s: insurance fund took over %s (fund side %s) at bankruptcy price %s; fund loss at mark %s, client realized %s, fund %s",
+			head, ev.Client, sym, qty(ev.Qty), ev.Side, px(ev.Price), usd(ev.Amount), usd(ev.Realized), usd(ev.Balance))
+	case engine.EvInsuranceFund:
+		return fmt.Sprintf("%s insurance fund %s (reason %d, client %d), balance %s", head, usd(ev.Amount), ev.Flags, ev.Client, usd(ev.Balance))
+	case engine.EvDeleveraged:
+		return fmt.Sprintf("%s %s auto-deleveraging: client %d (%s, quantile %d) closed %s at bankruptcy price %s against liquidated client %d; realized %s / %s",
+			head, sym, ev.Client, ev.Side, ev.Quantile, qty(ev.Qty), px(ev.Price), ev.MakerClient, usd(ev.TakerRealized), usd(ev.MakerRealized))
+	case engine.EvLiquidationFinished:
+		how := "closed out"
+		if ev.Flag {
+			how = "margin restored"
+		}
+		return fmt.Sprintf("%s client %d liquidation finished: %s; equity %s, MM %s, collateral %s", head, ev.Client, how, usd(ev.Equity), usd(ev.Margin), usd(ev.Balance))
+	case engine.EvAdlQuantile:
+		return fmt.Sprintf("%s client %d %s %s position %s: ADL queue quantile %d", head, ev.Client, sym, ev.Side, qty(ev.Size), ev.Quantile)
 	}
 	return fmt.Sprintf("%s client %d market %s price %s qty %s amount %s code %s", head, ev.Client, sym, px(ev.Price), qty(ev.Qty), usd(ev.Amount), ev.Code)
 }
