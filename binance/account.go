@@ -246,7 +246,7 @@ func (h *Handler) getPositionRisk(w http.ResponseWriter, _ *http.Request, p para
 			"markPrice": sp.FormatPrice(mark), "unRealizedProfit": sp.FormatAmount(pv.Unrealized), "liquidationPrice": liq,
 			"isolatedMargin": "0", "notional": sp.FormatAmount(signed(pv.Size, pv.Notional)), "marginAsset": h.cfg.SettleAsset,
 			"isolatedWallet": "0", "initialMargin": sp.FormatAmount(pv.IM), "maintMargin": sp.FormatAmount(pv.MM),
-			"positionInitialMargin": sp.FormatAmount(pv.IM), "openOrderInitialMargin": "0", "adl": 0,
+			"positionInitialMargin": sp.FormatAmount(pv.IM), "openOrderInitialMargin": "0", "adl": pv.AdlQuantile,
 			"bidNotional": "0", "askNotional": "0", "updateTime": now,
 			"leverage": strconv.FormatInt(levs[m], 10), "marginType": "cross"}
 		if version == "v2" {
@@ -255,6 +255,31 @@ func (h *Handler) getPositionRisk(w http.ResponseWriter, _ *http.Request, p para
 			j["isAutoAddMargin"] = "false"
 		}
 		out = append(out, j)
+	}
+	writeJSON(w, 200, out)
+	return nil
+}
+
+// getAdlQuantile answers GET /fapi/v1/adlQuantile: per market with an
+// open position, the engine's last published ADL quantile (1–5; 0 before
+// the first ranking). Sampan is one-way mode only, so the quantile is under
+// "BOTH" and LONG/SHORT are 0, as Binance answers for one-way positions.
+func (h *Handler) getAdlQuantile(w http.ResponseWriter, _ *http.Request, p params, k *gateway.Key) *Error {
+	only, e := h.optMarket(p)
+	if e != nil {
+		return e
+	}
+	_, ps, _, _, ok := h.snapshot(engine.ClientID(k.Account))
+	if !ok {
+		return errKey
+	}
+	out := []map[string]any{}
+	for _, pv := range ps {
+		if only != engine.AllMarkets && pv.Market != only {
+			continue
+		}
+		out = append(out, map[string]any{"symbol": h.names[pv.Market],
+			"adlQuantile": map[string]any{"LONG": 0, "SHORT": 0, "BOTH": pv.AdlQuantile}})
 	}
 	writeJSON(w, 200, out)
 	return nil

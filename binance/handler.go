@@ -248,6 +248,7 @@ func (h *Handler) register() {
 			return h.getPositionRisk(w, r, p, k, v)
 		}, "symbol")
 	}
+	priv("GET /fapi/v1/adlQuantile", gateway.PermRead, h.getAdlQuantile, "symbol")
 	priv("GET /sapi/v1/capital/config/getall", gateway.PermRead, h.getCapitalConfig)
 	// ccxt asks for Binance's spot-margin pairs while loading currencies;
 	// Sampan's margin financing is a separate product, so there are none.

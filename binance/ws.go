@@ -151,7 +151,7 @@ func (h *Handler) deleteListenKey(w http.ResponseWriter, k *gateway.Key) *Error 
 // stream is one parsed market stream name.
 type stream struct {
 	name   string
-	ch     marketdata.Channel // 0 for forceOrder (no read-model channel)
+	ch     marketdata.Channel
 	market engine.MarketID
 	all    bool // !forceOrder@arr, !markPrice@arr
 }
@@ -162,7 +162,11 @@ type stream struct {
 func (h *Handler) parseStream(name string) ([]stream, bool) {
 	switch name {
 	case "!forceOrder@arr":
-		return []stream{{name: name, all: true}}, true
+		var out []stream
+		for i := range h.specs {
+			out = append(out, stream{name: name, ch: marketdata.ChanLiquidations, market: engine.MarketID(i), all: true})
+		}
+		return out, true
 	case "!markPrice@arr", "!markPrice@arr@1s":
 		var out []stream
 		for i := range h.specs {
@@ -187,6 +191,7 @@ func (h *Handler) parseStream(name string) ([]stream, bool) {
 	case "markPrice", "markPrice@1s":
 		s.ch = marketdata.ChanMark
 	case "forceOrder":
+		s.ch = marketdata.ChanLiquidations
 	default:
 		return nil, false
 	}
@@ -295,9 +300,6 @@ func (c *wsConn) subscribe(name string) bool {
 	}
 	c.streams[name] = ss
 	for _, s := range ss {
-		if s.ch == 0 {
-			continue
-		}
 		t := topicKey{s.ch, s.market}
 		if len(c.byTopic[t]) == 0 {
 			c.h.md.SubscribePublic(c.l, s.ch, s.market)
@@ -316,9 +318,6 @@ func (c *wsConn) unsubscribe(name string) {
 	}
 	delete(c.streams, name)
 	for _, s := range ss {
-		if s.ch == 0 {
-			continue
-		}
 		t := topicKey{s.ch, s.market}
 		names := c.byTopic[t][:0]
 		for _, n := range c.byTopic[t] {
@@ -518,6 +517,18 @@ func (c *wsConn) translate(b []byte) [][]byte {
 		a := aggTrade(t, id)
 		a["e"], a["E"], a["s"] = "aggTrade", now, sym
 		payload = a
+	case marketdata.ChanLiquidations:
+		// Every liquidation, unthrottled (Binance sends at most one per
+		// symbol per second). Sampan's tape entry is what was done: the
+		// quantity filled at its average price (or at the bankruptcy price
+		// for a take-over or ADL fill), so the order is reported FILLED
+		// with q = l = z.
+		var l marketdata.LiquidationView
+		if json.Unmarshal(msg.Data, &l) != nil {
+			return nil
+		}
+		payload = map[string]any{"e": "forceOrder", "E": now, "o": map[string]any{"s": sym, "S": strings.ToUpper(l.Side),
+			"o": "LIMIT", "f": "IOC", "q": l.Qty, "p": l.Price, "ap": l.Price, "X": "FILLED", "l": l.Qty, "z": l.Qty, "T": l.Time}}
 	case marketdata.ChanMark:
 		pi := c.h.premiumIndex(m).(map[string]any)
 		payload = map[string]any{"e": "markPriceUpdate", "E": now, "s": sym, "p": pi["markPrice"], "i": pi["indexPrice"],

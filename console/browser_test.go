@@ -447,6 +447,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	v.order(erin, "ETH-USD-PERP", "sell", "2990", "2")
 	v.mark("BTC-USD-PERP", "45200")
+	// The insurance fund's seed, 250,000 USD.
+	v.submit(&engine.Command{Kind: engine.CmdFundInsurance, Key: 77, Amount: 250_000_000_000})
 	v.settleFunding(1, 300_000, 3) // ETH at 3,000.00 from the venues: funding is paid
 	risk := v.ops[gateway.RoleRisk]
 	step("log in as a risk officer",
@@ -458,10 +460,6 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#risk-accounts tr[data-ref="erin"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#risk-markets tr[data-symbol="BTC-USD-PERP"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#risk-funding tr[data-symbol="ETH-USD-PERP"]`)),
-		// The pointer rests on the last click otherwise, and its hover
-		// highlight would be in the picture.
-		chromedp.MouseEvent(chromedp.MouseMoved, 4, float64(vh-4)),
-		shot("risk"),
 	)
 	order, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
 		`Array.from(document.querySelectorAll('#risk-accounts tr[data-ref]'), (r) => r.dataset.ref)`))
@@ -477,6 +475,72 @@ func TestConsoleInBrowser(t *testing.T) {
 	if got := textOf(`#risk-markets tr[data-symbol="BTC-USD-PERP"]`); !strings.Contains(got, "45,200") {
 		t.Errorf("BTC market row %q lacks the mark", got)
 	}
+
+	// 5. A price shock liquidates carol and dave while the risk officer
+	// watches: the maker's book now bids 45,000 and 44,900, above their
+	// bankruptcy prices (44,975 and 44,825) for part of the size; the
+	// insurance fund takes over the rest. The tape, the fund's balance
+	// and the ADL queue show it.
+	v.do(maker, "DELETE", "/v1/orders?symbol=BTC-USD-PERP", "", 200)
+	v.order(maker, "BTC-USD-PERP", "buy", "45000", "0.5")
+	v.order(maker, "BTC-USD-PERP", "buy", "44900", "0.8")
+	v.mark("BTC-USD-PERP", "44800")
+	carolRow := `#risk-liq-tape tr.liq-chain[data-client="` + strconv.FormatUint(carol.Account, 10) + `"]`
+	step("a liquidation appears on the risk view after a price shock",
+		chromedp.WaitVisible(chromedp.CSS(carolRow)),
+		chromedp.WaitVisible(chromedp.CSS(`#risk-liq-tape tr.liq-chain[data-client="`+strconv.FormatUint(dave.Account, 10)+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#risk-fund-chart svg path`)),
+		chromedp.WaitVisible(chromedp.CSS(`#risk-adl table[data-side="shorts"] tr[data-client]`)),
+		// The pointer rests on the last click otherwise, and its hover
+		// highlight would be in the picture.
+		chromedp.MouseEvent(chromedp.MouseMoved, 4, float64(vh-4)),
+		shot("risk"),
+	)
+	if got := textOf(carolRow); !strings.Contains(got, "Closed out") || !strings.Contains(got, "44,800") || !strings.Contains(got, "Client "+strconv.FormatUint(carol.Account, 10)) {
+		t.Errorf("carol's liquidation reads %q, want closed out at the 44,800 trigger mark", got)
+	}
+	if got := textOf("#risk-liq-tape"); !strings.Contains(got, "45,000") || !strings.Contains(got, "Fund take-over") {
+		t.Errorf("tape %q, want a book fill at 45,000 and a fund take-over", got)
+	}
+	if got := textOf("#risk-fund"); !strings.Contains(got, "Long") {
+		t.Errorf("fund %q, want the long it took over", got)
+	}
+	// 6. A client whose liquidation is under way is told so. hank's 5 BTC
+	// (224,000 USD at 44,800; liquidation price about 40,213) is more than
+	// the engine liquidates per account per command (100,000 USD notional),
+	// so after a shock to 39,800 the account stays in liquidation until the
+	// next command, and the test sends none while the browser looks.
+	hank := v.client("hank", "24000", true)
+	v.order(frank, "BTC-USD-PERP", "sell", "44800", "5")
+	v.order(hank, "BTC-USD-PERP", "buy", "44800", "5")
+	v.mark("BTC-USD-PERP", "39800")
+	if a := v.do(hank, "GET", "/v1/account", "", 200); a["liquidating"] != true {
+		t.Fatalf("hank's account %v, want liquidating", a)
+	}
+	step("a client being liquidated sees the banner",
+		chromedp.Navigate(v.url+"/console/#/trader"),
+		chromedp.WaitVisible(chromedp.ID("login-key")),
+		chromedp.SendKeys(chromedp.ID("login-key"), hank.ID),
+		chromedp.SendKeys(chromedp.ID("login-secret"), string(hank.Secret)),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("liquidating-banner")),
+		chromedp.WaitVisible(chromedp.CSS(`#positions tr[data-symbol="BTC-USD-PERP"] .adl`)),
+		chromedp.MouseEvent(chromedp.MouseMoved, 4, float64(vh-4)),
+		shot("trader-liquidating"),
+	)
+	if got := textOf("#liquidating-banner"); !strings.Contains(got, "being liquidated") || !strings.Contains(got, "withdrawals are suspended") {
+		t.Errorf("banner %q", got)
+	}
+	if got := textOf("#account"); !strings.Contains(got, "Being liquidated") {
+		t.Errorf("account %q, want the margin status Being liquidated", got)
+	}
+	step("back to the risk view",
+		chromedp.Click(chromedp.ID("logout")),
+		chromedp.Navigate(v.url+"/console/#/risk"),
+		chromedp.WaitVisible(chromedp.ID("op-logout")),
+		chromedp.WaitVisible(chromedp.CSS(`#risk-liq-tape tr.liq-chain.liq-in_progress[data-client="`+strconv.FormatUint(hank.Account, 10)+`"]`)),
+	)
+
 	ops := v.ops[gateway.RoleOperations]
 	step("operations is refused",
 		chromedp.Click(chromedp.ID("op-logout")),
@@ -500,7 +564,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("op-login-key"), aud.ID),
 		chromedp.SendKeys(chromedp.ID("op-login-secret"), string(aud.Secret)),
 		chromedp.Click(chromedp.ID("op-login-submit")),
-		chromedp.WaitVisible(chromedp.CSS(`#risk-accounts tr[data-ref="carol"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#risk-accounts tr[data-ref="frank"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#risk-liq-tape tr.liq-chain`)),
 	)
 	if got := textOf(".risk-head"); !strings.Contains(got, "auditor") || !strings.Contains(got, "Read-only") {
 		t.Errorf("auditor header %q, want the role and Read-only", got)

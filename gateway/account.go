@@ -35,7 +35,11 @@ type accountJSON struct {
 	Required         string      `json:"required_margin"`
 	Available        string      `json:"available"`
 	Liquidatable     bool        `json:"liquidatable"`
-	OpenOrders       int         `json:"open_orders"`
+	// Liquidating: the engine is liquidating the account now (or holds it
+	// in its queue while a market's index is unreliable). Withdrawals are
+	// refused until it finishes.
+	Liquidating bool `json:"liquidating"`
+	OpenOrders  int  `json:"open_orders"`
 }
 
 // accountView reads one client's account; ok is false for an unknown client.
@@ -51,7 +55,7 @@ func (s *Server) accountView(id engine.ClientID) (accountJSON, bool) {
 		Knowledge: v.Knowledge, Eligible: v.Eligible, Collateral: s.usd(v.Collateral), FinancingBalance: s.usd(v.Financing),
 		Unrealized: s.usd(v.Unrealized), Equity: s.usd(v.Equity), IM: s.usd(v.IM), MM: s.usd(v.MM),
 		OrderMargin: s.usd(v.OrderMargin), Required: s.usd(v.Required), Available: s.usd(v.Available),
-		Liquidatable: v.Liquidatable, OpenOrders: v.OpenOrderCount}
+		Liquidatable: v.Liquidatable, Liquidating: v.Liquidating, OpenOrders: v.OpenOrderCount}
 	if !v.Eligible {
 		a.Ineligible = ineligibility(v, now)
 	}
@@ -95,6 +99,9 @@ type positionJSON struct {
 	MM         string `json:"maintenance_margin"`
 	Leverage   int64  `json:"leverage"`
 	LiqPrice   string `json:"liquidation_price,omitempty"`
+	// AdlQuantile: 1 (last to be auto-deleveraged) to 5 (first), as the
+	// engine last published it; 0 before its first ranking.
+	AdlQuantile uint8 `json:"adl_quantile"`
 }
 
 func (s *Server) getPositions(w http.ResponseWriter, r *http.Request, c *call) *Error {
@@ -112,7 +119,8 @@ func (s *Server) getPositions(w http.ResponseWriter, r *http.Request, c *call) *
 		}
 		j := positionJSON{Symbol: s.specs[p.Market].Symbol, Side: side, Size: sp.FormatQty(p.Size), EntryPrice: sp.FormatPrice(p.EntryPrice),
 			Mark: sp.FormatPrice(p.Mark), Notional: sp.FormatAmount(p.Notional), Unrealized: sp.FormatAmount(p.Unrealized),
-			Realized: sp.FormatAmount(p.Realized), IM: sp.FormatAmount(p.IM), MM: sp.FormatAmount(p.MM), Leverage: p.Leverage}
+			Realized: sp.FormatAmount(p.Realized), IM: sp.FormatAmount(p.IM), MM: sp.FormatAmount(p.MM), Leverage: p.Leverage,
+			AdlQuantile: p.AdlQuantile}
 		if p.LiqPrice > 0 {
 			j.LiqPrice = sp.FormatPrice(p.LiqPrice)
 		}

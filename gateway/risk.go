@@ -140,6 +140,9 @@ type riskPositionJSON struct {
 	Leverage   int64  `json:"leverage"`
 	LiqPrice   string `json:"liquidation_price,omitempty"`
 	Distance   string `json:"distance_to_mark_pct,omitempty"`
+	// AdlQuantile is the engine's last published ADL queue quantile (1–5;
+	// 0 before the first ranking).
+	AdlQuantile uint8 `json:"adl_quantile"`
 }
 
 type riskAccountJSON struct {
@@ -267,16 +270,8 @@ func (s *Server) getRiskAccounts(w http.ResponseWriter, r *http.Request, c *call
 			MarginRatio: marginRatio(a.MM, a.Equity), Liquidatable: a.Liquidatable, Positions: []riskPositionJSON{}}
 		var notional fixed.Amount
 		for _, p := range pos[k.id] {
-			sp := &s.specs[p.Market].Spec
-			side := "long"
-			if p.Size < 0 {
-				side = "short"
-			}
 			notional += p.Notional
-			j.Positions = append(j.Positions, riskPositionJSON{Symbol: s.specs[p.Market].Symbol, Side: side, Size: sp.FormatQty(p.Size),
-				Mark: sp.FormatPrice(p.Mark), Notional: sp.FormatAmount(p.Notional), Unrealized: sp.FormatAmount(p.Unrealized),
-				MM: sp.FormatAmount(p.MM), Leverage: p.Leverage, LiqPrice: s.priceStr(p.Market, p.LiqPrice),
-				Distance: distancePct(p.Size, p.Mark, p.LiqPrice)})
+			j.Positions = append(j.Positions, s.riskPosition(p))
 		}
 		j.Notional = s.usd(notional)
 		out.Accounts = append(out.Accounts, j)

@@ -26,6 +26,7 @@ func (s *Server) register() {
 	s.handle("GET /v1/markets/{symbol}/mark", s.public(s.getMark))
 	s.handle("GET /v1/markets/{symbol}/index", s.public(s.getIndex))
 	s.handle("GET /v1/markets/{symbol}/funding", s.public(s.getFunding))
+	s.handle("GET /v1/markets/{symbol}/liquidations", s.public(s.getLiquidations))
 	s.handle("GET /v1/ws", s.serveWS)
 
 	// Client account (signed).
@@ -57,4 +58,7 @@ func (s *Server) register() {
 	s.handle("GET /v1/admin/whoami", s.signed(needOperator, s.getWhoami))
 	s.handle("GET /v1/admin/risk/accounts", s.operator(ActViewRisk, s.getRiskAccounts))
 	s.handle("GET /v1/admin/risk/markets", s.operator(ActViewRisk, s.getRiskMarkets))
+	s.handle("GET /v1/admin/risk/insurance", s.operator(ActViewRisk, s.getRiskInsurance))
+	s.handle("GET /v1/admin/risk/liquidations", s.operator(ActViewRisk, s.getRiskLiquidations))
+	s.handle("GET /v1/admin/risk/adl", s.operator(ActViewRisk, s.getRiskADL))
 }

@@ -20,9 +20,9 @@ import (
 // Client → server: {"op": ..., "id": "<request id>", ...}
 //
 //	subscribe / unsubscribe  "channels": ["depth:BTC-USD-PERP", "trades:…", "ticker:…", "mark:…", "index:…",
-//	                          "funding:…", "orders", "fills", "positions", "funding_payments", "balances"]
-//	                          (private ones after login; "liquidations:…" answers 404 NOT_IMPLEMENTED
-//	                          until the engine publishes liquidations)
+//	                          "funding:…", "liquidations:…", "orders", "fills", "positions", "funding_payments",
+//	                          "balances"] (private ones after login; "liquidations:…" carries every
+//	                          liquidation, never throttled)
 //	login                    "args": {"key", "timestamp", "signature"}; signature =
 //	                          hex HMAC-SHA256(secret, timestamp + "LOGIN" + "/v1/ws")
 //	place                    "args": the POST /v1/orders body
@@ -324,8 +324,6 @@ func (ws *wsSession) subscribe(req *wsRequest) (any, *Error) {
 func (ws *wsSession) subscribeOne(name, field string, on bool) *Error {
 	chName, sym, public := strings.Cut(name, ":")
 	switch chName {
-	case "liquidations":
-		return Errf(http.StatusNotFound, CodeNotImplemented, field, "channel "+quote(chName)+" is not available yet: the engine does not publish it in this version")
 	case "balances":
 		if ws.loggedIn() == nil {
 			return Errf(http.StatusUnauthorized, CodeUnauthorized, field, "log in before subscribing to private channels")
@@ -343,7 +341,7 @@ func (ws *wsSession) subscribeOne(name, field string, on bool) *Error {
 	}
 	ch, ok := marketdata.ParseChannel(chName)
 	if !ok || ch.Private() == public {
-		return badField(CodeInvalidField, field, "unknown channel "+quote(name)+"; public: depth|trades|ticker|mark|index|funding:SYMBOL, private: orders, fills, positions, funding_payments, balances")
+		return badField(CodeInvalidField, field, "unknown channel "+quote(name)+"; public: depth|trades|ticker|mark|index|funding|liquidations:SYMBOL, private: orders, fills, positions, funding_payments, balances")
 	}
 	if ch.Private() && ws.loggedIn() == nil {
 		return Errf(http.StatusUnauthorized, CodeUnauthorized, field, "log in before subscribing to private channels")

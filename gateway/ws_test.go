@@ -349,9 +349,9 @@ func TestWSPrivateStreamsOrderEntryAndCancelOnDisconnect(t *testing.T) {
 			sawOrder = d["client_order_id"] == "ws-1"
 		}
 	}
-	w.send(`{"op":"subscribe","id":"x","channels":["liquidations:BTC-USD-PERP"]}`)
+	w.send(`{"op":"subscribe","id":"x","channels":["liquidations:NOPE-PERP"]}`)
 	if r := w.reply("x"); r["status"].(float64) != 404 {
-		t.Fatalf("liquidations: %v", r)
+		t.Fatalf("liquidations of an unknown market: %v", r)
 	}
 	w.send(`{"op":"place","id":"bad","args":{"symbol":"BTC-USD-PERP","qty":"1","qty":"2"}}`)
 	if r := w.reply("bad"); r["status"].(float64) != 400 {

@@ -21,10 +21,12 @@ const (
 	ChanFills
 	ChanPositions
 	ChanFundingPayments
+	ChanLiquidations
 	chanEnd
 )
 
-var chanNames = [...]string{"?", "depth", "trades", "ticker", "mark", "index", "funding", "orders", "fills", "positions", "funding_payments"}
+var chanNames = [...]string{"?", "depth", "trades", "ticker", "mark", "index", "funding", "orders", "fills", "positions", "funding_payments",
+	"liquidations"}
 
 func (c Channel) String() string {
 	if c < chanEnd {
@@ -44,7 +46,7 @@ func ParseChannel(s string) (Channel, bool) {
 }
 
 // Private reports whether c is a per-client channel.
-func (c Channel) Private() bool { return c >= ChanOrders }
+func (c Channel) Private() bool { return c >= ChanOrders && c <= ChanFundingPayments }
 
 type topic struct {
 	ch     Channel

@@ -94,6 +94,7 @@ type market struct {
 	last       fixed.Price
 	mark       fixed.Price
 	markSource string // "operator" (SetMark) or "oracle"
+	liqs       ring[liqRec]
 }
 
 type levelChange struct {
@@ -103,7 +104,7 @@ type levelChange struct {
 }
 
 func newMarket(id engine.MarketID, spec *engine.MarketSpec, cfg Config) *market {
-	m := &market{id: id, spec: spec, trades: newRing[trade](cfg.TradesMax)}
+	m := &market{id: id, spec: spec, trades: newRing[trade](cfg.TradesMax), liqs: newRing[liqRec](cfg.LiquidationsMax)}
 	for i := range m.candles {
 		n := cfg.KlinesMax
 		if Interval(i) == I1m && n < 24*60+1 {

@@ -1,7 +1,8 @@
 // Package marketdata keeps in-memory read models fed by the exchange's event
-// stream: per market a recent-trades ring, klines, a 24h ticker and an L2
-// depth mirror with a sequence number per update; per client a bounded order
-// history and fills. It also fans the derived messages out to listeners
+// stream: per market a recent-trades ring, klines, a 24h ticker, an L2
+// depth mirror with a sequence number per update and a liquidation tape; per
+// client a bounded order history and fills; liquidation chains, the
+// insurance fund's balance history and ADL quantiles (liquidations.go). It also fans the derived messages out to listeners
 // (WebSocket connections) without ever blocking: a listener whose buffer is
 // full is dropped with a reason.
 //
@@ -19,6 +20,7 @@ import (
 
 	"github.com/sampan-hk/sampan/core/book"
 	"github.com/sampan-hk/sampan/core/engine"
+	"github.com/sampan-hk/sampan/core/fixed"
 	"github.com/sampan-hk/sampan/exchange"
 )
 
@@ -32,6 +34,10 @@ type Config struct {
 	FundingMax         int // funding payments kept per client
 	NamesMax           int // client order id strings remembered
 	ListenerBuffer     int // messages buffered per listener before it is dropped
+	LiquidationsMax    int // liquidation tape entries kept per market
+	LiqChainsMax       int // liquidation chains (one per liquidated account episode) kept
+	LiqChainStepsMax   int // orders, take-overs and ADL fills listed per chain
+	InsuranceMax       int // insurance fund balance points kept
 }
 
 // Defaults for Config.
@@ -44,6 +50,10 @@ const (
 	DefaultFundingMax         = 500
 	DefaultNamesMax           = 1 << 20
 	DefaultListenerBuffer     = 1024
+	DefaultLiquidationsMax    = 1000
+	DefaultLiqChainsMax       = 500
+	DefaultLiqChainStepsMax   = 256 // a chain is at most 64 steps per call, each a few entries
+	DefaultInsuranceMax       = 2000
 )
 
 func (c Config) withDefaults() Config {
@@ -60,6 +70,10 @@ func (c Config) withDefaults() Config {
 	def(&c.FundingMax, DefaultFundingMax)
 	def(&c.NamesMax, DefaultNamesMax)
 	def(&c.ListenerBuffer, DefaultListenerBuffer)
+	def(&c.LiquidationsMax, DefaultLiquidationsMax)
+	def(&c.LiqChainsMax, DefaultLiqChainsMax)
+	def(&c.LiqChainStepsMax, DefaultLiqChainStepsMax)
+	def(&c.InsuranceMax, DefaultInsuranceMax)
 	return c
 }
 
@@ -79,6 +93,12 @@ type Store struct {
 	changed chan struct{}
 	resyncs uint64
 	fan     fanout
+
+	// Liquidations (liquidations.go).
+	liqChains ring[*chainRec]
+	liqActive map[engine.ClientID]*chainRec // chains not finished yet
+	fund      ring[fundPoint]
+	positions map[posKey]*posRec // open positions: last event and ADL quantile
 }
 
 // New returns a store for x. Call Run to start consuming.
@@ -89,6 +109,8 @@ func New(x *exchange.Exchange, cfg Config) *Store {
 		s.markets = append(s.markets, newMarket(engine.MarketID(i), &s.specs[i], s.cfg))
 	}
 	s.names = newNames(s.cfg.NamesMax)
+	s.liqChains, s.liqActive = newRing[*chainRec](s.cfg.LiqChainsMax), map[engine.ClientID]*chainRec{}
+	s.fund, s.positions = newRing[fundPoint](s.cfg.InsuranceMax), map[posKey]*posRec{}
 	s.fan.init()
 	return s
 }
@@ -148,8 +170,19 @@ func (s *Store) rebuild(resync bool) uint64 {
 	snaps := make([]snap, len(s.markets))
 	var seq uint64
 	var now int64
+	var fund fixed.Amount
+	// Only Run's goroutine writes s.liqActive and s.positions, and this is
+	// it, so reading them here without mu is safe.
+	queued := map[engine.ClientID]bool{}
+	open := map[posKey]engine.PositionView{}
 	s.x.View(func(e *engine.Engine) {
 		seq, now = e.Seq(), e.Now()
+		fund = e.InsuranceFund().Balance
+		if resync {
+			for _, id := range e.LiquidationQueue(nil) {
+				queued[id] = true
+			}
+		}
 		for i := range s.markets {
 			mid := engine.MarketID(i)
 			n := s.specs[i].Limits.MaxLevels
@@ -158,15 +191,25 @@ func (s *Store) rebuild(resync bool) uint64 {
 			snaps[i].mark = int64(e.Mark(mid))
 		}
 	})
+	if resync {
+		s.readPositions(open)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if resync {
 		s.resyncs++
+		s.resyncLiquidations(queued, open)
 	}
 	for i, m := range s.markets {
 		m.resetDepth(snaps[i].bids, snaps[i].asks)
 		m.mark = priceOf(snaps[i].mark)
 		s.fan.publish(topic{ch: ChanDepth, market: m.id}, func() []byte { return m.depthSnapshotMsg(now) })
+	}
+	// The fund's history restarts from the snapshot's balance (movements
+	// while the store was away are in the journal, not here). An engine
+	// that has applied nothing yet has no time and nothing to show.
+	if now > 0 {
+		s.fund.push(fundPoint{seq: seq, time: now, balance: fund, reason: "snapshot"})
 	}
 	// The snapshot is the truth even if the engine was replaced by a
 	// restored one whose sequence is lower.
@@ -176,6 +219,37 @@ func (s *Store) rebuild(resync bool) uint64 {
 	}
 	s.notify()
 	return seq
+}
+
+// resyncChunk is how many clients' positions one engine read lock covers
+// when a rebuild refreshes the kept positions, so a command waits at most
+// one chunk.
+const resyncChunk = 2048
+
+// readPositions reads the current positions of every client the store
+// keeps a position for, resyncChunk clients per read lock. Reads may be a
+// few commands newer than the snapshot; the events that follow it bring
+// every kept position up to date either way.
+func (s *Store) readPositions(open map[posKey]engine.PositionView) {
+	var ids []engine.ClientID
+	seen := map[engine.ClientID]bool{}
+	for k := range s.positions {
+		if !seen[k.client] {
+			seen[k.client] = true
+			ids = append(ids, k.client)
+		}
+	}
+	var ps []engine.PositionView
+	for lo := 0; lo < len(ids); lo += resyncChunk {
+		s.x.View(func(e *engine.Engine) {
+			for _, id := range ids[lo:min(lo+resyncChunk, len(ids))] {
+				ps = e.Positions(id, ps[:0])
+				for _, p := range ps {
+					open[posKey{id, p.Market}] = p
+				}
+			}
+		})
+	}
 }
 
 // notify wakes WaitSeq callers; the caller holds mu.
@@ -268,8 +342,11 @@ func (s *Store) event(ev *engine.Event) engine.ClientID {
 		s.fundingPayment(ev)
 		return ev.Client
 	case engine.EvPosition:
-		s.fan.publish(topic{ch: ChanPositions, client: ev.Client}, func() []byte { return s.positionMsg(ev) })
+		s.positionEvent(ev)
 		return ev.Client
+	case engine.EvLiquidationStarted, engine.EvLiquidationOrder, engine.EvInsuranceTakeover, engine.EvInsuranceFund,
+		engine.EvDeleveraged, engine.EvLiquidationFinished, engine.EvAdlQuantile:
+		return s.liquidationEvent(ev)
 	case engine.EvDeposited, engine.EvWithdrawn, engine.EvTransferred, engine.EvLeverageSet,
 		engine.EvClassificationSet, engine.EvKnowledgeSet:
 		return ev.Client

@@ -123,6 +123,10 @@ type PositionUpdate struct {
 	Mark        string `json:"mark,omitempty"`
 	RealizedPnL string `json:"realized_pnl"`
 	LiqPrice    string `json:"liquidation_price,omitempty"`
+	// AdlQuantile is the position's ADL queue quantile, 1 (last to be
+	// deleveraged) to 5 (first); 0 until the engine first ranks it, and
+	// for a closed position. A change of quantile alone is pushed too.
+	AdlQuantile uint8 `json:"adl_quantile"`
 }
 
 func ms(ns int64) int64 { return ns / 1e6 }
@@ -233,13 +237,13 @@ func EntryPrice(p *risk.Params, size fixed.Qty, cost fixed.Amount) fixed.Price {
 	return fixed.Price(fixed.MustMulDiv(c, 1, q*p.K, fixed.Floor))
 }
 
-func (s *Store) positionView(ev *engine.Event) PositionUpdate {
+func (s *Store) positionView(ev *engine.Event, q uint8) PositionUpdate {
 	ms_ := &s.specs[ev.Market]
 	sp := &ms_.Spec
 	params := risk.Params{K: sp.NotionalPerLotTick()}
 	return PositionUpdate{Symbol: ms_.Symbol, Time: ms(ev.Time), Size: sp.FormatQty(ev.Size),
 		EntryPrice: px(sp, EntryPrice(&params, ev.Size, ev.Cost)), Mark: px(sp, ev.Price),
-		RealizedPnL: sp.FormatAmount(ev.Realized), LiqPrice: px(sp, ev.LiqPrice)}
+		RealizedPnL: sp.FormatAmount(ev.Realized), LiqPrice: px(sp, ev.LiqPrice), AdlQuantile: q}
 }
 
 // Message is one WebSocket frame body, encoded once and shared by every
@@ -314,6 +318,6 @@ func (s *Store) fillMsg(id engine.ClientID, f *fill) []byte {
 	return encode(Message{Channel: ChanFills.String(), Data: s.fillView(id, f)})
 }
 
-func (s *Store) positionMsg(ev *engine.Event) []byte {
-	return encode(Message{Channel: ChanPositions.String(), Data: s.positionView(ev)})
+func (s *Store) positionMsg(ev *engine.Event, q uint8) []byte {
+	return encode(Message{Channel: ChanPositions.String(), Data: s.positionView(ev, q)})
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/sampan-hk/sampan/exchange"
 	"github.com/sampan-hk/sampan/gateway"
 	"github.com/sampan-hk/sampan/journal"
+	"github.com/sampan-hk/sampan/projector"
 )
 
 // serveConfig is sampan.yaml. Every field has a default, so an empty file
@@ -46,6 +47,9 @@ type serveConfig struct {
 	// key (POST /v1/admin/marks).
 	Feeds    []string `yaml:"feeds"`
 	SimFeeds bool     `yaml:"sim_feeds"`
+	// ReadStoreDSN points the projector at PostgreSQL; empty keeps the
+	// default SQLite read store at DATA/read.db.
+	ReadStoreDSN string `yaml:"read_store_dsn"`
 }
 
 func defaultServeConfig() serveConfig {
@@ -73,16 +77,18 @@ func loadServeConfig(path string) (serveConfig, error) {
 
 // service is one running node: journal, engine, API.
 type service struct {
-	cfg     serveConfig
-	node    *journal.Node
-	x       *exchange.Exchange
-	api     *gateway.Server
-	keys    *fileKeys
-	srv     *http.Server
-	bn      *binance.Handler
-	metrics *metrics
-	ln      net.Listener
-	log     *slog.Logger
+	cfg  serveConfig
+	node *journal.Node
+	x    *exchange.Exchange
+	api  *gateway.Server
+	keys *fileKeys
+	srv  *http.Server
+	bn   *binance.Handler
+	// stopProj flushes and closes the read-store projector.
+	stopProj func()
+	metrics  *metrics
+	ln       net.Listener
+	log      *slog.Logger
 }
 
 // URL is the base URL the API answers on.
@@ -96,12 +102,36 @@ func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 	if err != nil {
 		return nil, err
 	}
-	node, err := journal.Open(journal.Config{Dir: filepath.Join(cfg.Data, "journal"), Bind: cfg.Raft, ID: cfg.ID,
+	// The projector catches the read store up from the journal and
+	// subscribes before the node opens, so the events raft replays on
+	// start-up reach it too (the journal cannot be read while a node runs).
+	jdir := filepath.Join(cfg.Data, "journal")
+	proj, err := projector.OpenForNode(context.Background(), projector.NodeConfig{DSN: cfg.ReadStoreDSN,
+		Path: filepath.Join(cfg.Data, "read.db"), JournalDir: jdir, Engine: engine.DefaultConfig(),
+		Projector: projector.Config{Log: log.With("component", "projector")}})
+	if err != nil {
+		return nil, fmt.Errorf("read store: %w", err)
+	}
+	pctx, pcancel := context.WithCancel(context.Background())
+	proj.Start(pctx, m)
+	go func() {
+		<-proj.Done()
+		if err := proj.Err(); err != nil {
+			log.Error("projector stopped; trading continues, the read store catches up on the next start", "err", err)
+		}
+	}()
+	stopProj := func() {
+		pcancel()
+		<-proj.Done()
+		proj.Close()
+	}
+	node, err := journal.Open(journal.Config{Dir: jdir, Bind: cfg.Raft, ID: cfg.ID,
 		Bootstrap: cfg.Join == ""}, m)
 	if err != nil {
+		stopProj()
 		return nil, err
 	}
-	s := &service{cfg: cfg, node: node, log: log}
+	s := &service{cfg: cfg, node: node, log: log, stopProj: stopProj}
 	// Metrics read the engine at scrape time, so they are built on an
 	// exchange first and the exchange then routes commands through them.
 	s.x = exchange.New(m, node)
@@ -112,11 +142,13 @@ func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 	if cfg.Join != "" {
 		if err := node.Join(ctx, cfg.Join); err != nil {
 			node.Shutdown()
+			stopProj()
 			return nil, fmt.Errorf("join %s: %w", cfg.Join, err)
 		}
 	}
 	if err := node.WaitLeader(ctx); err != nil {
 		node.Shutdown()
+		stopProj()
 		return nil, err
 	}
 	// Raft replays the log into the engine after electing itself; the API
@@ -125,11 +157,13 @@ func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 	if node.IsLeader() {
 		if err := node.Barrier(30 * time.Second); err != nil {
 			node.Shutdown()
+			stopProj()
 			return nil, fmt.Errorf("replaying the log: %w", err)
 		}
 	}
 	if s.keys, err = openKeys(cfg.Data); err != nil {
 		node.Shutdown()
+		stopProj()
 		return nil, err
 	}
 	gcfg := gateway.DefaultServerConfig(s.keys)
@@ -165,6 +199,7 @@ func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 		s.bn.Close()
 		s.api.Close()
 		node.Shutdown()
+		stopProj()
 		return nil, err
 	}
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -201,6 +236,7 @@ func (s *service) Close() {
 	if err := s.node.Shutdown(); err != nil {
 		s.log.Error("journal shutdown", "err", err)
 	}
+	s.stopProj()
 }
 
 func init() {

@@ -133,3 +133,15 @@ export function h(tag, attrs = {}, ...children) {
   }
   return el;
 }
+
+export const ADL_TIP = 'Auto-deleveraging queue quantile, 1 to 5: the more lights, the earlier this position would be closed against a liquidation the book and the insurance fund cannot absorb. Updated every 30 s.';
+
+/**
+ * An ADL quantile (1–5; 0 before the engine first ranks the position) as
+ * five lights, the way Binance shows it.
+ */
+export function adlLights(q) {
+  const n = Number(q) || 0;
+  const lights = [1, 2, 3, 4, 5].map((i) => h('span', { class: `adl-light${i <= n ? ` on q${n}` : ''}` }));
+  return h('span', { class: 'adl', 'data-adl': String(n), title: n ? `ADL quantile ${n} of 5. ${ADL_TIP}` : `Not ranked yet. ${ADL_TIP}` }, ...lights);
+}

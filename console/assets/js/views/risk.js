@@ -6,11 +6,12 @@
 // market data stays on the WebSocket in the Markets view.
 //
 // Everything shown comes from the operator API; nothing is invented. The
-// liquidation tape, insurance fund and ADL queue are hooks: their panels
-// appear only once the served OpenAPI document lists their endpoints.
+// liquidation tape, insurance fund and ADL queue panels appear when the
+// served OpenAPI document lists their endpoints (so a console in front of
+// an older server shows no empty panels).
 
 import { get } from '../api.js';
-import { dateTimeOf, decimalsOf, fmt, fromScaled, h, pctSigned, round, sign, timeOf, toScaled, usd } from '../format.js';
+import { adlLights, dateTimeOf, decimalsOf, fmt, fromScaled, h, pctSigned, round, sign, timeOf, toScaled, usd } from '../format.js';
 import { onOperatorChange, operator, operatorLogin, operatorLogout } from '../operator.js';
 
 export const id = 'risk';
@@ -36,15 +37,18 @@ export function visible() {
   return !o || o.can(ACTION);
 }
 
-// Hooks for what the engine does not publish yet. A panel is drawn only
-// when the API documents the endpoint (GET /v1/openapi.json is generated
-// from the routes, a gateway test enforces it), and then shows that
-// endpoint's rows as they come; until then there is no panel at all.
+// Liquidation panels. Each is drawn only when the API documents its
+// endpoint (GET /v1/openapi.json is generated from the routes, a gateway
+// test enforces it).
 const HOOKS = [
-  { id: 'liquidations', title: 'Liquidation tape', path: '/v1/admin/risk/liquidations' },
-  { id: 'insurance', title: 'Insurance fund', path: '/v1/admin/risk/insurance-fund' },
-  { id: 'adl', title: 'ADL queue', path: '/v1/admin/risk/adl' },
+  { id: 'liquidations', path: '/v1/admin/risk/liquidations', mount: (o, ctx) => tapePanel(o, ctx) },
+  { id: 'insurance', path: '/v1/admin/risk/insurance', mount: (o, ctx) => insurancePanel(o, ctx) },
+  { id: 'adl', path: '/v1/admin/risk/adl', mount: (o, ctx) => adlPanel(o, ctx) },
 ];
+const TAPE_CHAINS = 50;   // liquidations asked for
+const TAPE_ROWS = 120;    // rows drawn (chain headers and steps)
+const FUND_POINTS = 500;  // balance history points charted
+const ADL_ROWS = 20;      // positions per side
 
 export function mount(root, ctx) {
   let unmountInner = null;
@@ -125,7 +129,7 @@ function mountRisk(root, ctx, o) {
   const accNote = h('span', { class: 'panel-note', id: 'risk-accounts-note' });
   const fundBody = h('tbody', { id: 'risk-funding' });
   const fundNote = h('span', { class: 'panel-note' });
-  const hooks = h('div', { class: 'risk-hooks', id: 'risk-hooks', hidden: true });
+  const hooks = h('div', { class: 'risk-liq', id: 'risk-hooks', hidden: true });
   const spec = (sym) => ctx.bySymbol.get(sym);
   const pdp = (sym) => decimalsOf(spec(sym).tick), qdp = (sym) => decimalsOf(spec(sym).lot);
   const th = (labels, nums) => h('thead', {}, h('tr', {}, labels.map((t, i) => h('th', { class: nums.includes(i) ? 'num' : null }, t))));
@@ -150,13 +154,13 @@ function mountRisk(root, ctx, o) {
         th(['#', 'Client', 'Ref', 'Equity (USD)', 'Notional', 'Eff. lev.', 'Maint. margin', 'Margin ratio', 'Market', 'Side', 'Size', 'Mark', 'Liq. price', 'To liq.', 'Status'],
           [0, 1, 3, 4, 5, 6, 7, 10, 11, 12, 13]),
         accBody))),
+    hooks,
     h('div', { class: 'risk-bottom' },
       h('section', { class: 'panel risk-funding' },
         h('header', { class: 'panel-head' }, h('h2', {}, 'Funding paid'), fundNote),
         h('div', { class: 'scroll' }, h('table', { class: 'tbl tbl-fit' },
           th(['Settled (UTC)', 'Market', 'Rate / 8h', 'Avg. premium', 'Samples', 'Mark', 'Paid (USD)', 'Received (USD)', 'Residue'], [2, 3, 4, 5, 6, 7, 8]),
-          fundBody))),
-      hooks));
+          fundBody)))));
 
   // ---- rendering ----
   function renderState() {
@@ -346,7 +350,7 @@ function mountRisk(root, ctx, o) {
     if (!alive || !present.length) return;
     hooks.hidden = false;
     hooks.replaceChildren(...present.map((k) => {
-      const p = hookPanel(o, k);
+      const p = k.mount(o, ctx);
       hookStops.push(p.stop);
       return p.el;
     }));
@@ -365,33 +369,180 @@ function mountRisk(root, ctx, o) {
   };
 }
 
-/**
- * A panel for a risk endpoint the engine has started to publish. Its shape
- * is not fixed yet, so the panel shows the first list in the answer as a
- * table with the fields as columns; a dedicated rendering replaces this
- * when the endpoint settles.
- */
-function hookPanel(o, k) {
+// ---------------------------------------------------------- liquidations --
+
+/** Polls fn every POLL_MS after each answer; returns a stop function. */
+function poller(fn) {
   let alive = true, timer = 0;
-  const body = h('div', { class: 'scroll' });
-  const el = h('section', { class: 'panel', id: `risk-hook-${k.id}` }, h('header', { class: 'panel-head' }, h('h2', {}, k.title)), body);
-  async function load() {
-    try {
-      const r = await o.request('GET', k.path);
-      if (!alive) return;
-      const list = Array.isArray(r) ? r : Object.values(r || {}).find(Array.isArray) || [];
-      const cols = list.length ? Object.keys(list[0]).filter((c) => typeof list[0][c] !== 'object') : [];
-      body.replaceChildren(list.length
-        ? h('table', { class: 'tbl tbl-fit' }, h('thead', {}, h('tr', {}, cols.map((c) => h('th', {}, c.replaceAll('_', ' '))))),
-          h('tbody', {}, list.slice(0, 100).map((row) => h('tr', {}, cols.map((c) => h('td', { class: /^-?\d/.test(String(row[c])) ? 'num' : null }, String(row[c])))))))
-        : h('p', { class: 'empty-note' }, 'Nothing to show'));
-    } catch (e) {
-      if (alive) body.replaceChildren(h('p', { class: 'empty-note' }, `Not available: ${e.message}`));
+  const run = async () => {
+    await fn(() => alive);
+    if (alive) timer = setTimeout(run, POLL_MS);
+  };
+  run();
+  return () => { alive = false; clearTimeout(timer); };
+}
+
+const panel = (id, title, note, body, cls = '') => h('section', { class: `panel ${cls}`, id },
+  h('header', { class: 'panel-head' }, h('h2', {}, title), note), body);
+
+const STATUS = { in_progress: 'In progress', margin_restored: 'Margin restored', closed_out: 'Closed out' };
+
+/**
+ * The liquidation tape: each liquidation as a header row (client, trigger
+ * mark, equity and maintenance margin at the start, fees, outcome) over
+ * its fills, newest first: book fills at their average price, insurance
+ * fund take-overs and ADL fills at the bankruptcy price.
+ */
+function tapePanel(o, ctx) {
+  const note = h('span', { class: 'panel-note', id: 'risk-liq-note' });
+  const body = h('tbody', { id: 'risk-liq-tape' });
+  const el = panel('risk-hook-liquidations', 'Liquidation tape', note,
+    h('div', { class: 'scroll' }, h('table', { class: 'tbl tbl-fit tbl-liq' },
+      h('thead', {}, h('tr', {}, ['Time (UTC)', 'How', 'Side', 'Qty', 'Price', 'Fee (USD)']
+        .map((t, i) => h('th', { class: i >= 3 ? 'num' : null }, t)))), body)), 'risk-tape');
+  const dp = (sym, f) => { const m = ctx.bySymbol.get(sym); return m ? decimalsOf(m[f]) : 2; };
+  const stop = poller(async (alive) => {
+    let r;
+    try { r = await o.request('GET', `/v1/admin/risk/liquidations?limit=${TAPE_CHAINS}`); } catch (e) {
+      if (alive()) note.textContent = `Not updated: ${e.message}`;
+      return;
     }
-    if (alive) timer = setTimeout(load, POLL_MS);
+    if (!alive()) return;
+    const chains = r.liquidations;
+    const open = chains.filter((c) => c.status === 'in_progress').length;
+    note.textContent = `${chains.length} shown${open ? ` · ${open} in progress` : ''} · every fill, unthrottled`;
+    if (!chains.length) {
+      body.replaceChildren(h('tr', {}, h('td', { colspan: 6, class: 'empty' }, 'No liquidations')));
+      return;
+    }
+    const rows = [];
+    for (const c of chains) {
+      if (rows.length >= TAPE_ROWS) break;
+      const pd = dp(c.symbol, 'tick');
+      // The chain's header: who, where, why (the trigger) and the outcome.
+      rows.push(h('tr', { class: `liq-chain liq-${c.status}`, dataset: { client: c.client_id, chain: c.id } },
+        h('td', { colspan: 5, title: `Collateral ${c.collateral} USD at the start; filled ${c.filled_notional} USD on the book` },
+          h('span', { class: `flag ${c.status === 'in_progress' ? 'flag-liq' : c.status === 'closed_out' ? 'flag-danger' : 'flag-watch'}` }, STATUS[c.status] || c.status),
+          h('span', { class: 'strong' }, ` Client ${c.client_id} `), h('span', { class: 'muted' }, `${c.symbol} · ${dateTimeOf(c.started).replace(' UTC', '')} · `),
+          `mark ${fmt(c.trigger_mark, pd)}, equity ${usd(c.equity)} < MM ${usd(c.maintenance_margin)}`,
+          c.deleveraged.length ? ` · ${c.deleveraged.length} ADL` : '',
+          c.truncated_steps ? ` · ${c.truncated_steps} steps not listed` : ''),
+        h('td', { class: 'num', title: `Exact: ${c.fees} USD to the insurance fund` }, usd(c.fees))));
+      const steps = [];
+      for (const x of c.orders) if (x.filled !== '0') steps.push({ t: x.time, how: 'Book', side: x.side, qty: x.filled, px: x.avg_price, fee: x.fee, sym: x.symbol, tip: `Limit ${x.limit_price}, bankruptcy ${x.bankruptcy_price}` });
+      for (const x of c.takeovers) steps.push({ t: x.time, how: 'Fund take-over', side: x.side, qty: x.qty, px: x.price, sym: x.symbol, tip: `At the bankruptcy price; fund loss at mark ${x.fund_loss_at_mark} USD` });
+      for (const x of c.deleveraged) steps.push({ t: x.time, how: `ADL vs ${x.counterparty_client_id}`, side: x.side, qty: x.qty, px: x.price, sym: x.symbol, tip: `Counterparty quantile ${x.counterparty_quantile}` });
+      for (const x of steps.reverse()) {
+        if (rows.length >= TAPE_ROWS) break;
+        rows.push(h('tr', { class: 'liq-step cont', dataset: { client: c.client_id } },
+          h('td', { class: 'time muted' }, timeOf(x.t)),
+          h('td', { title: `${x.sym}: ${x.tip}` }, x.how),
+          h('td', { class: x.side === 'buy' ? 'up' : 'down' }, x.side === 'buy' ? 'Buy' : 'Sell'),
+          h('td', { class: 'num' }, fmt(x.qty, dp(x.sym, 'lot'))),
+          h('td', { class: 'num' }, fmt(x.px, dp(x.sym, 'tick'))),
+          h('td', { class: 'num muted' }, x.fee ? usd(x.fee) : '')));
+      }
+    }
+    body.replaceChildren(...rows);
+  });
+  return { el, stop };
+}
+
+/** The insurance fund: balance and equity now, a balance chart, what it holds. */
+function insurancePanel(o) {
+  const note = h('span', { class: 'panel-note' });
+  const figs = h('div', { class: 'fund-figs', id: 'risk-fund' });
+  const chart = h('div', { class: 'fund-chart', id: 'risk-fund-chart' });
+  const el = panel('risk-hook-insurance', 'Insurance fund', note, h('div', { class: 'fund-body' }, figs, chart), 'risk-fund');
+  const stop = poller(async (alive) => {
+    let r;
+    try { r = await o.request('GET', `/v1/admin/risk/insurance?limit=${FUND_POINTS}`); } catch (e) {
+      if (alive()) note.textContent = `Not updated: ${e.message}`;
+      return;
+    }
+    if (!alive()) return;
+    note.textContent = r.liquidation_queue.length ? `${r.liquidation_queue.length} in liquidation` : `${r.history.length} movements`;
+    const held = r.positions.map((p) => `${p.side === 'long' ? 'Long' : 'Short'} ${p.size.replace('-', '')} ${p.symbol}`).join(', ');
+    figs.replaceChildren(
+      h('div', { class: 'stat', title: `Exact: ${r.balance} USD` }, h('div', { class: 'stat-k' }, 'Balance (USD)'), h('div', { class: 'stat-v num', id: 'risk-fund-balance' }, usd(r.balance))),
+      h('div', { class: 'stat', title: `Balance plus unrealised PnL of the positions it holds. Exact: ${r.equity} USD` }, h('div', { class: 'stat-k' }, 'Equity (USD)'), h('div', { class: 'stat-v num' }, usd(r.equity))),
+      h('div', { class: 'stat', title: 'Positions taken over from liquidations; the fund works them out one step per market per second' },
+        h('div', { class: 'stat-k' }, 'Holds'), h('div', { class: 'stat-v holds' }, held || 'Nothing')));
+    const hs = r.history;
+    if (!hs.length) {
+      chart.replaceChildren(h('p', { class: 'empty-note' }, 'No movements yet'));
+      return;
+    }
+    chart.replaceChildren(fundChart(hs), h('div', { class: 'fund-axis muted' },
+      h('span', {}, timeOf(hs[0].time)), h('span', {}, `${usd(hs.reduce((m, p) => (Number(p.balance) < Number(m) ? p.balance : m), hs[0].balance))} – ${usd(hs.reduce((m, p) => (Number(p.balance) > Number(m) ? p.balance : m), hs[0].balance))} USD`),
+      h('span', {}, timeOf(hs[hs.length - 1].time))));
+  });
+  return { el, stop };
+}
+
+/** A step line of the fund's balance over time (SVG, scaled to its range). */
+function fundChart(points) {
+  const W = 300, H = 70, P = 2;
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  svg.setAttribute('preserveAspectRatio', 'none');
+  svg.setAttribute('role', 'img');
+  if (points.length < 1) return svg;
+  const ys = points.map((p) => Number(p.balance));
+  const t0 = points[0].time, t1 = points[points.length - 1].time;
+  let lo = Math.min(...ys), hi = Math.max(...ys);
+  if (hi === lo) hi = lo + 1;
+  const x = (t, i) => (t1 > t0 ? P + ((t - t0) / (t1 - t0)) * (W - 2 * P) : P + (i / Math.max(1, points.length - 1)) * (W - 2 * P));
+  const y = (v) => H - P - ((v - lo) / (hi - lo)) * (H - 2 * P);
+  let d = '';
+  points.forEach((p, i) => {
+    const px = x(p.time, i).toFixed(1), py = y(ys[i]).toFixed(1);
+    d += i ? ` H${px} V${py}` : `M${px} ${py}`;
+  });
+  d += ` H${W - P}`;
+  const path = document.createElementNS(ns, 'path');
+  path.setAttribute('d', d);
+  path.setAttribute('class', 'fund-line');
+  const title = document.createElementNS(ns, 'title');
+  title.textContent = `Balance from ${usd(points[0].balance)} to ${usd(points[points.length - 1].balance)} USD, ${dateTimeOf(t0)} – ${dateTimeOf(t1)}`;
+  svg.append(title, path);
+  return svg;
+}
+
+/** The ADL queue of one market: each side in deleveraging order. */
+function adlPanel(o, ctx) {
+  let sym = ctx.markets[0].symbol;
+  const tabs = h('div', { class: 'tabs' });
+  const body = h('div', { class: 'adl-sides', id: 'risk-adl' });
+  const el = panel('risk-hook-adl', 'ADL queue', tabs, h('div', { class: 'scroll' }, body), 'risk-adl');
+  const drawTabs = () => tabs.replaceChildren(...ctx.markets.map((m) => h('button', { class: `tab${m.symbol === sym ? ' on' : ''}`, dataset: { symbol: m.symbol },
+    onclick: () => { sym = m.symbol; drawTabs(); load(() => true); } }, m.symbol.split('-')[0])));
+  drawTabs();
+  const side = (name, s, qd) => h('table', { class: 'tbl tbl-fit', dataset: { side: name } },
+    h('caption', {}, `${name === 'longs' ? 'Longs' : 'Shorts'} · ${s.positions}`),
+    h('thead', {}, h('tr', {}, ['#', 'Client', 'Size', 'ADL']
+      .map((t, i) => h('th', { class: i < 3 ? 'num' : null }, t)))),
+    h('tbody', {}, s.rows.length ? s.rows.map((r) => h('tr', { dataset: { client: r.client_id },
+      title: `Score ${r.score} (PnL ratio × effective leverage, ÷ when losing; highest first) · unrealised ${r.unrealized_pnl} USD · equity ${r.equity} USD${r.liquidating ? ' · in liquidation' : ''}` },
+      h('td', { class: 'num muted' }, String(r.rank)),
+      h('td', { class: 'num' }, r.client_id + (r.liquidating ? ' ⚠' : '')),
+      h('td', { class: `num ${name === 'longs' ? 'up' : 'down'}` }, fmt(r.size.replace('-', ''), qd)),
+      h('td', {}, adlLights(r.adl_quantile))))
+      : [h('tr', {}, h('td', { colspan: 4, class: 'empty' }, 'None'))]));
+  async function load(alive) {
+    let r;
+    const want = sym;
+    try { r = await o.request('GET', `/v1/admin/risk/adl?symbol=${encodeURIComponent(want)}&limit=${ADL_ROWS}`); } catch (e) {
+      if (alive()) body.replaceChildren(h('p', { class: 'empty-note' }, `Not available: ${e.message}`));
+      return;
+    }
+    if (!alive() || want !== sym) return;
+    const qd = decimalsOf(ctx.bySymbol.get(sym).lot);
+    body.replaceChildren(side('longs', r.longs, qd), side('shorts', r.shorts, qd));
   }
-  load();
-  return { el, stop: () => { alive = false; clearTimeout(timer); } };
+  const stop = poller(load);
+  return { el, stop };
 }
 
 // ---- figures (exact where they are money; display only otherwise) ----

@@ -6,7 +6,7 @@
 
 import { ApiError } from '../api.js';
 import { DepthBook } from '../book.js';
-import { dateTimeOf, decimalsOf, fmt, fromScaled, h, pctSigned, round, sign, timeOf, toScaled, usd } from '../format.js';
+import { ADL_TIP, adlLights, dateTimeOf, decimalsOf, fmt, fromScaled, h, pctSigned, round, sign, timeOf, toScaled, usd } from '../format.js';
 import { login, logout, onSessionChange, session } from '../session.js';
 
 export const id = 'trader';
@@ -111,9 +111,9 @@ function mountAccount(root, ctx, s) {
       h('div', { class: 'trader-tables' },
         h('section', { class: 'panel' },
           h('header', { class: 'panel-head' }, h('h2', {}, 'Positions')),
-          h('div', { class: 'scroll' }, h('table', { class: 'tbl tbl-fit' },
-            h('thead', {}, h('tr', {}, ['Market', 'Side', 'Size', 'Entry', 'Mark', 'Notional', 'Unrealised PnL', 'Init. margin', 'Maint. margin', 'Leverage', 'Liq. price', '']
-              .map((t, i) => h('th', { class: i > 1 && i < 11 ? 'num' : null }, t)))),
+          h('div', { class: 'scroll' }, h('table', { class: 'tbl tbl-fit tbl-pos' },
+            h('thead', {}, h('tr', {}, ['Market', 'Side', 'Size', 'Entry', 'Mark', 'Notional', 'Unrealised PnL', 'Init. margin', 'Maint. margin', 'Lev.', 'Liq. price', 'ADL', '']
+              .map((t, i) => h('th', { class: i > 1 && i < 11 ? 'num' : null, title: i === 11 ? ADL_TIP : null }, t)))),
             posBody))),
         h('section', { class: 'panel' },
           h('header', { class: 'panel-head' }, h('h2', {}, 'Open orders'), ordCount, h('span', { class: 'grow' }), cancelAll),
@@ -129,7 +129,15 @@ function mountAccount(root, ctx, s) {
 
   function renderAccount() {
     const a = account;
-    if (!a.eligible && a.ineligible_reason) {
+    // Being liquidated outranks every other notice: the engine is closing
+    // positions now and withdrawals are refused until it finishes.
+    if (a.liquidating) {
+      alert.replaceChildren(); // the banner says it all; the margin alert would repeat it
+      banner.replaceChildren(h('div', { class: 'callout callout-error callout-liq', role: 'alert', id: 'liquidating-banner' },
+        h('strong', {}, 'Your account is being liquidated. '),
+        `Equity ${usd(a.equity)} USD is below the maintenance margin of ${usd(a.maintenance_margin)} USD. `,
+        'The engine has cancelled your open orders and is closing positions; withdrawals are suspended until it finishes.'));
+    } else if (!a.eligible && a.ineligible_reason) {
       banner.replaceChildren(h('div', { class: 'callout callout-warn', role: 'alert' },
         h('strong', {}, 'Not eligible to trade perpetual contracts. '), a.ineligible_reason.message,
         h('span', { class: 'code' }, a.ineligible_reason.code)));
@@ -151,12 +159,12 @@ function mountAccount(root, ctx, s) {
       money('Maint. margin', a.maintenance_margin),
       money('Order margin', a.order_margin, { tip: 'Initial margin reserved for open orders' }),
       item('Margin ratio', marginRatio(a), { tip: 'Maintenance margin ÷ equity. At 100% the account is liquidated.' }),
-      item('Margin status', a.liquidatable ? 'Liquidatable' : 'Healthy', { vcls: a.liquidatable ? 'down strong' : '' }));
+      item('Margin status', a.liquidating ? 'Being liquidated' : a.liquidatable ? 'Liquidatable' : 'Healthy', { vcls: a.liquidating || a.liquidatable ? 'down strong' : '' }));
   }
 
   function renderPositions() {
     if (!positions.length) {
-      posBody.replaceChildren(h('tr', {}, h('td', { colspan: 12, class: 'empty' }, 'No open positions')));
+      posBody.replaceChildren(h('tr', {}, h('td', { colspan: 13, class: 'empty' }, 'No open positions')));
       return;
     }
     posBody.replaceChildren(...positions.map((p) => {
@@ -171,6 +179,7 @@ function mountAccount(root, ctx, s) {
         p.liquidation_price
           ? h('td', { class: 'num strong', title: 'Mark price at which equity would fall below maintenance margin' }, fmt(p.liquidation_price, pd))
           : h('td', { class: 'num muted', title: 'No liquidation price: the account’s collateral covers this position at any mark price' }, 'None'),
+        h('td', { class: 'adl-cell' }, adlLights(p.adl_quantile)),
         h('td', { class: 'act' }, closeButton(p)));
     }));
   }
@@ -293,13 +302,18 @@ function mountAccount(root, ctx, s) {
         refresh();
         break;
       case 'positions':
-        refresh();
+        // A message with only a new ADL quantile needs no refetch.
+        if (m.data && positions.some((p) => p.symbol === m.data.symbol && p.size === m.data.size && p.adl_quantile !== m.data.adl_quantile)) {
+          positions = positions.map((p) => (p.symbol === m.data.symbol ? { ...p, adl_quantile: m.data.adl_quantile } : p));
+          renderPositions();
+        } else refresh();
         break;
       case 'balances':
         account = m.data;
         renderAccount();
         break;
       case 'margin': {
+        if (account.liquidating) break; // the liquidation banner is already up
         const d = m.data;
         alert.replaceChildren(h('div', { class: 'callout callout-error', role: 'alert' },
           h('strong', {}, d.level === 'liquidatable' ? 'Liquidation: ' : 'Margin call: '),

@@ -1,0 +1,348 @@
+package projector
+
+import (
+	"sort"
+
+	"github.com/sampan-hk/sampan/core/engine"
+)
+
+// This file maps engine events to table rows. Both sinks write exactly these
+// rows, so the mapping is defined once and the schema is the same on SQLite
+// and PostgreSQL (portable types only: BIGINT, TEXT, BOOLEAN).
+//
+// Values are the engine's integer fixed-point units, never floats: prices in
+// ticks, quantities in lots, amounts in quote units (6 decimals for USD in
+// the default config). Reports format them with the market spec.
+
+// table is one projected table and the rows a flush adds to it.
+type table struct {
+	name string
+	cols []string
+	rows [][]any
+}
+
+// schema is the DDL, in order. Every row table is keyed by the event seq
+// (plus a leg number where one event makes several rows), so a row can never
+// be written twice: a repeated seq fails the whole transaction.
+var schema = []string{
+	`CREATE TABLE IF NOT EXISTS events (
+		seq BIGINT PRIMARY KEY,
+		time BIGINT NOT NULL,
+		kind TEXT NOT NULL,
+		kind_code BIGINT NOT NULL,
+		client BIGINT,
+		market BIGINT,
+		order_id BIGINT,
+		side BIGINT,
+		price BIGINT,
+		qty BIGINT,
+		amount BIGINT,
+		balance BIGINT,
+		size BIGINT,
+		code BIGINT,
+		flag BOOLEAN
+	)`,
+	`CREATE INDEX IF NOT EXISTS events_client_time ON events (client, time)`,
+	`CREATE INDEX IF NOT EXISTS events_kind_time ON events (kind, time)`,
+	`CREATE TABLE IF NOT EXISTS trades (
+		seq BIGINT PRIMARY KEY,
+		time BIGINT NOT NULL,
+		market BIGINT NOT NULL,
+		price BIGINT NOT NULL,
+		qty BIGINT NOT NULL,
+		taker_client BIGINT NOT NULL,
+		taker_order BIGINT NOT NULL,
+		taker_side BIGINT NOT NULL,
+		taker_fee BIGINT NOT NULL,
+		taker_realized BIGINT NOT NULL,
+		maker_client BIGINT NOT NULL,
+		maker_order BIGINT NOT NULL,
+		maker_fee BIGINT NOT NULL,
+		maker_realized BIGINT NOT NULL
+	)`,
+	`CREATE INDEX IF NOT EXISTS trades_taker_time ON trades (taker_client, time)`,
+	`CREATE INDEX IF NOT EXISTS trades_maker_time ON trades (maker_client, time)`,
+	`CREATE TABLE IF NOT EXISTS orders (
+		seq BIGINT PRIMARY KEY,
+		time BIGINT NOT NULL,
+		client BIGINT NOT NULL,
+		market BIGINT NOT NULL,
+		order_id BIGINT NOT NULL,
+		client_order_id BIGINT NOT NULL,
+		event TEXT NOT NULL,
+		side BIGINT NOT NULL,
+		price BIGINT NOT NULL,
+		qty BIGINT NOT NULL,
+		flags BIGINT NOT NULL,
+		code BIGINT NOT NULL
+	)`,
+	`CREATE INDEX IF NOT EXISTS orders_client_order ON orders (client, order_id)`,
+	`CREATE TABLE IF NOT EXISTS positions (
+		seq BIGINT PRIMARY KEY,
+		time BIGINT NOT NULL,
+		client BIGINT NOT NULL,
+		market BIGINT NOT NULL,
+		size BIGINT NOT NULL,
+		cost BIGINT NOT NULL,
+		realized BIGINT NOT NULL,
+		mark BIGINT NOT NULL,
+		liq_price BIGINT NOT NULL
+	)`,
+	`CREATE INDEX IF NOT EXISTS positions_client_market ON positions (client, market, seq)`,
+	`CREATE TABLE IF NOT EXISTS positions_latest (
+		client BIGINT NOT NULL,
+		market BIGINT NOT NULL,
+		seq BIGINT NOT NULL,
+		time BIGINT NOT NULL,
+		size BIGINT NOT NULL,
+		cost BIGINT NOT NULL,
+		realized BIGINT NOT NULL,
+		mark BIGINT NOT NULL,
+		liq_price BIGINT NOT NULL,
+		PRIMARY KEY (client, market)
+	)`,
+	`CREATE TABLE IF NOT EXISTS ledger (
+		seq BIGINT NOT NULL,
+		leg BIGINT NOT NULL,
+		time BIGINT NOT NULL,
+		client BIGINT NOT NULL,
+		market BIGINT,
+		kind TEXT NOT NULL,
+		account TEXT,
+		amount BIGINT NOT NULL,
+		balance BIGINT,
+		rate BIGINT,
+		PRIMARY KEY (seq, leg)
+	)`,
+	`CREATE INDEX IF NOT EXISTS ledger_client_kind_time ON ledger (client, kind, time)`,
+	`CREATE TABLE IF NOT EXISTS prices (
+		seq BIGINT PRIMARY KEY,
+		time BIGINT NOT NULL,
+		market BIGINT NOT NULL,
+		kind TEXT NOT NULL,
+		price BIGINT NOT NULL,
+		source BIGINT,
+		rate BIGINT,
+		flag BOOLEAN
+	)`,
+	`CREATE INDEX IF NOT EXISTS prices_market_kind_time ON prices (market, kind, time)`,
+	`CREATE TABLE IF NOT EXISTS projector_state (
+		id BIGINT PRIMARY KEY,
+		last_seq BIGINT NOT NULL,
+		last_time BIGINT NOT NULL,
+		updated_at BIGINT NOT NULL
+	)`,
+	`INSERT INTO projector_state (id, last_seq, last_time, updated_at) VALUES (1, 0, 0, 0) ON CONFLICT (id) DO NOTHING`,
+}
+
+// Ledger kinds (the ledger table's kind column).
+const (
+	LedgerDeposit     = "deposit"
+	LedgerWithdrawal  = "withdrawal"
+	LedgerTransferOut = "transfer_out"
+	LedgerTransferIn  = "transfer_in"
+	LedgerFee         = "fee"
+	LedgerRealized    = "realized_pnl"
+	LedgerFunding     = "funding"
+)
+
+// Leg numbers of a trade's ledger rows: one event, up to four moves.
+const (
+	legTakerFee = iota
+	legMakerFee
+	legTakerRealized
+	legMakerRealized
+)
+
+// Rows is what one flush writes: the rows of every table for a contiguous
+// run of events, and the seq they bring the store to.
+type Rows struct {
+	Events, Trades, Orders, Positions, Ledger, Prices table
+	// latest holds the newest position per (client, market) in this flush;
+	// LatestRows returns them as upserts for positions_latest.
+	latest map[[2]int64][]any
+	// First and Last are the first and last event seq in the flush; Time is
+	// the engine time of the last event.
+	First, Last uint64
+	Time        int64
+	N           int
+}
+
+var latestCols = []string{"client", "market", "seq", "time", "size", "cost", "realized", "mark", "liq_price"}
+
+func newRows() *Rows {
+	return &Rows{
+		Events: table{name: "events", cols: []string{"seq", "time", "kind", "kind_code", "client", "market", "order_id", "side",
+			"price", "qty", "amount", "balance", "size", "code", "flag"}},
+		Trades: table{name: "trades", cols: []string{"seq", "time", "market", "price", "qty", "taker_client", "taker_order",
+			"taker_side", "taker_fee", "taker_realized", "maker_client", "maker_order", "maker_fee", "maker_realized"}},
+		Orders: table{name: "orders", cols: []string{"seq", "time", "client", "market", "order_id", "client_order_id", "event",
+			"side", "price", "qty", "flags", "code"}},
+		Positions: table{name: "positions", cols: []string{"seq", "time", "client", "market", "size", "cost", "realized", "mark", "liq_price"}},
+		Ledger:    table{name: "ledger", cols: []string{"seq", "leg", "time", "client", "market", "kind", "account", "amount", "balance", "rate"}},
+		Prices:    table{name: "prices", cols: []string{"seq", "time", "market", "kind", "price", "source", "rate", "flag"}},
+		latest:    map[[2]int64][]any{},
+	}
+}
+
+func (r *Rows) reset() {
+	for _, t := range r.tables() {
+		t.rows = t.rows[:0]
+	}
+	clear(r.latest)
+	r.First, r.Last, r.Time, r.N = 0, 0, 0, 0
+}
+
+func (r *Rows) tables() []*table {
+	return []*table{&r.Events, &r.Trades, &r.Orders, &r.Positions, &r.Ledger, &r.Prices}
+}
+
+// LatestRows returns the positions_latest upserts in a fixed order.
+func (r *Rows) LatestRows() [][]any {
+	keys := make([][2]int64, 0, len(r.latest))
+	for k := range r.latest {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i][0] != keys[j][0] {
+			return keys[i][0] < keys[j][0]
+		}
+		return keys[i][1] < keys[j][1]
+	})
+	out := make([][]any, len(keys))
+	for i, k := range keys {
+		out[i] = r.latest[k]
+	}
+	return out
+}
+
+// hasMarket says whether an event kind concerns a market; the others carry
+// Market 0, which is stored as NULL so it is not mistaken for market 0.
+func hasMarket(k engine.EventKind) bool {
+	switch k {
+	case engine.EvClientCreated, engine.EvDeposited, engine.EvWithdrawn, engine.EvTransferred,
+		engine.EvClassificationSet, engine.EvKnowledgeSet:
+		return false
+	}
+	return true
+}
+
+func nullable(v int64) any {
+	if v == 0 {
+		return nil
+	}
+	return v
+}
+
+func accountName(a engine.AccountKind) string {
+	switch a {
+	case engine.Derivatives:
+		return "derivatives"
+	case engine.Financing:
+		return "financing"
+	}
+	return "?"
+}
+
+// add appends the rows of one event.
+func (r *Rows) add(ev *engine.Event) {
+	if r.N == 0 {
+		r.First = ev.Seq
+	}
+	r.N++
+	r.Last, r.Time = ev.Seq, ev.Time
+	seq, t := int64(ev.Seq), ev.Time
+	var market any
+	if hasMarket(ev.Kind) {
+		market = int64(ev.Market)
+	}
+	r.Events.rows = append(r.Events.rows, []any{seq, t, ev.Kind.String(), int64(ev.Kind), nullable(int64(ev.Client)), market,
+		nullable(int64(ev.Order)), nullable(int64(ev.Side)), nullable(int64(ev.Price)), nullable(int64(ev.Qty)),
+		nullable(int64(ev.Amount)), nullable(int64(ev.Balance)), nullable(int64(ev.Size)), nullable(int64(ev.Code)), ev.Flag})
+
+	c := int64(ev.Client)
+	ledger := func(leg int64, kind, account string, amount, balance, rate any) {
+		var acc any
+		if account != "" {
+			acc = account
+		}
+		r.Ledger.rows = append(r.Ledger.rows, []any{seq, leg, t, c, market, kind, acc, amount, balance, rate})
+	}
+	price := func(kind string, p int64, source, rate, flag any) {
+		r.Prices.rows = append(r.Prices.rows, []any{seq, t, int64(ev.Market), kind, p, source, rate, flag})
+	}
+	order := func(event string) {
+		r.Orders.rows = append(r.Orders.rows, []any{seq, t, c, int64(ev.Market), int64(ev.Order), int64(ev.ClientOrderID), event,
+			int64(ev.Side), int64(ev.Price), int64(ev.Qty), int64(ev.Flags), int64(ev.Code)})
+	}
+	switch ev.Kind {
+	case engine.EvDeposited:
+		ledger(0, LedgerDeposit, "", int64(ev.Amount), int64(ev.Balance), nil)
+	case engine.EvWithdrawn:
+		ledger(0, LedgerWithdrawal, "", -int64(ev.Amount), int64(ev.Balance), nil)
+	case engine.EvTransferred:
+		ledger(0, LedgerTransferOut, accountName(ev.From), -int64(ev.Amount), nil, nil)
+		ledger(1, LedgerTransferIn, accountName(ev.To), int64(ev.Amount), nil, nil)
+	case engine.EvTrade:
+		r.Trades.rows = append(r.Trades.rows, []any{seq, t, int64(ev.Market), int64(ev.Price), int64(ev.Qty),
+			c, int64(ev.Order), int64(ev.Side), int64(ev.TakerFee), int64(ev.TakerRealized),
+			int64(ev.MakerClient), int64(ev.MakerOrder), int64(ev.MakerFee), int64(ev.MakerRealized)})
+		// Fees are paid (negative), a maker rebate is a negative fee and
+		// so a positive move. Zero moves are not rows.
+		if ev.TakerFee != 0 {
+			ledger(legTakerFee, LedgerFee, "derivatives", -int64(ev.TakerFee), nil, nil)
+		}
+		if ev.MakerFee != 0 {
+			r.Ledger.rows = append(r.Ledger.rows, []any{seq, int64(legMakerFee), t, int64(ev.MakerClient), market, LedgerFee,
+				"derivatives", -int64(ev.MakerFee), nil, nil})
+		}
+		if ev.TakerRealized != 0 {
+			ledger(legTakerRealized, LedgerRealized, "derivatives", int64(ev.TakerRealized), nil, nil)
+		}
+		if ev.MakerRealized != 0 {
+			r.Ledger.rows = append(r.Ledger.rows, []any{seq, int64(legMakerRealized), t, int64(ev.MakerClient), market, LedgerRealized,
+				"derivatives", int64(ev.MakerRealized), nil, nil})
+		}
+	case engine.EvOrderAccepted:
+		order("accepted")
+	case engine.EvOrderCancelled:
+		order("cancelled")
+	case engine.EvOrderExpired:
+		order("expired")
+	case engine.EvOrderAmended:
+		order("amended")
+	case engine.EvPosition:
+		row := []any{seq, t, c, int64(ev.Market), int64(ev.Size), int64(ev.Cost), int64(ev.Realized), int64(ev.Price), int64(ev.LiqPrice)}
+		r.Positions.rows = append(r.Positions.rows, row)
+		r.latest[[2]int64{c, int64(ev.Market)}] = []any{c, int64(ev.Market), seq, t, int64(ev.Size), int64(ev.Cost),
+			int64(ev.Realized), int64(ev.Price), int64(ev.LiqPrice)}
+	case engine.EvFundingPayment:
+		var rate any
+		if ev.Detail != nil {
+			rate = int64(ev.Detail.Rate)
+		}
+		ledger(0, LedgerFunding, "derivatives", int64(ev.Amount), int64(ev.Balance), rate)
+	case engine.EvMarkSet:
+		price("mark_set", int64(ev.Price), nil, nil, nil)
+	case engine.EvMark:
+		var rate any
+		if ev.Detail != nil {
+			rate = int64(ev.Detail.Rate)
+		}
+		price("mark", int64(ev.Price), nil, rate, nil)
+	case engine.EvIndex:
+		price("index", int64(ev.Price), nil, nil, ev.Flag)
+	case engine.EvIndexSource:
+		var src any
+		if ev.Detail != nil {
+			src = int64(ev.Detail.Source)
+		}
+		price("index_source", int64(ev.Price), src, nil, nil)
+	case engine.EvFundingRate:
+		var rate any
+		if ev.Detail != nil {
+			rate = int64(ev.Detail.Rate)
+		}
+		price("funding_rate", int64(ev.Price), nil, rate, nil)
+	}
+}

@@ -1,0 +1,123 @@
+package projector
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sampan-hk/sampan/core/engine"
+)
+
+// The report queries, on both stores: a client's trades in a time range,
+// paged; funding payments; deposits and withdrawals; order lifecycles;
+// position history; prices; each checked against the event stream.
+func TestReportQueries(t *testing.T) {
+	log := genLog(31, 2500)
+	all, _, _, _ := reference(t, log, 0)
+	// The busiest client and a time window in the middle of the stream.
+	x := expect(all)
+	var client engine.ClientID
+	for c, q := range x.tradeQty {
+		if q > x.tradeQty[client] || (q == x.tradeQty[client] && c < client) {
+			client = c
+		}
+	}
+	from, to := all[len(all)/4].Time, all[3*len(all)/4].Time
+	var wantTrades []engine.Event
+	var wantCash, wantFunding, wantOrders int
+	for _, ev := range all {
+		if ev.Kind == engine.EvTrade && (ev.Client == client || ev.MakerClient == client) && ev.Time >= from && ev.Time < to {
+			wantTrades = append(wantTrades, ev)
+		}
+		if ev.Client != client {
+			continue
+		}
+		switch ev.Kind {
+		case engine.EvDeposited, engine.EvWithdrawn:
+			wantCash++
+		case engine.EvFundingPayment:
+			wantFunding++
+		case engine.EvOrderAccepted, engine.EvOrderCancelled, engine.EvOrderExpired, engine.EvOrderAmended:
+			wantOrders++
+		}
+	}
+	if len(wantTrades) < 10 || wantFunding == 0 || wantCash == 0 {
+		t.Fatalf("stream too thin for the test: %d trades, %d funding, %d cash", len(wantTrades), wantFunding, wantCash)
+	}
+	for _, sc := range sinks(t) {
+		t.Run(sc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			p, err := New(ctx, sc.open(t), Config{FlushInterval: time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			m := newMachine(t)
+			p.Start(ctx, m)
+			applyLog(m, log)
+			waitSeq(t, p, uint64(len(all)))
+			s := p.Store()
+
+			// Trades in the window, three per page.
+			var got []Trade
+			for r := (Range{From: from, To: to, Limit: 3}); ; {
+				page, err := s.Trades(ctx, client, r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, page...)
+				if len(page) < 3 {
+					break
+				}
+				r.AfterSeq = page[len(page)-1].Seq
+			}
+			if len(got) != len(wantTrades) {
+				t.Fatalf("%d trades, want %d", len(got), len(wantTrades))
+			}
+			for i, tr := range got {
+				w := wantTrades[i]
+				if tr.Seq != w.Seq || tr.Qty != w.Qty || tr.Price != w.Price || tr.TakerFee != w.TakerFee || tr.MakerClient != w.MakerClient {
+					t.Fatalf("trade %d: %+v, want %+v", i, tr, w)
+				}
+			}
+			if cash, err := s.Cash(ctx, client, Range{}); err != nil || len(cash) != wantCash {
+				t.Fatalf("cash: %d rows (%v), want %d", len(cash), err, wantCash)
+			}
+			fp, err := s.FundingPayments(ctx, client, Range{})
+			if err != nil || len(fp) != wantFunding || fp[0].Rate == 0 || !fp[0].HasMarket || !fp[0].HasBalance {
+				t.Fatalf("funding: %d rows (%v), want %d; first %+v", len(fp), err, wantFunding, fp)
+			}
+			orders, err := s.Orders(ctx, client, 0, Range{})
+			if err != nil || len(orders) != wantOrders {
+				t.Fatalf("orders: %d rows (%v), want %d", len(orders), err, wantOrders)
+			}
+			one, err := s.Orders(ctx, client, orders[0].Order, Range{})
+			if err != nil || len(one) == 0 || one[0].Event != "accepted" {
+				t.Fatalf("one order's lifecycle: %+v %v", one, err)
+			}
+			pos, err := s.Positions(ctx, client)
+			if err != nil || len(pos) == 0 {
+				t.Fatalf("positions: %+v %v", pos, err)
+			}
+			hist, err := s.PositionHistory(ctx, client, pos[0].Market, Range{})
+			if err != nil || len(hist) == 0 || hist[len(hist)-1].Seq != pos[0].Seq {
+				t.Fatalf("position history ends at %+v, latest %+v (%v)", hist, pos[0], err)
+			}
+			marks, err := s.Prices(ctx, 0, "mark", Range{Limit: 5})
+			if err != nil || len(marks) != 5 || marks[0].Price <= 0 {
+				t.Fatalf("marks: %+v %v", marks, err)
+			}
+			if _, err := s.Trades(ctx, client, Range{Limit: MaxQueryRows + 1}); !errors.Is(err, ErrLimit) {
+				t.Fatalf("limit past the maximum: %v", err)
+			}
+			st, err := s.State(ctx)
+			if err != nil || st.LastSeq != uint64(len(all)) || st.LastTime != all[len(all)-1].Time || st.UpdatedAt == 0 {
+				t.Fatalf("state %+v %v", st, err)
+			}
+			cancel()
+			<-p.Done()
+		})
+	}
+}
