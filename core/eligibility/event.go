@@ -77,7 +77,14 @@ func appendStr(dst []byte, s string) []byte {
 
 // Hash returns SHA-256 of the registry's canonical state (clients by id,
 // disclosures, pending deadlines, params, clock, sequence).
-func (g *Registry) Hash() [32]byte {
+func (g *Registry) Hash() [32]byte { return g.hash(g.now) }
+
+// ContentHash is Hash with the clock left out (written as 0), for the
+// engine's state hash: a refused command that only advanced the clock
+// changes nothing.
+func (g *Registry) ContentHash() [32]byte { return g.hash(0) }
+
+func (g *Registry) hash(now int64) [32]byte {
 	var b []byte
 	u := func(xs ...uint64) {
 		for _, x := range xs {
@@ -88,7 +95,7 @@ func (g *Registry) Hash() [32]byte {
 	p := g.params
 	u(uint64(p.IndividualPortfolioMin), uint64(p.CorporatePortfolioMin), uint64(p.CorporateTotalAssetsMin),
 		uint64(p.ValidityMonths), uint64(p.ReminderLeadDays), uint64(p.MinDerivativeTrades))
-	u(uint64(g.now), g.seq, g.serial, uint64(len(g.ids)))
+	u(uint64(now), g.seq, g.serial, uint64(len(g.ids)))
 	for _, id := range g.ids {
 		c := g.clients[id]
 		cl := c.Classification

@@ -507,3 +507,24 @@ func (g *Registry) RenewalsDue(now int64) []uint64 {
 	}
 	return out
 }
+
+// Classified reports whether the client has a classification on record
+// (any class, expired or not): the engine then gates it by CanIncrease.
+func (g *Registry) Classified(client uint64) bool {
+	c := g.clients[client]
+	return c != nil && c.Classification.Class != ClassNone
+}
+
+// AcceptedCurrent reports whether a disclosure is published and the client
+// accepted its current version (true when none is published).
+func (g *Registry) AcceptedCurrent(client uint64) bool {
+	cur := g.currentVersion()
+	if cur == 0 {
+		return true
+	}
+	c := g.clients[client]
+	return c != nil && c.Accepted == cur
+}
+
+// Now returns the registry's engine time: the last Tick or command.
+func (g *Registry) Now() int64 { return g.now }

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"github.com/sampan-hk/sampan/core/book"
+	"github.com/sampan-hk/sampan/core/eligibility"
 	"github.com/sampan-hk/sampan/core/fixed"
+	"github.com/sampan-hk/sampan/core/governance"
 )
 
 // ClientID is a dense client number assigned by CreateClient, from 1. It is
@@ -35,11 +37,29 @@ const (
 	CmdQuote             CommandKind = 13 // feed: Market (any market on the underlying), Source, Price (ticks), Observed
 	CmdTick              CommandKind = 14 // sequencer, every second: time only
 	CmdFundInsurance     CommandKind = 15 // operator (custody): Key, Amount: money paid into the insurance fund
-	cmdKindEnd           CommandKind = 16
+	// Governance (governance.go, docs/governance.md). Operator is the
+	// acting operator's id, filled by the gateway from the API key; the
+	// engine re-checks its role and permission for every one of them.
+	// These commands carry no idempotency key (Key must be 0).
+	CmdAddOperator       CommandKind = 16 // Operator, Target, Role
+	CmdDisableOperator   CommandKind = 17 // Operator, Target
+	CmdProposeParams     CommandKind = 18 // Operator, Set, Value, At (effective time), Note → Result.ID (proposal)
+	CmdApproveProposal   CommandKind = 19 // Operator, ID (proposal)
+	CmdRejectProposal    CommandKind = 20 // Operator, ID, Note
+	CmdWithdrawProposal  CommandKind = 21 // Operator, ID
+	CmdEmergencyTighten  CommandKind = 22 // Operator, Set, Value, Note → Result.ID (version)
+	CmdReviewEmergency   CommandKind = 23 // Operator, Set, ID (version), Note
+	CmdClassifyClient    CommandKind = 24 // Operator, Client, PIClass, Evidence, At (evidence date), Portfolio, TotalAssets, Note (reference)
+	CmdRecordKnowledge   CommandKind = 25 // Operator, Client, Basis, Trades, Note (reference)
+	CmdPublishDisclosure CommandKind = 26 // Operator, ID (version), Digest
+	CmdAcceptDisclosure  CommandKind = 27 // client: Client, ID (version)
+	cmdKindEnd           CommandKind = 28
 )
 
 var cmdNames = [...]string{"?", "create_client", "deposit", "withdraw", "transfer", "set_classification",
-	"set_knowledge", "set_leverage", "set_mark", "place_order", "cancel_order", "cancel_all", "amend_order", "quote", "tick", "fund_insurance"}
+	"set_knowledge", "set_leverage", "set_mark", "place_order", "cancel_order", "cancel_all", "amend_order", "quote", "tick", "fund_insurance",
+	"add_operator", "disable_operator", "propose_parameters", "approve_proposal", "reject_proposal", "withdraw_proposal",
+	"emergency_tighten", "review_emergency", "classify_client", "record_knowledge", "publish_disclosure", "accept_disclosure"}
 
 func (k CommandKind) String() string {
 	if k < cmdKindEnd {
@@ -121,6 +141,11 @@ type Command struct {
 	// part of the fingerprint.
 	Source   uint16 // oracle venue id (oracle.SourceID)
 	Observed int64  // the venue's observation time, unix ns
+
+	// Gov carries the governance and eligibility commands' arguments
+	// (nil for every other kind), out of line so the trading commands
+	// stay small: the hot path copies and clears Commands.
+	Gov *GovArgs
 }
 
 // Result is a command's outcome.
@@ -130,6 +155,7 @@ type Result struct {
 	Client   ClientID
 	Order    book.OrderID
 	Qty      fixed.Qty // accepted quantity (after a reduce-only trim)
+	ID       uint64    // governance: the proposal id or emergency version created
 }
 
 // fingerprint hashes every payload field, so an idempotent retry can be
@@ -164,4 +190,38 @@ func b2u(b bool) uint8 {
 		return 1
 	}
 	return 0
+}
+
+// EncodeValue is a governed value in the form Command.Value carries.
+func EncodeValue(v governance.Value) string { return string(v.Encode(nil)) }
+
+// GovArgs are the arguments of the governance and eligibility commands
+// (see the command kinds for which each reads).
+type GovArgs struct {
+	Operator    string          // acting operator id (≤ governance.MaxOperatorIDLen)
+	Target      string          // operator added or disabled
+	Role        governance.Role // role of an added operator
+	Set         string          // parameter set id ("market:BTC-USD-PERP", "eligibility", ...)
+	Value       string          // proposed or emergency value: its canonical encoding (EncodeValue); keeps Command comparable
+	ID          uint64          // proposal id, version number or disclosure version
+	At          int64           // effective time (proposal) or evidence date (classification), unix ns
+	Note        string          // justification or document reference (≤ governance.MaxNoteLen)
+	PIClass     eligibility.Class
+	Evidence    eligibility.EvidenceKind
+	Basis       eligibility.Basis
+	Portfolio   fixed.Amount // HKD cents
+	TotalAssets fixed.Amount // HKD cents
+	Trades      int64
+	Digest      [32]byte // SHA-256 of a published disclosure's text
+}
+
+var noGovArgs GovArgs
+
+// args returns the command's governance arguments (zero when absent);
+// callers only read them.
+func (c *Command) args() *GovArgs {
+	if c.Gov == nil {
+		return &noGovArgs
+	}
+	return c.Gov
 }

@@ -21,7 +21,10 @@ type MarketSpec struct {
 	TakerFee        fixed.Ppm
 	BandPpm         fixed.Ppm // orders must lie within mark × (1 ± band)
 	DefaultLeverage int64     // a new client's leverage setting
-	Limits          book.Limits
+	// MaxLeverage caps the leverage a client may select (governed
+	// max_leverage). Zero: the first bracket's.
+	MaxLeverage int64
+	Limits      book.Limits
 	// Underlying names the index the market is valued on ("BTC"). Markets
 	// on one underlying share its index, so they must share a tick (quotes
 	// are in ticks). Empty: the symbol, i.e. an index of its own.
@@ -51,6 +54,10 @@ type Config struct {
 	Sources []oracle.Source   // constituents of every index (venue ids are the quote's Source)
 	Mark    oracle.MarkParams // basis window and clamp band
 	Funding funding.Params    // interval, sampling, interest, clamp, cap
+
+	// Governance: operators, review rules, eligibility thresholds and extra
+	// genesis parameter sets (governance.go). Zero values are defaults.
+	Governance GovernanceConfig
 }
 
 // Named limits that are not per-market.
@@ -102,6 +109,7 @@ func (c *Config) Validate() error {
 	if c.Mark.Validate() != nil || c.Funding.Validate() != nil {
 		return ErrConfigOracle
 	}
+	c.Governance.defaults()
 	for i := range c.Markets {
 		m := &c.Markets[i]
 		for j := 0; j < i; j++ {
@@ -124,7 +132,10 @@ func (c *Config) Validate() error {
 		if m.BandPpm <= 0 || m.BandPpm >= fixed.PpmOne {
 			return ErrConfigBand
 		}
-		if m.DefaultLeverage < 1 || m.DefaultLeverage > m.Brackets[0].MaxLeverage || m.DefaultLeverage > LeverageMax {
+		if m.MaxLeverage == 0 {
+			m.MaxLeverage = m.Brackets[0].MaxLeverage
+		}
+		if m.MaxLeverage < 1 || m.MaxLeverage > m.Brackets[0].MaxLeverage || m.DefaultLeverage < 1 || m.DefaultLeverage > m.MaxLeverage || m.DefaultLeverage > LeverageMax {
 			return ErrConfigLev
 		}
 		if m.Underlying == "" {

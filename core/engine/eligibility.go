@@ -81,7 +81,7 @@ func (e *Engine) expire() {
 // client's classification or knowledge flag.
 func (e *Engine) eligibilityChanged(id ClientID) {
 	c := &e.clients[id]
-	if e.eligibility(c) != OK {
+	if e.eligibility(id) != OK {
 		e.revokeOrders(id)
 		return
 	}

@@ -5,7 +5,9 @@ import (
 	"errors"
 
 	"github.com/sampan-hk/sampan/core/book"
+	"github.com/sampan-hk/sampan/core/eligibility"
 	"github.com/sampan-hk/sampan/core/fixed"
+	"github.com/sampan-hk/sampan/core/governance"
 	"github.com/sampan-hk/sampan/core/oracle"
 )
 
@@ -31,6 +33,7 @@ var (
 	ErrBadBool       = errors.New("engine: bool byte is not 0 or 1")
 	ErrStringTooLong = errors.New("engine: string longer than its limit")
 	ErrDetail        = errors.New("engine: event detail present on a kind without one, or missing")
+	ErrBadValue      = errors.New("engine: parameter value is not canonical")
 )
 
 // Version is the current record version for every kind.
@@ -83,7 +86,27 @@ const (
 	fEquity             // i64
 	fMargin             // i64
 	fQuantile           // u8
+	// Governance (command fields, then the event's audit payload).
+	fOperator    // u8 length + bytes, ≤ governance.MaxOperatorIDLen
+	fTarget      // u8 length + bytes, ≤ governance.MaxOperatorIDLen
+	fRole        // u8
+	fSet         // u8 length + bytes
+	fValue       // u16 length + governance.Value encoding (0: no value)
+	fID          // u64
+	fAt          // i64
+	fNote        // u16 length + bytes, ≤ governance.MaxNoteLen
+	fPIClass     // u8
+	fEvidence    // u8
+	fBasis       // u8
+	fPortfolio   // i64
+	fTotalAssets // i64
+	fTrades      // i64
+	fDigest      // [32]byte
+	fAudit       // u32 length + the store event's canonical encoding
 )
+
+// maxAudit bounds an audit payload (a governance event with its value).
+const maxAudit = 1 << 16
 
 var cmdLayoutV1 = [cmdKindEnd][]field{
 	CmdCreateClient:      {fKey, fRef},
@@ -101,6 +124,18 @@ var cmdLayoutV1 = [cmdKindEnd][]field{
 	CmdQuote:             {fMarket, fSource, fPrice, fObserved},
 	CmdTick:              {},
 	CmdFundInsurance:     {fKey, fAmount},
+	CmdAddOperator:       {fOperator, fTarget, fRole},
+	CmdDisableOperator:   {fOperator, fTarget},
+	CmdProposeParams:     {fOperator, fSet, fValue, fAt, fNote},
+	CmdApproveProposal:   {fOperator, fID},
+	CmdRejectProposal:    {fOperator, fID, fNote},
+	CmdWithdrawProposal:  {fOperator, fID},
+	CmdEmergencyTighten:  {fOperator, fSet, fValue, fNote},
+	CmdReviewEmergency:   {fOperator, fSet, fID, fNote},
+	CmdClassifyClient:    {fOperator, fClient, fPIClass, fEvidence, fAt, fPortfolio, fTotalAssets, fNote},
+	CmdRecordKnowledge:   {fOperator, fClient, fBasis, fTrades, fNote},
+	CmdPublishDisclosure: {fOperator, fID, fDigest},
+	CmdAcceptDisclosure:  {fClient, fID},
 }
 
 var evLayoutV1 = [evKindEnd][]field{
@@ -136,6 +171,8 @@ var evLayoutV1 = [evKindEnd][]field{
 		fQuantile},
 	EvLiquidationFinished: {fClient, fFlag, fEquity, fMargin, fBalance},
 	EvAdlQuantile:         {fClient, fMarket, fSide, fSize, fQuantile, fAmount},
+	EvGovernance:          {fFlags, fMarket, fAudit},
+	EvEligibility:         {fFlags, fClient, fAudit},
 }
 
 func put8(dst []byte, v uint8) []byte { return append(dst, v) }
@@ -154,7 +191,8 @@ func AppendCommand(dst []byte, c *Command) ([]byte, error) {
 	if c.Kind == 0 || c.Kind >= cmdKindEnd {
 		return dst, ErrUnknownKind
 	}
-	if len(c.Ref) > RefMax {
+	if len(c.Ref) > RefMax || len(c.args().Operator) > governance.MaxOperatorIDLen || len(c.args().Target) > governance.MaxOperatorIDLen ||
+		len(c.args().Set) > 255 || len(c.args().Note) > governance.MaxNoteLen || len(c.args().Value) > 0xFFFF {
 		return dst, ErrStringTooLong
 	}
 	dst = append(dst, byte(c.Kind), Version)
@@ -211,6 +249,41 @@ func putCmdField(dst []byte, c *Command, f field) []byte {
 		return put16(dst, c.Source)
 	case fObserved:
 		return put64(dst, uint64(c.Observed))
+	case fOperator:
+		dst = put8(dst, uint8(len(c.args().Operator)))
+		return append(dst, c.args().Operator...)
+	case fTarget:
+		dst = put8(dst, uint8(len(c.args().Target)))
+		return append(dst, c.args().Target...)
+	case fRole:
+		return put8(dst, uint8(c.args().Role))
+	case fSet:
+		dst = put8(dst, uint8(len(c.args().Set)))
+		return append(dst, c.args().Set...)
+	case fValue:
+		dst = put16(dst, uint16(len(c.args().Value)))
+		return append(dst, c.args().Value...)
+	case fID:
+		return put64(dst, c.args().ID)
+	case fAt:
+		return put64(dst, uint64(c.args().At))
+	case fNote:
+		dst = put16(dst, uint16(len(c.args().Note)))
+		return append(dst, c.args().Note...)
+	case fPIClass:
+		return put8(dst, uint8(c.args().PIClass))
+	case fEvidence:
+		return put8(dst, uint8(c.args().Evidence))
+	case fBasis:
+		return put8(dst, uint8(c.args().Basis))
+	case fPortfolio:
+		return put64(dst, uint64(c.args().Portfolio))
+	case fTotalAssets:
+		return put64(dst, uint64(c.args().TotalAssets))
+	case fTrades:
+		return put64(dst, uint64(c.args().Trades))
+	case fDigest:
+		return append(dst, c.args().Digest[:]...)
 	}
 	panic("engine: command layout names an unknown field")
 }
@@ -258,6 +331,13 @@ func (r *reader) u64() uint64 {
 	}
 	return 0
 }
+func (r *reader) str(n, limit int) string {
+	if n > limit && r.err == nil {
+		r.err = ErrStringTooLong
+	}
+	return string(r.take(n))
+}
+
 func (r *reader) boolean() bool {
 	v := r.u8()
 	if v > 1 && r.err == nil {
@@ -281,6 +361,9 @@ func DecodeCommand(b []byte) (Command, error) {
 	}
 	c.Kind = k
 	r := reader{b: b[2:]}
+	if isGovCommand(k) {
+		c.Gov = new(GovArgs)
+	}
 	for _, f := range cmdLayoutV1[k] {
 		switch f {
 		case fClient:
@@ -331,6 +414,44 @@ func DecodeCommand(b []byte) (Command, error) {
 			c.Source = r.u16()
 		case fObserved:
 			c.Observed = int64(r.u64())
+		case fOperator:
+			c.Gov.Operator = r.str(int(r.u8()), governance.MaxOperatorIDLen)
+		case fTarget:
+			c.Gov.Target = r.str(int(r.u8()), governance.MaxOperatorIDLen)
+		case fRole:
+			c.Gov.Role = governance.Role(r.u8())
+		case fSet:
+			c.Gov.Set = r.str(int(r.u8()), 255)
+		case fValue:
+			if n := int(r.u16()); n > 0 {
+				b := r.take(n)
+				if r.err == nil {
+					if _, reason := governance.DecodeValue(b); reason != governance.ReasonNone {
+						r.err = ErrBadValue
+					}
+					c.Gov.Value = string(b)
+				}
+			}
+		case fID:
+			c.Gov.ID = r.u64()
+		case fAt:
+			c.Gov.At = int64(r.u64())
+		case fNote:
+			c.Gov.Note = r.str(int(r.u16()), governance.MaxNoteLen)
+		case fPIClass:
+			c.Gov.PIClass = eligibility.Class(r.u8())
+		case fEvidence:
+			c.Gov.Evidence = eligibility.EvidenceKind(r.u8())
+		case fBasis:
+			c.Gov.Basis = eligibility.Basis(r.u8())
+		case fPortfolio:
+			c.Gov.Portfolio = fixed.Amount(r.u64())
+		case fTotalAssets:
+			c.Gov.TotalAssets = fixed.Amount(r.u64())
+		case fTrades:
+			c.Gov.Trades = int64(r.u64())
+		case fDigest:
+			copy(c.Gov.Digest[:], r.take(32))
 		}
 	}
 	if r.err != nil {
@@ -347,8 +468,11 @@ func AppendEvent(dst []byte, ev *Event) ([]byte, error) {
 	if ev.Kind == 0 || ev.Kind >= evKindEnd {
 		return dst, ErrUnknownKind
 	}
-	if hasDetail[ev.Kind] != (ev.Detail != nil) {
+	if hasDetail[ev.Kind] != (ev.Detail != nil) || hasAudit[ev.Kind] != (ev.Gov != nil) {
 		return dst, ErrDetail
+	}
+	if ev.Gov != nil && len(ev.Gov.Audit) > maxAudit {
+		return dst, ErrStringTooLong
 	}
 	dst = append(dst, byte(ev.Kind), Version)
 	dst = put64(dst, ev.Seq)
@@ -423,6 +547,9 @@ func AppendEvent(dst []byte, ev *Event) ([]byte, error) {
 			dst = put64(dst, uint64(ev.Margin))
 		case fQuantile:
 			dst = put8(dst, ev.Quantile)
+		case fAudit:
+			dst = put32(dst, uint32(len(ev.Gov.Audit)))
+			dst = append(dst, ev.Gov.Audit...)
 		default:
 			panic("engine: event layout names an unknown field")
 		}
@@ -517,6 +644,12 @@ func DecodeEvent(b []byte) (Event, error) {
 			ev.Margin = fixed.Amount(r.u64())
 		case fQuantile:
 			ev.Quantile = r.u8()
+		case fAudit:
+			n := r.u32()
+			if n > maxAudit && r.err == nil {
+				r.err = ErrStringTooLong
+			}
+			ev.Gov = &GovDetail{Audit: append([]byte{}, r.take(int(n))...)}
 		}
 	}
 	if r.err != nil {
@@ -533,6 +666,18 @@ var hasDetail = func() (h [evKindEnd]bool) {
 	for k, l := range evLayoutV1 {
 		for _, f := range l {
 			if f == fDetail {
+				h[k] = true
+			}
+		}
+	}
+	return h
+}()
+
+// hasAudit says which event kinds carry a store event (GovDetail).
+var hasAudit = func() (h [evKindEnd]bool) {
+	for k, l := range evLayoutV1 {
+		for _, f := range l {
+			if f == fAudit {
 				h[k] = true
 			}
 		}

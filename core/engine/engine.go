@@ -36,6 +36,17 @@
 // cover. Client 0 is the fund's position holder. Liquidations wait while
 // a market's index is unreliable.
 //
+// Governance and eligibility (governance.go, docs/governance.md): market,
+// collateral, firm and eligibility parameters are versioned, effective-
+// dated sets in a governance.Store (maker-checker proposals, emergency
+// tightening with a 24 h review); PI classification, knowledge and risk
+// disclosures live in an eligibility.Registry. Both are ticked before any
+// command that reaches their next deadline, so a change effective at T
+// applies to the first command stamped ≥ T, live and in replay; their
+// events are engine events; a market set's activation is applied to the
+// market at once (brackets, leverage, fees, band, funding cap,
+// liquidation caps) and re-indexes its positions for liquidation.
+//
 // Margin (see risk for the arithmetic): each client has one cross-margined
 // derivatives account. equity = collateral + Σ unrealized PnL at mark.
 // Required = Σ per market of the worst case of "all resting buys fill" or
@@ -72,8 +83,10 @@ package engine
 
 import (
 	"github.com/sampan-hk/sampan/core/book"
+	"github.com/sampan-hk/sampan/core/eligibility"
 	"github.com/sampan-hk/sampan/core/fixed"
 	"github.com/sampan-hk/sampan/core/funding"
+	"github.com/sampan-hk/sampan/core/governance"
 	"github.com/sampan-hk/sampan/core/ledger"
 	"github.com/sampan-hk/sampan/core/liquidation"
 	"github.com/sampan-hk/sampan/core/risk"
@@ -94,6 +107,9 @@ type market struct {
 	// single-position account's exact liquidation price is a safe trigger
 	// despite MM's rounding up (liquidate.go).
 	exactTrigger bool
+	// maxLev is the selectable leverage cap (governed max_leverage; the
+	// first tier's at genesis).
+	maxLev int64
 }
 
 type client struct {
@@ -105,6 +121,10 @@ type client struct {
 	stamp       uint32 // liquidation pass that last processed it (scratch)
 	expiry      int64
 	deriv, fin  ledger.AccountID
+	// registered: classified through the eligibility registry
+	// (CmdClassifyClient); the registry then gates it alone, else the
+	// legacy fields above do (CmdSetClassification, governance.go).
+	registered bool
 }
 
 // Engine is the state machine. Use New; the zero value is not usable.
@@ -150,6 +170,14 @@ type Engine struct {
 	liqClient   ClientID       // the client whose liquidation order is matching
 	liqFilled   fixed.Qty
 	liqNotional fixed.Amount
+
+	// Governance and eligibility (governance.go).
+	gov        *governance.Store
+	elig       *eligibility.Registry
+	govDue     int64  // earliest store deadline (noDue: none)
+	govLog     []byte // store inputs since genesis, for snapshots
+	marketSets map[string]MarketID
+	specs      []MarketSpec // current specs (Markets), updated on activation
 }
 
 type lineRef struct {
@@ -176,11 +204,8 @@ func build(cfg Config, books bool) *Engine {
 		m.id = MarketID(i)
 		m.spec = ms
 		m.params = risk.Params{K: ms.Spec.NotionalPerLotTick(), Brackets: ms.Brackets, TakerFee: ms.TakerFee}
-		maxMMR := fixed.Ppm(0)
-		for _, b := range ms.Brackets {
-			maxMMR = max(maxMMR, b.MMR)
-		}
-		m.exactTrigger = m.params.K*int64(fixed.PpmOne-maxMMR) >= int64(fixed.PpmOne)
+		m.exactTrigger = exactTrigger(m.params.K, ms.Brackets)
+		m.maxLev = ms.MaxLeverage
 		if books {
 			m.book = book.New(ms.Spec, ms.Limits)
 		}
@@ -203,6 +228,8 @@ func build(cfg Config, books bool) *Engine {
 	e.touchGen = make([]uint32, len(e.markets), 1024*len(e.markets))
 	e.ev = make([]Event, 0, 256)
 	e.buildValuation()
+	e.buildGovernance()
+	e.specs = append([]MarketSpec(nil), cfg.Markets...)
 	return e
 }
 
@@ -222,7 +249,10 @@ func (e *Engine) Now() int64 { return e.now }
 func (e *Engine) Seq() uint64 { return e.seq }
 
 // Markets returns the market specs, indexed by MarketID.
-func (e *Engine) Markets() []MarketSpec { return e.cfg.Markets }
+// They are the current specs: governed fields (brackets, maximum leverage,
+// fees, band, liquidation caps) follow activated parameter changes; a
+// caller keeping them should refresh on EvGovernance events.
+func (e *Engine) Markets() []MarketSpec { return e.specs }
 
 // Mark returns a market's mark price (0 before the first SetMark).
 func (e *Engine) Mark(m MarketID) fixed.Price { return e.markets[m].mark }
@@ -258,6 +288,9 @@ func (e *Engine) Apply(cmd *Command, now int64) (Result, []Event) {
 	e.ev = e.ev[:0]
 	if len(e.expiries) > 0 && e.expiries[0].at <= e.now {
 		e.expire()
+	}
+	if e.now >= e.govDue {
+		e.govTime()
 	}
 	if e.now >= e.nextDue {
 		e.settleDue()
@@ -344,6 +377,9 @@ func (e *Engine) dispatch(cmd *Command) Result {
 	case CmdFundInsurance:
 		return e.fundInsurance(cmd)
 	}
+	if isGovCommand(cmd.Kind) {
+		return e.governanceCommand(cmd)
+	}
 	return Result{Code: CodeUnknownCommand}
 }
 
@@ -364,7 +400,7 @@ func (e *Engine) createClient(cmd *Command) Result {
 	id := ClientID(len(e.clients))
 	e.clients = append(e.clients, client{ref: cmd.Ref, deriv: e.led.Open(), fin: e.led.Open()})
 	for i := range e.markets {
-		e.lines = append(e.lines, risk.Line{Leverage: e.markets[i].spec.DefaultLeverage})
+		e.lines = append(e.lines, risk.Line{Leverage: min(e.markets[i].spec.DefaultLeverage, e.markets[i].maxLev)})
 		e.touchGen = append(e.touchGen, 0)
 		e.adlQ = append(e.adlQ, 0)
 	}
@@ -509,8 +545,20 @@ func (e *Engine) setKnowledge(cmd *Command) Result {
 
 // eligibility says whether a client may open or increase a position, and
 // if not, why. The checks run in this order so the reason names the most
-// basic gap first.
-func (e *Engine) eligibility(c *client) Code {
+// basic gap first. A client classified through the registry
+// (CmdClassifyClient) is gated by eligibility.CanIncrease alone: PI
+// unexpired at engine time, knowledge on record, current disclosure
+// accepted. A client only ever set by the legacy commands
+// (CmdSetClassification, CmdSetKnowledge) is gated by those records, plus
+// the current disclosure once one is published.
+func (e *Engine) eligibility(id ClientID) Code {
+	c := &e.clients[id]
+	if c.registered {
+		if ok, r := e.elig.CanIncrease(uint64(id), e.now); !ok {
+			return FromEligibility(r)
+		}
+		return OK
+	}
 	switch {
 	case c.class == Retail:
 		return CodeNotProfessionalInvestor
@@ -518,6 +566,8 @@ func (e *Engine) eligibility(c *client) Code {
 		return CodePIClassificationExpired
 	case !c.knowledge:
 		return CodeNoDerivativesKnowledge
+	case !e.elig.AcceptedCurrent(uint64(id)):
+		return CodeRiskDisclosureNotAccepted
 	}
 	return OK
 }
@@ -532,7 +582,7 @@ func (e *Engine) setLeverage(cmd *Command) Result {
 	}
 	m := &e.markets[cmd.Market]
 	lev := int64(cmd.Leverage)
-	if lev < 1 || lev > m.spec.Brackets[0].MaxLeverage || lev > LeverageMax {
+	if lev < 1 || lev > m.maxLev || lev > LeverageMax {
 		return Result{Code: CodeLeverageOutOfRange}
 	}
 	l := e.line(cmd.Client, cmd.Market)

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"github.com/sampan-hk/sampan/core/book"
+	"github.com/sampan-hk/sampan/core/eligibility"
 	"github.com/sampan-hk/sampan/core/fixed"
+	"github.com/sampan-hk/sampan/core/governance"
 )
 
 // EventKind says what an Event reports. The numbers are the encoding's type
@@ -41,14 +43,21 @@ const (
 	EvDeleveraged         EventKind = 27 // Client (ADL counterparty), MakerClient (liquidated), Market, Side (counterparty's), Price (bankruptcy), Qty, TakerRealized, MakerRealized, Amount (rank score), Quantile
 	EvLiquidationFinished EventKind = 28 // Client, Flag (margin restored; false: closed out), Equity, Margin, Balance (collateral)
 	EvAdlQuantile         EventKind = 29 // Client, Market, Side (position's), Size, Quantile (1–5), Amount (rank score): a changed ADL queue quantile
-	evKindEnd             EventKind = 30
+	// Governance and eligibility (governance.go): the store's own event,
+	// renumbered into the engine's sequence. Flags is the store's event
+	// kind (governance.EventKind / eligibility.EventKind); Market is the
+	// market a market set belongs to (AllMarkets: another set); Client the
+	// eligibility client; Gov the store event and its canonical encoding.
+	EvGovernance  EventKind = 30 // Flags, Market, Gov
+	EvEligibility EventKind = 31 // Flags, Client, Gov
+	evKindEnd     EventKind = 32
 )
 
 var evNames = [...]string{"?", "client_created", "deposited", "withdrawn", "transferred", "classification_set",
 	"knowledge_set", "leverage_set", "mark_set", "order_accepted", "trade", "order_cancelled", "order_expired",
 	"order_amended", "book_level", "position", "index", "index_source", "mark", "funding_sample", "funding_rate",
 	"funding_payment", "market_mode", "liquidation_started", "liquidation_order", "insurance_takeover",
-	"insurance_fund", "deleveraged", "liquidation_finished", "adl_quantile"}
+	"insurance_fund", "deleveraged", "liquidation_finished", "adl_quantile", "governance", "eligibility"}
 
 func (k EventKind) String() string {
 	if k < evKindEnd {
@@ -117,4 +126,17 @@ type Event struct {
 	// keeping it out of line keeps Event small on the trading hot path
 	// (valuation events come a few per second).
 	Detail *Valuation
+
+	// Gov is set on EvGovernance and EvEligibility only (out of line like
+	// Detail, and likewise never changed after emission).
+	Gov *GovDetail
+}
+
+// GovDetail carries a governance or eligibility store event: Audit is its
+// canonical encoding (what the journal stores); Gov or Elig is the event
+// itself in process (both nil after DecodeEvent).
+type GovDetail struct {
+	Audit []byte
+	Gov   *governance.Event
+	Elig  *eligibility.Event
 }

@@ -7,7 +7,7 @@ import (
 
 // stateHashVersion is mixed into the hash; bump it when the canonical
 // encoding below changes so old and new hashes are never compared.
-const stateHashVersion = 4
+const stateHashVersion = 5
 
 // StateHash is SHA-256 over a canonical encoding of all engine state:
 // engine time and sequence, every market (mark, open interest, every
@@ -71,6 +71,15 @@ func (e *Engine) StateHash() [32]byte {
 	buf = e.appendValuationState(buf)
 	flush()
 	buf = e.appendLiquidationState(buf)
+	flush()
+	// Governance and eligibility: each store's canonical content hash
+	// (operators, proposals, every version, clients' records; not the
+	// stores' clocks, which follow engine time). The registered flags
+	// follow from the registry.
+	gh, eh := e.gov.ContentHash(), e.elig.ContentHash()
+	buf = append(buf, gh[:]...)
+	buf = append(buf, eh[:]...)
+	u64(uint64(e.govDue))
 	flush()
 	u64(uint64(e.idem.n))
 	e.idem.each(func(en *idemEntry) {

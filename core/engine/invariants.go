@@ -30,6 +30,34 @@ func (e *Engine) CheckInvariants() error {
 	if !e.idem.check() {
 		return fail("idempotency index does not match its ring")
 	}
+	// Governance and eligibility: each store's own invariants; the
+	// registered flags mirror the registry; every governed market runs on
+	// its set's current value; nothing due is left unticked.
+	if err := e.gov.Check(); err != nil {
+		return err
+	}
+	if err := e.elig.Check(); err != nil {
+		return err
+	}
+	for id := 1; id < len(e.clients); id++ {
+		if e.clients[id].registered != e.elig.Classified(uint64(id)) {
+			return fail("registered flag disagrees with the eligibility registry", int64(id))
+		}
+	}
+	for i := range e.markets {
+		m := &e.markets[i]
+		if cur, ok := e.gov.Current("market:" + m.spec.Symbol); ok {
+			if !cur.Value.Equal(marketValue(m, e.cfg.Funding.Interval)) {
+				return fail("market parameters differ from the governed current value", int64(i))
+			}
+		}
+	}
+	if t, ok := e.gov.NextDeadline(); ok && t < e.govDue {
+		return fail("governance deadline before govDue", t, e.govDue)
+	}
+	if t, ok := e.elig.NextDeadline(); ok && t < e.govDue {
+		return fail("eligibility deadline before govDue", t, e.govDue)
+	}
 	if e.led.Balance(ledger.USD, ledger.Fees) < 0 {
 		return fail("fee account negative")
 	}
@@ -80,7 +108,7 @@ func (e *Engine) CheckInvariants() error {
 				return false
 			}
 			if !v.ReduceOnly {
-				if code := e.eligibility(&e.clients[v.Owner]); code != OK {
+				if code := e.eligibility(ClientID(v.Owner)); code != OK {
 					walkErr = fail("an ineligible client ("+code.String()+") has an order that may increase its position", int64(v.Owner), int64(v.ID))
 					return false
 				}
@@ -113,7 +141,7 @@ func (e *Engine) CheckInvariants() error {
 			if l.ReduceBuyQty > pos(-l.Size) || l.ReduceSellQty > pos(l.Size) {
 				return fail("reduce-only orders could increase a position", int64(c), int64(mi))
 			}
-			if c > 0 && (l.Leverage < 1 || l.Leverage > m.spec.Brackets[0].MaxLeverage) {
+			if c > 0 && (l.Leverage < 1 || l.Leverage > m.maxLev) {
 				return fail("leverage out of range", int64(c), l.Leverage)
 			}
 		}

@@ -110,7 +110,7 @@ func (e *Engine) placeOrder(cmd *Command) Result {
 	flags := cmd.Flags
 	// The professional-investor gate: an ineligible client's orders are
 	// accepted only as reduce-only, so they can never open or increase.
-	elig := e.eligibility(c)
+	elig := e.eligibility(cmd.Client)
 	if elig == OK && e.marketReduceOnly(m) {
 		// The index is unhealthy: the same gate as for an ineligible client.
 		elig = CodeMarketReduceOnly
@@ -465,7 +465,7 @@ func (e *Engine) amendOrder(cmd *Command) Result {
 	}
 	buy := v.Side == book.Buy
 	l := e.line(cmd.Client, cmd.Market)
-	elig := e.eligibility(c)
+	elig := e.eligibility(cmd.Client)
 	if elig == OK && e.marketReduceOnly(m) {
 		elig = CodeMarketReduceOnly
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"github.com/sampan-hk/sampan/core/book"
+	"github.com/sampan-hk/sampan/core/eligibility"
 	"github.com/sampan-hk/sampan/core/fixed"
 	"github.com/sampan-hk/sampan/core/ledger"
 )
@@ -14,6 +15,7 @@ type AccountView struct {
 	Expiry         int64
 	Knowledge      bool
 	Eligible       bool // may open or increase positions now
+	Gate           Code // why not (OK when Eligible): 400 not PI, 401 expired, 402 no knowledge, 404 disclosure
 	Financing      fixed.Amount
 	Totals                      // collateral, unrealized, equity, IM, MM, required
 	OrderMargin    fixed.Amount // Required − IM: reserved for resting orders
@@ -31,9 +33,15 @@ func (e *Engine) Account(id ClientID) (AccountView, bool) {
 	}
 	t := e.totals(id)
 	v := AccountView{Client: id, Ref: c.ref, Class: c.class, Expiry: c.expiry, Knowledge: c.knowledge,
-		Eligible: e.eligibility(c) == OK, Financing: e.led.Balance(ledger.USD, c.fin), Totals: t,
+		Eligible: e.eligibility(id) == OK, Gate: e.eligibility(id), Financing: e.led.Balance(ledger.USD, c.fin), Totals: t,
 		OrderMargin: t.Required - t.IM, Available: t.Equity - t.Required,
 		Liquidatable: c.liquidating || (t.MM > 0 && t.Equity < t.MM), Liquidating: c.queued}
+	if rc, ok := e.elig.Client(uint64(id)); ok && c.registered {
+		// Registry records replace the legacy fields (eligibility classes
+		// are the engine's plus one: 0 is "never classified" there).
+		cl := rc.Classification
+		v.Class, v.Expiry, v.Knowledge = Classification(cl.Class-1), cl.Expiry, rc.Knowledge.Basis != eligibility.BasisNone
+	}
 	for i := range e.markets {
 		v.OpenOrderCount += int(e.line(id, MarketID(i)).Orders)
 	}

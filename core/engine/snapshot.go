@@ -46,7 +46,13 @@ import (
 // Scratch state (the event buffer, the touched-line generation stamps) is
 // not stored: it is empty between commands.
 
-const snapshotVersion = 2
+const snapshotVersion = 3
+
+// Version 3 (governance) adds, right after the market symbols, the
+// governance and eligibility stores' input log (u32 n | n bytes; see
+// governance.go), which Restore replays into fresh stores before anything
+// that depends on governed parameters (book bands, funding caps). Versions
+// 1 and 2 restore with the stores at genesis.
 
 // Version 2 (liquidation) adds the client flag 4 (queued for liquidation)
 // and, after the valuation state, the insurance fund's lines (client 0,
@@ -78,6 +84,8 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 		dst = append(dst, byte(len(s)))
 		dst = append(dst, s...)
 	}
+	dst = put32(dst, uint32(len(e.govLog)))
+	dst = append(dst, e.govLog...)
 	dst = put32(dst, uint32(len(e.clients)-1))
 	for id := 1; id < len(e.clients); id++ {
 		c := &e.clients[id]
@@ -146,7 +154,7 @@ func Restore(cfg Config, data []byte) (*Engine, error) {
 		return nil, ErrSnapshotChecksum
 	}
 	ver := body[len(snapshotMagic)]
-	if ver != 1 && ver != snapshotVersion {
+	if ver < 1 || ver > snapshotVersion {
 		return nil, ErrSnapshotVersion
 	}
 	return restoreBody(cfg, body[len(snapshotMagic)+1:], ver)
@@ -175,6 +183,12 @@ func restoreBody(cfg Config, b []byte, ver uint8) (e *Engine, err error) {
 	for i := range e.markets {
 		n := int(r.u8())
 		if string(r.take(n)) != e.markets[i].spec.Symbol {
+			return bad()
+		}
+	}
+	if ver >= 3 {
+		n := int(r.u32())
+		if r.err != nil || n > len(r.b) || !e.replayGovLog(r.take(n)) {
 			return bad()
 		}
 	}
@@ -281,6 +295,9 @@ func restoreBody(cfg Config, b []byte, ver uint8) (e *Engine, err error) {
 	}
 	if len(r.b) != 0 {
 		return bad()
+	}
+	for id := 1; id < len(e.clients); id++ {
+		e.clients[id].registered = e.elig.Classified(uint64(id))
 	}
 	e.lix.Grow(len(e.clients))
 	if n := len(e.lines) - len(e.adlQ); n > 0 { // version 1: nothing published yet

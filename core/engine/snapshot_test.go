@@ -171,9 +171,9 @@ func TestSnapshotRejectsCorruption(t *testing.T) {
 			}
 		}
 	}
-	v := reseal(snap, len(snapshotMagic), 0x02)
+	v := reseal(snap, len(snapshotMagic), 0x04)
 	if _, err := Restore(cfg, v); err != ErrSnapshotVersion {
-		t.Fatalf("version 3: %v", err)
+		t.Fatalf("version 7: %v", err)
 	}
 	other := testConfig()
 	other.Markets = other.Markets[:1]
@@ -250,5 +250,26 @@ func TestSnapshotV1Restores(t *testing.T) {
 				t.Fatalf("client %d position differs after a v1 restore", c)
 			}
 		}
+	}
+}
+
+// A version-2 snapshot (before governance) restores to the same state as
+// the scenario, with the governance stores at genesis.
+func TestSnapshotV2Restores(t *testing.T) {
+	raw, err := os.ReadFile("testdata/snapshot-v2.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, err := hex.DecodeString(strings.ReplaceAll(string(raw), "\n", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Restore(testConfig(), v2)
+	if err != nil {
+		t.Fatalf("v2 snapshot: %v", err)
+	}
+	e := goldenSnapshotEngine(t)
+	if r.StateHash() != e.StateHash() {
+		t.Fatal("v2 snapshot restores to another state")
 	}
 }

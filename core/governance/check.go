@@ -12,12 +12,19 @@ import (
 // proposals by id, sets by id with every version, the unreviewed list, the
 // clock and the event sequence. Two stores that saw the same commands have
 // the same hash; replay tests and snapshots compare it.
-func (s *Store) Hash() [32]byte {
+func (s *Store) Hash() [32]byte { return s.hash(s.now) }
+
+// ContentHash is Hash with the clock left out (written as 0): what the
+// store holds, whatever instant it was last ticked to. The engine hashes
+// this, so a refused command that only advanced the clock changes nothing.
+func (s *Store) ContentHash() [32]byte { return s.hash(0) }
+
+func (s *Store) hash(now int64) [32]byte {
 	var b []byte
 	u := func(x uint64) { b = binary.BigEndian.AppendUint64(b, x) }
 	str := func(x string) { b = appendStr(b, x) }
 	b = append(b, "SPGOV1"...)
-	u(uint64(s.now))
+	u(uint64(now))
 	u(s.seq)
 	u(uint64(len(s.opIDs)))
 	for _, id := range s.opIDs {

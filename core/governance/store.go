@@ -812,3 +812,6 @@ func cloneVersion(v Version) Version {
 	v.Value = v.Value.Clone()
 	return v
 }
+
+// Now returns the store's engine time: the last Tick or command.
+func (s *Store) Now() int64 { return s.now }

@@ -449,3 +449,25 @@ func TestValueCanonical(t *testing.T) {
 		t.Fatal("value aliases the caller's rows")
 	}
 }
+
+func TestDecodeValueRoundTrip(t *testing.T) {
+	v := market(nil)
+	enc := v.Encode(nil)
+	back, r := DecodeValue(enc)
+	if r != ReasonNone || !back.Equal(v) {
+		t.Fatalf("round trip: %v", r)
+	}
+	for n := 0; n < len(enc); n++ {
+		if _, r := DecodeValue(enc[:n]); r != RejectInvalidValue {
+			t.Fatalf("truncated to %d: %v", n, r)
+		}
+	}
+	if _, r := DecodeValue(append(append([]byte{}, enc...), 0)); r != RejectInvalidValue {
+		t.Fatal("trailing byte accepted")
+	}
+	// Fields out of order are not canonical.
+	bad := Value{Fields: []Field{{"b", 1}, {"a", 2}}}
+	if _, r := DecodeValue(bad.Encode(nil)); r != RejectInvalidValue {
+		t.Fatal("non-canonical value accepted")
+	}
+}

@@ -169,3 +169,88 @@ func appendName(dst []byte, s string) []byte {
 	dst = append(dst, byte(len(s)))
 	return append(dst, s...)
 }
+
+// DecodeValue parses a value's canonical encoding (Encode), for commands
+// that carry a value in the engine's journal. It returns RejectInvalidValue
+// for truncated, trailing or non-canonical bytes (fields or tables out of
+// order, bad names, limits exceeded): decode then encode gives the input.
+func DecodeValue(b []byte) (Value, Reason) {
+	if len(b) < 6 || string(b[:4]) != "SPV1" {
+		return Value{}, RejectInvalidValue
+	}
+	in := b
+	b = b[4:]
+	bad := false
+	u8 := func() int {
+		if len(b) < 1 {
+			bad = true
+			return 0
+		}
+		v := b[0]
+		b = b[1:]
+		return int(v)
+	}
+	name := func() string {
+		n := u8()
+		if bad || len(b) < n {
+			bad = true
+			return ""
+		}
+		s := string(b[:n])
+		b = b[n:]
+		return s
+	}
+	i64 := func() int64 {
+		if len(b) < 8 {
+			bad = true
+			return 0
+		}
+		v := int64(binary.BigEndian.Uint64(b))
+		b = b[8:]
+		return v
+	}
+	nf := u8()
+	if nf > MaxFields {
+		return Value{}, RejectInvalidValue
+	}
+	var fields []Field
+	for i := 0; i < nf && !bad; i++ {
+		n := name()
+		fields = append(fields, Field{n, i64()})
+	}
+	nt := u8()
+	if nt > MaxTables {
+		return Value{}, RejectInvalidValue
+	}
+	var tables []Table
+	for i := 0; i < nt && !bad; i++ {
+		t := Table{Name: name()}
+		nc := u8()
+		if nc > MaxColumns {
+			return Value{}, RejectInvalidValue
+		}
+		for j := 0; j < nc && !bad; j++ {
+			t.Columns = append(t.Columns, name())
+		}
+		nr := u8()
+		if nr > MaxRows {
+			return Value{}, RejectInvalidValue
+		}
+		for j := 0; j < nr && !bad; j++ {
+			row := make([]int64, nc)
+			for k := range row {
+				row[k] = i64()
+			}
+			t.Rows = append(t.Rows, row)
+		}
+		tables = append(tables, t)
+	}
+	if bad || len(b) != 0 {
+		return Value{}, RejectInvalidValue
+	}
+	v, r := NewValue(fields, tables)
+	if r != ReasonNone || string(v.Encode(nil)) != string(in) {
+		return Value{}, RejectInvalidValue
+	}
+	return v, ReasonNone
+}

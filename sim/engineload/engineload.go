@@ -14,8 +14,10 @@ package engineload
 
 import (
 	"github.com/sampan-hk/sampan/core/book"
+	"github.com/sampan-hk/sampan/core/eligibility"
 	"github.com/sampan-hk/sampan/core/engine"
 	"github.com/sampan-hk/sampan/core/fixed"
+	"github.com/sampan-hk/sampan/core/governance"
 	"github.com/sampan-hk/sampan/sim/workload"
 )
 
@@ -120,4 +122,66 @@ func (l *Load) Mark(i int) (engine.Command, bool) {
 		return engine.Command{}, false
 	}
 	return engine.Command{Kind: engine.CmdSetMark, Market: Market, Price: l.Mids[(i+1)/MarkEvery-1]}, true
+}
+
+// Operators of GovernedConfig.
+var Operators = []governance.Operator{
+	{ID: "risk-1", Role: governance.RoleRiskOfficer},
+	{ID: "risk-2", Role: governance.RoleRiskOfficer},
+	{ID: "compliance-1", Role: governance.RoleComplianceOfficer},
+}
+
+// GovernedConfig is Config with governance operators, for SetupGoverned.
+func GovernedConfig() engine.Config {
+	cfg := Config()
+	cfg.Governance.Operators = Operators
+	return cfg
+}
+
+// SetupGoverned is Setup with every client classified through the
+// eligibility registry (PI evidence, knowledge, the current risk
+// disclosure accepted), so every order goes through eligibility's
+// CanIncrease, plus an approved parameter change scheduled far ahead and an
+// emergency tightening under review: the stores have deadlines pending but
+// none due, which is the state a live engine trades in. Run it at engine
+// time 1 on an engine built from GovernedConfig.
+func (l *Load) SetupGoverned() []engine.Command {
+	cmds := l.Setup()
+	p := l.Stream.Params
+	const now = 1
+	cmds = append(cmds, engine.Command{Kind: engine.CmdPublishDisclosure, Gov: &engine.GovArgs{Operator: "compliance-1", ID: 1, Digest: [32]byte{1}}})
+	for i := 0; i < p.Owners; i++ {
+		c := engine.ClientID(i + 1)
+		cmds = append(cmds,
+			engine.Command{Kind: engine.CmdClassifyClient, Client: c, Gov: &engine.GovArgs{Operator: "compliance-1",
+				PIClass: eligibility.InstitutionalPI, Evidence: eligibility.RegulatoryStatus, At: now}},
+			engine.Command{Kind: engine.CmdRecordKnowledge, Client: c, Gov: &engine.GovArgs{Operator: "compliance-1", Basis: eligibility.Training}},
+			engine.Command{Kind: engine.CmdAcceptDisclosure, Client: c, Gov: &engine.GovArgs{ID: 1}})
+	}
+	cfg := GovernedConfig()
+	set := "market:" + cfg.Markets[Market].Symbol
+	e := engine.MustNew(cfg)
+	cur, _ := e.Governance().Current(set)
+	looser := withField(cur.Value, "price_band_ppm", 1)
+	tighter := withField(cur.Value, "price_band_ppm", -1)
+	// The emergency change first: it would supersede a scheduled one.
+	cmds = append(cmds,
+		engine.Command{Kind: engine.CmdEmergencyTighten, Gov: &engine.GovArgs{Operator: "risk-1", Set: set, Value: tighter, Note: "bench"}},
+		engine.Command{Kind: engine.CmdProposeParams, Gov: &engine.GovArgs{Operator: "risk-1", Set: set, Value: looser, At: 1 << 62}},
+		engine.Command{Kind: engine.CmdApproveProposal, Gov: &engine.GovArgs{Operator: "risk-2", ID: 1}})
+	return cmds
+}
+
+func withField(v governance.Value, name string, delta int64) string {
+	fs := append([]governance.Field(nil), v.Fields...)
+	for i := range fs {
+		if fs[i].Name == name {
+			fs[i].V += delta
+		}
+	}
+	nv, r := governance.NewValue(fs, v.Tables)
+	if r != governance.ReasonNone {
+		panic("engineload: " + r.String())
+	}
+	return engine.EncodeValue(nv)
 }

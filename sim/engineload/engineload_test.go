@@ -11,15 +11,23 @@ import (
 // plain book accepted (so every cancel names a live order) and the engine's
 // invariants hold at the end.
 func TestWorkloadRunsCleanOnTheEngine(t *testing.T) {
+	t.Run("legacy", func(t *testing.T) { runClean(t, false) })
+	t.Run("governed", func(t *testing.T) { runClean(t, true) })
+}
+
+func runClean(t *testing.T, governed bool) {
 	p := workload.Default()
 	p.Warmup, p.Measured = 20_000, 60_000
 	if testing.Short() {
 		p.Measured = 10_000
 	}
 	l := New(p, true)
-	e := engine.MustNew(Config())
+	e, setup := engine.MustNew(Config()), l.Setup()
+	if governed {
+		e, setup = engine.MustNew(GovernedConfig()), l.SetupGoverned()
+	}
 	now := int64(1)
-	for _, c := range l.Setup() {
+	for _, c := range setup {
 		if r, _ := e.Apply(&c, now); r.Code != engine.OK {
 			t.Fatalf("setup %v: %v", c.Kind, r.Code)
 		}
@@ -46,6 +54,11 @@ func TestWorkloadRunsCleanOnTheEngine(t *testing.T) {
 	}
 	if err := e.CheckInvariants(); err != nil {
 		t.Fatal(err)
+	}
+	if governed {
+		if v, ok := e.Account(1); !ok || !v.Eligible || len(e.Governance().UnreviewedEmergencies()) != 1 || len(e.Governance().OpenProposals()) != 1 {
+			t.Fatal("governed setup did not leave its state")
+		}
 	}
 	if trades < len(l.Stream.Ops)/20 {
 		t.Fatalf("only %d trades: the workload is not exercising positions", trades)
