@@ -99,6 +99,8 @@ func startServeArgs(t *testing.T, bin string, args []string) *proc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// Never leave a server behind, even when the test fails half-way.
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	lines := make(chan string, 16)
 	go func() {
 		sc := bufio.NewScanner(stdout)
