@@ -150,32 +150,20 @@ func (s *Spec) PriceFromAmount(perLot Amount, r Rounding) Price {
 // (0, MaxPrice]. Errors: ErrSyntax, ErrOffStep (including more decimals
 // than the tick has), ErrNotPositive, ErrRange.
 func (s *Spec) ParsePrice(txt string) (Price, error) {
-	v, err := ParseDecimal(txt, s.Tick.Scale)
-	if errors.Is(err, ErrTooManyDecimals) {
-		// More decimals than the step has cannot be a multiple of it:
-		// report it as off-step, like any other value between steps.
-		return 0, ErrOffStep
-	}
-	if err != nil {
-		return 0, err
-	}
-	if v <= 0 {
-		return 0, ErrNotPositive
-	}
-	if v%s.Tick.Units != 0 {
-		return 0, ErrOffStep
-	}
-	p := Price(v / s.Tick.Units)
-	if p > s.MaxPrice {
-		return 0, ErrRange
-	}
-	return p, nil
+	v, err := parseSteps(txt, s.Tick, int64(s.MaxPrice))
+	return Price(v), err
 }
 
 // ParseQty parses a decimal quantity that must lie on the lot and within
 // (0, MaxQty]. Errors as for ParsePrice.
 func (s *Spec) ParseQty(txt string) (Qty, error) {
-	v, err := ParseDecimal(txt, s.Lot.Scale)
+	v, err := parseSteps(txt, s.Lot, int64(s.MaxQty))
+	return Qty(v), err
+}
+
+// parseSteps parses txt as a whole, positive number of steps, at most max.
+func parseSteps(txt string, step Step, max int64) (int64, error) {
+	v, err := ParseDecimal(txt, step.Scale)
 	if errors.Is(err, ErrTooManyDecimals) {
 		// More decimals than the step has cannot be a multiple of it:
 		// report it as off-step, like any other value between steps.
@@ -187,14 +175,13 @@ func (s *Spec) ParseQty(txt string) (Qty, error) {
 	if v <= 0 {
 		return 0, ErrNotPositive
 	}
-	if v%s.Lot.Units != 0 {
+	if v%step.Units != 0 {
 		return 0, ErrOffStep
 	}
-	q := Qty(v / s.Lot.Units)
-	if q > s.MaxQty {
-		return 0, ErrRange
+	if n := v / step.Units; n <= max {
+		return n, nil
 	}
-	return q, nil
+	return 0, ErrRange
 }
 
 // FormatPrice renders a price in ticks as a decimal string ("65000.5"),
