@@ -25,6 +25,7 @@ import (
 
 	"github.com/sampan-hk/sampan/core/engine"
 	"github.com/sampan-hk/sampan/core/fixed"
+	"github.com/sampan-hk/sampan/core/governance"
 	"github.com/sampan-hk/sampan/exchange"
 	"github.com/sampan-hk/sampan/gateway"
 )
@@ -57,11 +58,26 @@ type venue struct {
 	// skew moves engine time ahead of the wall clock (funding settles on
 	// the hour; the test does not wait for it).
 	skew atomic.Int64
+	// risk2 is a second risk officer (maker-checker needs two).
+	risk2 *gateway.Key
 }
 
 func newVenue(t *testing.T) *venue {
 	t.Helper()
-	m, err := exchange.NewMachine(engine.DefaultConfig())
+	// Every operator key is a governance operator of the engine too (same
+	// id and role), plus a second risk officer to check the first.
+	ecfg := engine.DefaultConfig()
+	keys := []*gateway.Key{}
+	for _, r := range []gateway.Role{gateway.RoleOperations, gateway.RoleCompliance, gateway.RoleRisk, gateway.RoleAuditor, gateway.RoleAdmin} {
+		keys = append(keys, &gateway.Key{ID: "op-" + string(r), Secret: []byte("secret-" + string(r)), Role: r, Operator: "op-" + string(r)})
+	}
+	keys = append(keys, &gateway.Key{ID: "op-risk-2", Secret: []byte("secret-risk-2"), Role: gateway.RoleRisk, Operator: "op-risk-2"})
+	roles := map[gateway.Role]governance.Role{gateway.RoleAdmin: governance.RoleAdmin, gateway.RoleRisk: governance.RoleRiskOfficer,
+		gateway.RoleCompliance: governance.RoleComplianceOfficer, gateway.RoleOperations: governance.RoleOperations, gateway.RoleAuditor: governance.RoleAuditor}
+	for _, k := range keys {
+		ecfg.Governance.Operators = append(ecfg.Governance.Operators, governance.Operator{ID: k.Operator, Role: roles[k.Role], Active: true})
+	}
+	m, err := exchange.NewMachine(ecfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,11 +85,13 @@ func newVenue(t *testing.T) *venue {
 	x := exchange.New(m, log)
 	v := &venue{t: t, keys: gateway.NewMemKeys(), ops: map[gateway.Role]*gateway.Key{}, x: x}
 	log.Clock = v.now
-	for _, r := range []gateway.Role{gateway.RoleOperations, gateway.RoleCompliance, gateway.RoleRisk, gateway.RoleAuditor} {
-		k := &gateway.Key{ID: "op-" + string(r), Secret: []byte("secret-" + string(r)), Role: r}
+	for _, k := range keys {
 		v.keys.Put(k)
-		v.ops[r] = k
+		if v.ops[k.Role] == nil {
+			v.ops[k.Role] = k
+		}
 	}
+	v.risk2 = keys[len(keys)-1]
 	cfg := gateway.DefaultServerConfig(v.keys)
 	cfg.KeyRate, cfg.KeyBurst, cfg.IPRate, cfg.IPBurst = 1e6, 1e6, 1e6, 1e6
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -263,13 +263,15 @@ func DecodeEvents(b []byte) ([]engine.Event, error) {
 	return out, nil
 }
 
-// resultLen is the fixed size of an encoded Result (version 1).
-const resultLen = 1 + 2 + 1 + 4 + 8 + 8
+// resultLen is the fixed size of an encoded Result (version 2: version 1
+// plus the governance ID).
+const resultLen = 1 + 2 + 1 + 4 + 8 + 8 + 8
 
-// EncodeResult encodes a Result: version, code, replayed, client, order, qty.
+// EncodeResult encodes a Result: version, code, replayed, client, order,
+// qty, id.
 func EncodeResult(r engine.Result) []byte {
 	b := make([]byte, resultLen)
-	b[0] = 1
+	b[0] = 2
 	binary.LittleEndian.PutUint16(b[1:], uint16(r.Code))
 	if r.Replayed {
 		b[3] = 1
@@ -277,19 +279,26 @@ func EncodeResult(r engine.Result) []byte {
 	binary.LittleEndian.PutUint32(b[4:], uint32(r.Client))
 	binary.LittleEndian.PutUint64(b[8:], uint64(r.Order))
 	binary.LittleEndian.PutUint64(b[16:], uint64(r.Qty))
+	binary.LittleEndian.PutUint64(b[24:], r.ID)
 	return b
 }
 
-// DecodeResult is the inverse of EncodeResult.
+// DecodeResult is the inverse of EncodeResult. It also reads version 1
+// (without the ID), which older audit records hold.
 func DecodeResult(b []byte) (engine.Result, error) {
-	if len(b) != resultLen || b[0] != 1 {
+	v1 := len(b) == resultLen-8 && b[0] == 1
+	if !v1 && (len(b) != resultLen || b[0] != 2) {
 		return engine.Result{}, errors.New("exchange: malformed result")
 	}
-	return engine.Result{
+	r := engine.Result{
 		Code:     engine.Code(binary.LittleEndian.Uint16(b[1:])),
 		Replayed: b[3] == 1,
 		Client:   engine.ClientID(binary.LittleEndian.Uint32(b[4:])),
 		Order:    book.OrderID(binary.LittleEndian.Uint64(b[8:])),
 		Qty:      fixed.Qty(binary.LittleEndian.Uint64(b[16:])),
-	}, nil
+	}
+	if !v1 {
+		r.ID = binary.LittleEndian.Uint64(b[24:])
+	}
+	return r, nil
 }

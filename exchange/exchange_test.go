@@ -96,13 +96,19 @@ func TestSlowConsumerIsDropped(t *testing.T) {
 }
 
 func TestResultEncodingRoundTrip(t *testing.T) {
-	in := engine.Result{Code: engine.CodeInsufficientMargin, Replayed: true, Client: 7, Order: 1<<20 | 5, Qty: 123}
+	in := engine.Result{Code: engine.CodeInsufficientMargin, Replayed: true, Client: 7, Order: 1<<20 | 5, Qty: 123, ID: 42}
 	out, err := DecodeResult(EncodeResult(in))
 	if err != nil || out != in {
 		t.Fatalf("%+v %v", out, err)
 	}
 	if _, err := DecodeResult([]byte{1, 2}); err == nil {
 		t.Fatal("short result accepted")
+	}
+	// Version 1 (no ID) still decodes.
+	v1 := EncodeResult(in)[:resultLen-8]
+	v1[0] = 1
+	if out, err := DecodeResult(v1); err != nil || out.Code != in.Code || out.Order != in.Order || out.ID != 0 {
+		t.Fatalf("v1: %+v %v", out, err)
 	}
 }
 

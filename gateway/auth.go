@@ -57,8 +57,13 @@ type Key struct {
 	Secret  []byte
 	Account uint64 // client account the key acts for (client keys)
 	Perms   Perm
-	Role    Role           // operator role (operator keys)
-	Allow   []netip.Prefix // optional IP allow-list; empty means any
+	Role    Role // operator role (operator keys)
+	// Operator is the governance operator id the key acts as (operator
+	// keys): the engine's Config.Governance.Operators must hold the same
+	// id with the same role. Governance actions need it; the gateway puts
+	// it in every governance command, never taking it from the request.
+	Operator string
+	Allow    []netip.Prefix // optional IP allow-list; empty means any
 	// CancelOnDisconnect cancels the account's open orders when a WebSocket
 	// session logged in with this key ends, however it ends.
 	CancelOnDisconnect bool

@@ -6,6 +6,7 @@ import (
 	"github.com/sampan-hk/sampan/core/book"
 
 	"github.com/sampan-hk/sampan/core/engine"
+	"github.com/sampan-hk/sampan/core/governance"
 )
 
 // engineAnswer is how one engine rejection is reported: the HTTP status and
@@ -66,7 +67,62 @@ func engineError(c engine.Code) *Error {
 	}
 	a, ok := engineAnswers[c]
 	if !ok {
+		a, ok = govAnswer(c)
+	}
+	if !ok {
 		a = engineAnswer{422, "rejected"}
 	}
 	return &Error{Status: a.status, Code: Code(c.String()), Message: a.msg}
+}
+
+// govAnswers are the governance refusals (the store's reasons, 600 + reason)
+// with their statuses: 403 for who may act (maker-checker included), 404 for
+// a missing proposal or version, 409 for a state conflict, 422 for a value or
+// time the rules refuse, 400 for a malformed value.
+var govAnswers = map[governance.Reason]engineAnswer{
+	governance.RejectUnknownOperator:          {403, "This key's operator id is not a governance operator of the engine; ask an admin to add it."},
+	governance.RejectOperatorDisabled:         {403, "This operator has been disabled."},
+	governance.RejectPermissionDenied:         {403, "Your role does not have this permission for this parameter set."},
+	governance.RejectSelfApproval:             {403, "Maker-checker: you proposed this change, so you cannot approve or reject it. A second authorised officer must decide it."},
+	governance.RejectSelfReview:               {403, "You applied this emergency change, so you cannot review it. A second risk officer must review it."},
+	governance.RejectNotProposer:              {403, "Only the proposer may withdraw a proposal."},
+	governance.RejectCannotDisableSelf:        {403, "An admin cannot disable itself."},
+	governance.RejectUnknownProposal:          {404, "No such proposal."},
+	governance.RejectUnknownVersion:           {404, "No such version of this parameter set."},
+	governance.RejectProposalNotPending:       {409, "This proposal is no longer pending: it was already approved, rejected, withdrawn, lapsed or superseded."},
+	governance.RejectEffectiveTimeConflict:    {409, "Another approved change of this set takes effect at the same instant; choose another effective time."},
+	governance.RejectAlreadyReviewed:          {409, "This emergency change has already been reviewed."},
+	governance.RejectTooManyOpenProposals:     {409, "Too many open proposals; decide or withdraw some first."},
+	governance.RejectOperatorExists:           {409, "This operator id is already used (ids are never reused)."},
+	governance.RejectEffectiveTimeNotInFuture: {422, "The effective time must be in the future (and approval must happen before it)."},
+	governance.RejectUnchanged:                {422, "The value equals the one in force: nothing to change."},
+	governance.RejectNotATightening:           {422, "An emergency change must be strictly tighter on every field it touches; use a proposal for anything else."},
+	governance.RejectNoActiveVersion:          {422, "The set has no value in force to tighten."},
+	governance.RejectEmergencyNotAllowed:      {422, "This parameter set has no emergency path; propose the change through maker-checker."},
+	governance.RejectNotAnEmergency:           {422, "This version was not an emergency change; there is nothing to review."},
+	governance.RejectFieldOutOfRange:          {422, "A parameter is outside the bounds its schema allows."},
+	governance.RejectValueRuleViolated:        {422, "The value breaks a rule of its schema (e.g. bracket consistency, or the 60% haircut floor on BTC and ETH)."},
+	governance.RejectNoteRequired:             {400, "A note saying why is required."},
+	governance.RejectNoteTooLong:              {400, "The note is too long (at most 280 bytes)."},
+	governance.RejectInvalidSetID:             {400, "Malformed parameter set id (e.g. \"market:BTC-USD-PERP\", \"collateral:BTC\", \"firm\", \"eligibility\")."},
+	governance.RejectUnknownSetKind:           {404, "No such kind of parameter set."},
+	governance.RejectInvalidValue:             {400, "Malformed parameter value."},
+	governance.RejectUnknownField:             {400, "The value names a field the schema does not define."},
+	governance.RejectMissingField:             {400, "The value lacks a field the schema requires."},
+}
+
+// govAnswer answers the governance and parameter codes.
+func govAnswer(c engine.Code) (engineAnswer, bool) {
+	switch c {
+	case engine.CodeOperatorRequired:
+		return engineAnswer{403, c.Message()}, true
+	case engine.CodeParamNotGoverned, engine.CodeParamUnknownSet, engine.CodeParamInvalid:
+		return engineAnswer{422, c.Message()}, true
+	}
+	for r, a := range govAnswers {
+		if engine.FromGovernance(r) == c {
+			return a, true
+		}
+	}
+	return engineAnswer{}, false
 }

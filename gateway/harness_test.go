@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sampan-hk/sampan/core/engine"
+	"github.com/sampan-hk/sampan/core/governance"
 	"github.com/sampan-hk/sampan/exchange"
 	"github.com/sampan-hk/sampan/marketdata"
 )
@@ -21,30 +22,44 @@ import (
 // env is one exchange (MemLog) behind a Server on a loopback httptest
 // server, with an operator key per role.
 type env struct {
-	t    testing.TB
-	x    *exchange.Exchange
-	log  *exchange.MemLog // tests may set log.Clock (engine time)
-	keys *MemKeys
-	srv  *Server
-	hs   *httptest.Server
-	ops  map[Role]*Key
-	ts   *atomic.Int64 // keeps signed timestamps unique so no request looks like a replay
+	t     testing.TB
+	x     *exchange.Exchange
+	log   *exchange.MemLog // tests may set log.Clock (engine time)
+	keys  *MemKeys
+	srv   *Server
+	hs    *httptest.Server
+	ops   map[Role]*Key
+	risk2 *Key          // a second risk officer
+	ts    *atomic.Int64 // keeps signed timestamps unique so no request looks like a replay
 }
 
 func newEnv(t testing.TB, tweak func(*ServerConfig)) *env {
 	t.Helper()
-	m, err := exchange.NewMachine(engine.DefaultConfig())
+	// Every operator key is also a governance operator of the engine (same
+	// id and role), plus a second risk officer (ev.risk2) to check a first.
+	ecfg := engine.DefaultConfig()
+	keys := []*Key{}
+	for _, r := range []Role{RoleAdmin, RoleRisk, RoleCompliance, RoleOperations, RoleAuditor} {
+		keys = append(keys, &Key{ID: "op-" + string(r), Secret: []byte("secret-" + string(r)), Role: r, Operator: "op-" + string(r)})
+	}
+	keys = append(keys, &Key{ID: "op-risk-2", Secret: []byte("secret-risk-2"), Role: RoleRisk, Operator: "op-risk-2"})
+	for _, k := range keys {
+		ecfg.Governance.Operators = append(ecfg.Governance.Operators, governance.Operator{ID: k.Operator, Role: govRole(k.Role), Active: true})
+	}
+	m, err := exchange.NewMachine(ecfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := exchange.NewMemLog(m)
 	x := exchange.New(m, log)
 	ev := &env{t: t, x: x, log: log, keys: NewMemKeys(), ops: map[Role]*Key{}, ts: new(atomic.Int64)}
-	for _, r := range []Role{RoleAdmin, RoleRisk, RoleCompliance, RoleOperations, RoleAuditor} {
-		k := &Key{ID: "op-" + string(r), Secret: []byte("secret-" + string(r)), Role: r}
+	for _, k := range keys {
 		ev.keys.Put(k)
-		ev.ops[r] = k
+		if ev.ops[k.Role] == nil {
+			ev.ops[k.Role] = k
+		}
 	}
+	ev.risk2 = keys[len(keys)-1]
 	cfg := DefaultServerConfig(ev.keys)
 	cfg.KeyRate, cfg.KeyBurst, cfg.IPRate, cfg.IPBurst = 1e6, 1e6, 1e6, 1e6
 	cfg.Logger = discardLogger()

@@ -387,6 +387,6 @@ func (s *Server) getWhoami(w http.ResponseWriter, r *http.Request, c *call) *Err
 		}
 	}
 	slices.Sort(acts)
-	WriteJSON(w, http.StatusOK, map[string]any{"key": c.key.ID, "role": string(c.key.Role), "actions": acts})
+	WriteJSON(w, http.StatusOK, map[string]any{"key": c.key.ID, "role": string(c.key.Role), "operator": c.key.Operator, "actions": acts})
 	return nil
 }

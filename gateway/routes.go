@@ -3,6 +3,8 @@ package gateway
 import (
 	_ "embed"
 	"net/http"
+
+	"github.com/sampan-hk/sampan/core/engine"
 )
 
 // OpenAPI is the API description served at /v1/openapi.json. docs/openapi.json
@@ -61,4 +63,18 @@ func (s *Server) register() {
 	s.handle("GET /v1/admin/risk/insurance", s.operator(ActViewRisk, s.getRiskInsurance))
 	s.handle("GET /v1/admin/risk/liquidations", s.operator(ActViewRisk, s.getRiskLiquidations))
 	s.handle("GET /v1/admin/risk/adl", s.operator(ActViewRisk, s.getRiskADL))
+
+	// Governance (governance.go): every operator reads; actions need an
+	// operator id on the key and the permission for the set's domain,
+	// which the engine checks again.
+	s.handle("GET /v1/admin/parameters", s.govRead(s.getParameters))
+	s.handle("GET /v1/admin/parameters/{set}/history", s.govRead(s.getParameterHistory))
+	s.handle("GET /v1/admin/proposals", s.govRead(s.getProposals))
+	s.handle("POST /v1/admin/proposals", s.govAct(s.postProposal))
+	s.handle("POST /v1/admin/proposals/{id}/approve", s.govAct(s.decide(engine.CmdApproveProposal)))
+	s.handle("POST /v1/admin/proposals/{id}/reject", s.govAct(s.decide(engine.CmdRejectProposal)))
+	s.handle("POST /v1/admin/proposals/{id}/withdraw", s.govAct(s.decide(engine.CmdWithdrawProposal)))
+	s.handle("POST /v1/admin/emergency", s.govAct(s.postEmergency))
+	s.handle("GET /v1/admin/emergency/unreviewed", s.govRead(s.getUnreviewed))
+	s.handle("POST /v1/admin/emergency/review", s.govAct(s.postReview))
 }

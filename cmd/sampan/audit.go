@@ -27,6 +27,7 @@ func auditExport(dir string, from, to uint64) ([]byte, error) {
 	var chain audit.Chain
 	var recs []audit.Record
 	var decodeErr error
+	factoryDir = dir
 	sm := engineFactory()
 	_, err := journal.Replay(dir, sm, journal.ReplayOptions{Observe: func(_ uint64, _ int64, _, _, events []byte) {
 		evs, err := exchange.DecodeEvents(events)

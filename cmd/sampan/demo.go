@@ -32,8 +32,38 @@ type demoState struct {
 }
 
 type demoKey struct {
-	Key    string `json:"key"`
-	Secret string `json:"secret"`
+	Key      string `json:"key"`
+	Secret   string `json:"secret"`
+	Operator string `json:"operator,omitempty"` // governance operator id
+}
+
+// demoOperator is one demo operator key: its name in demo.json, its role
+// and the governance operator id it acts as.
+type demoOperator struct {
+	Name     string
+	Role     gateway.Role
+	Operator string
+}
+
+// demoOperatorKeys are the demo's operator keys. Maker-checker needs two
+// risk officers: the first proposes, the second approves.
+var demoOperatorKeys = []demoOperator{
+	{"admin", gateway.RoleAdmin, "demo-admin"},
+	{"operations", gateway.RoleOperations, "demo-operations"},
+	{"compliance_officer", gateway.RoleCompliance, "demo-compliance"},
+	{"risk_officer", gateway.RoleRisk, "demo-risk-1"},
+	{"risk_officer_2", gateway.RoleRisk, "demo-risk-2"},
+	{"auditor", gateway.RoleAuditor, "demo-auditor"},
+}
+
+// demoGenesisOperators are the governance operators a new demo data
+// directory starts with: the same ids and roles as the demo's operator keys.
+func demoGenesisOperators() []genesisOperator {
+	out := make([]genesisOperator, 0, len(demoOperatorKeys))
+	for _, o := range demoOperatorKeys {
+		out = append(out, genesisOperator{ID: o.Operator, Role: string(o.Role)})
+	}
+	return out
 }
 
 type demoClient struct {
@@ -94,6 +124,7 @@ func runDemo(ctx context.Context, data, httpAddr string) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cfg := defaultServeConfig()
 	cfg.Data, cfg.HTTP, cfg.Raft = data, freeOr(httpAddr), "127.0.0.1:0"
+	cfg.Operators = demoGenesisOperators()
 	s, err := startService(cfg, log)
 	if err != nil {
 		return err
@@ -117,7 +148,9 @@ func runDemo(ctx context.Context, data, httpAddr string) error {
 			return err
 		}
 	}
+	gov := setupDemoGovernance(ctx, s, st)
 	printDemoIntro(s, st, fresh)
+	fmt.Print(gov)
 
 	var wg sync.WaitGroup
 	stats := &bots.Stats{}
@@ -186,16 +219,24 @@ func loadDemoState(s *service) (*demoState, bool, error) {
 		if err := json.Unmarshal(data, &st); err != nil {
 			return nil, false, fmt.Errorf("%s: %w", path, err)
 		}
+		// The key file does not keep operator ids: put them back.
+		for _, dk := range st.Operators {
+			if k, ok := s.keys.Lookup(dk.Key); ok && dk.Operator != "" && k.Operator != dk.Operator {
+				c := *k
+				c.Operator = dk.Operator
+				s.keys.Put(&c)
+			}
+		}
 		return &st, false, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, false, err
 	}
 	st := &demoState{Operators: map[string]demoKey{}, Clients: map[string]demoClient{}}
-	for _, role := range []gateway.Role{gateway.RoleAdmin, gateway.RoleOperations, gateway.RoleCompliance, gateway.RoleRisk} {
+	for _, o := range demoOperatorKeys {
 		id, secret := newSecretKey()
-		s.keys.Put(&gateway.Key{ID: id, Secret: []byte(secret), Role: role, Perms: gateway.PermRead})
-		st.Operators[string(role)] = demoKey{Key: id, Secret: secret}
+		s.keys.Put(&gateway.Key{ID: id, Secret: []byte(secret), Role: o.Role, Perms: gateway.PermRead, Operator: o.Operator})
+		st.Operators[o.Name] = demoKey{Key: id, Secret: secret, Operator: o.Operator}
 	}
 	return st, true, saveDemoState(s.cfg.Data, st)
 }
@@ -279,9 +320,12 @@ Demo API keys (also in %s):
 		fmt.Printf("  %-6s client %-3s key %s secret %s — %s\n", d.Name, c.ID, c.Key, c.Secret, d.Role)
 	}
 	fmt.Println("\nOperator keys (log in to the console's operator view with these):")
-	for _, role := range []string{"risk_officer", "compliance_officer", "operations", "admin"} {
-		k := st.Operators[role]
-		fmt.Printf("  %-18s key %s secret %s\n", role, k.Key, k.Secret)
+	for _, o := range demoOperatorKeys {
+		k, ok := st.Operators[o.Name]
+		if !ok {
+			continue
+		}
+		fmt.Printf("  %-18s key %s secret %s\n", o.Name, k.Key, k.Secret)
 	}
 	fmt.Printf(`
 What to try:
@@ -292,6 +336,97 @@ What to try:
   then POST /v1/orders as bob: a retail client is told plainly why it cannot open a perpetual position.
 
 `, u, u)
+}
+
+// setupDemoGovernance leaves one parameter change waiting for a checker:
+// the first risk officer proposes lowering BTC-USD-PERP's maximum leverage,
+// effective in ten minutes, so the second risk officer can approve it in
+// the console's Governance view (and the first is refused if they try).
+// It returns the lines the intro prints about it.
+func setupDemoGovernance(ctx context.Context, s *service, st *demoState) string {
+	risk1, ok1 := st.Operators["risk_officer"]
+	risk2, ok2 := st.Operators["risk_officer_2"]
+	if !ok1 || !ok2 || risk1.Operator == "" {
+		return "\nGovernance: this demo data directory predates governance; start with a fresh --data to try maker-checker.\n"
+	}
+	rc := operatorClient(s, st, "risk_officer")
+	const set = "market:BTC-USD-PERP"
+	var open struct {
+		Proposals []struct {
+			ID          uint64 `json:"id"`
+			Set         string `json:"set"`
+			State       string `json:"state"`
+			EffectiveAt int64  `json:"effective_at"`
+			Changes     []struct {
+				Field    string `json:"field"`
+				From, To *int64
+			} `json:"changes"`
+		} `json:"proposals"`
+	}
+	if err := rc.Do(ctx, "GET", "/v1/admin/proposals?state=pending", nil, &open); err != nil {
+		return "\nGovernance: could not read proposals: " + err.Error() + "\n"
+	}
+	var (
+		id   uint64
+		eff  int64
+		what string
+	)
+	for _, p := range open.Proposals {
+		if p.Set == set {
+			id, eff = p.ID, p.EffectiveAt
+			for _, c := range p.Changes {
+				if c.From != nil && c.To != nil {
+					what = fmt.Sprintf("%s %d → %d", c.Field, *c.From, *c.To)
+				}
+			}
+		}
+	}
+	if id == 0 {
+		var params struct {
+			Sets []struct {
+				Set   string `json:"set"`
+				Value struct {
+					Fields map[string]int64 `json:"fields"`
+				} `json:"value"`
+			} `json:"sets"`
+		}
+		if err := rc.Do(ctx, "GET", "/v1/admin/parameters", nil, &params); err != nil {
+			return "\nGovernance: could not read parameters: " + err.Error() + "\n"
+		}
+		var lev int64
+		for _, p := range params.Sets {
+			if p.Set == set {
+				lev = p.Value.Fields["max_leverage"]
+			}
+		}
+		if lev < 2 {
+			return ""
+		}
+		next := max(1, lev*4/5)
+		var p struct {
+			ID          uint64 `json:"id"`
+			EffectiveAt int64  `json:"effective_at"`
+		}
+		body := map[string]any{"set": set, "fields": map[string]int64{"max_leverage": next},
+			"effective_at": time.Now().Add(10 * time.Minute).UnixMilli(), "note": "demo: lower BTC leverage ahead of the halving"}
+		if err := rc.Do(ctx, "POST", "/v1/admin/proposals", body, &p); err != nil {
+			// An engine started without the demo's governance operators
+			// (engine.Config.Governance.Operators) refuses every action.
+			return "\nGovernance: the demo proposal was refused (" + err.Error() + ").\n" +
+				"  The data directory predates the demo operators (see journal/genesis.json); start with a fresh --data.\n"
+		}
+		id, eff = p.ID, p.EffectiveAt
+		what = fmt.Sprintf("max_leverage %d → %d", lev, next)
+	}
+	if what == "" {
+		what = "a BTC-USD-PERP parameter change"
+	}
+	return fmt.Sprintf(`
+Governance (maker-checker), in the console's Governance view:
+  Proposal #%d on %s (%s), proposed by risk_officer (%s),
+  effective %s UTC, awaits a SECOND approver. Log in as risk_officer_2
+  (key %s) to approve it; risk_officer approving its own proposal is refused.
+`, id, set, what, risk1.Operator, time.UnixMilli(eff).UTC().Format("2006-01-02 15:04:05"), risk2.Key)
 }
 
 // roundToTick renders v×10^-decimals as a decimal on the market's tick.

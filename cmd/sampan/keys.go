@@ -37,6 +37,7 @@ type storedKey struct {
 	Role               string   `json:"role,omitempty"`
 	Allow              []string `json:"allow,omitempty"`
 	CancelOnDisconnect bool     `json:"cancel_on_disconnect,omitempty"`
+	Operator           string   `json:"operator,omitempty"` // governance operator id (operator keys)
 	Label              string   `json:"label,omitempty"`
 }
 
@@ -55,7 +56,7 @@ func openKeys(dir string) (*fileKeys, error) {
 	}
 	for _, s := range list {
 		k := &gateway.Key{ID: s.ID, Secret: []byte(s.Secret), Account: s.Account, Perms: gateway.Perm(s.Perms),
-			Role: gateway.Role(s.Role), CancelOnDisconnect: s.CancelOnDisconnect}
+			Role: gateway.Role(s.Role), CancelOnDisconnect: s.CancelOnDisconnect, Operator: s.Operator}
 		for _, a := range s.Allow {
 			p, err := netip.ParsePrefix(a)
 			if err != nil {
@@ -100,7 +101,8 @@ func (f *fileKeys) save() error {
 	list := make([]storedKey, 0, len(ids))
 	for _, id := range ids {
 		k := f.all[id]
-		s := storedKey{ID: k.ID, Secret: string(k.Secret), Account: k.Account, Perms: uint8(k.Perms), Role: string(k.Role), CancelOnDisconnect: k.CancelOnDisconnect}
+		s := storedKey{ID: k.ID, Secret: string(k.Secret), Account: k.Account, Perms: uint8(k.Perms), Role: string(k.Role),
+			CancelOnDisconnect: k.CancelOnDisconnect, Operator: k.Operator}
 		for _, p := range k.Allow {
 			s.Allow = append(s.Allow, p.String())
 		}

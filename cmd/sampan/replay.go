@@ -26,6 +26,7 @@ func init() {
 			if engineFactory == nil {
 				return errNoEngine
 			}
+			factoryDir = dir
 			sm := engineFactory()
 			view, _ := sm.(accountView)
 			if account != "" && view == nil {

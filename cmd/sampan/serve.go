@@ -20,7 +20,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sampan-hk/sampan/binance"
-	"github.com/sampan-hk/sampan/core/engine"
 	"github.com/sampan-hk/sampan/exchange"
 	"github.com/sampan-hk/sampan/gateway"
 	"github.com/sampan-hk/sampan/journal"
@@ -50,6 +49,11 @@ type serveConfig struct {
 	// ReadStoreDSN points the projector at PostgreSQL; empty keeps the
 	// default SQLite read store at DATA/read.db.
 	ReadStoreDSN string `yaml:"read_store_dsn"`
+	// Operators are the governance operators a new data directory starts
+	// with (id and role); they are written to its genesis file, and later
+	// changes go through governance commands. Every node of a cluster must
+	// start from the same list.
+	Operators []genesisOperator `yaml:"operators"`
 }
 
 func defaultServeConfig() serveConfig {
@@ -98,16 +102,20 @@ func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, err
 	}
-	m, err := exchange.NewMachine(engine.DefaultConfig())
+	jdir := filepath.Join(cfg.Data, "journal")
+	ecfg, err := engineConfig(jdir, cfg.Operators, true)
+	if err != nil {
+		return nil, err
+	}
+	m, err := exchange.NewMachine(ecfg)
 	if err != nil {
 		return nil, err
 	}
 	// The projector catches the read store up from the journal and
 	// subscribes before the node opens, so the events raft replays on
 	// start-up reach it too (the journal cannot be read while a node runs).
-	jdir := filepath.Join(cfg.Data, "journal")
 	proj, err := projector.OpenForNode(context.Background(), projector.NodeConfig{DSN: cfg.ReadStoreDSN,
-		Path: filepath.Join(cfg.Data, "read.db"), JournalDir: jdir, Engine: engine.DefaultConfig(),
+		Path: filepath.Join(cfg.Data, "read.db"), JournalDir: jdir, Engine: ecfg,
 		Projector: projector.Config{Log: log.With("component", "projector")}})
 	if err != nil {
 		return nil, fmt.Errorf("read store: %w", err)

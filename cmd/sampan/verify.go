@@ -32,6 +32,7 @@ It exits non-zero unless everything matches.`,
 			if engineFactory == nil {
 				return errNoEngine
 			}
+			factoryDir = dir
 			rep, err := journal.Verify(dir, engineFactory)
 			if err != nil {
 				return err

@@ -12,11 +12,12 @@ import { Feed } from './feed.js';
 import { h } from './format.js';
 import { onOperatorChange } from './operator.js';
 import { onSessionChange } from './session.js';
+import * as governance from './views/governance.js';
 import * as markets from './views/markets.js';
 import * as risk from './views/risk.js';
 import * as trader from './views/trader.js';
 
-const VIEWS = [markets, trader, risk];
+const VIEWS = [markets, trader, risk, governance];
 
 const $ = (id) => document.getElementById(id);
 

@@ -23,6 +23,7 @@ class OperatorSession {
     this.creds = creds;
     this.keyId = who.key;
     this.role = who.role;
+    this.operator = who.operator || ''; // governance operator id ('' when the key has none)
     this.actions = new Set(who.actions);
   }
 
