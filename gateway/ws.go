@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -34,6 +36,17 @@ import (
 // stream messages {"channel", "symbol"?, "type"?, "data"}. Depth starts with
 // a snapshot; each update has seq = prev_seq + 1.
 //
+// Pipelining: a connection may have up to wsInflightMax place / cancel /
+// cancel_all requests in flight. They are submitted concurrently and each is
+// answered as soon as its command is durable, so replies can arrive out of
+// order and carry the request's "id" for matching; requests in flight
+// together have no guaranteed relative execution order (send a cancel after
+// the place's reply if it must follow it). Beyond the limit the server stops
+// reading the connection until a request completes. Every other op (login,
+// subscribe, unsubscribe, ping) and every rejected request is handled in
+// arrival order, before the next message is read, so a pipelined login is
+// in effect for the requests after it.
+//
 // Each connection has a bounded send buffer; when it overflows the
 // connection is closed with status 1008 and the reason. If the logged-in
 // key has CancelOnDisconnect, the account's orders are cancelled when the
@@ -45,6 +58,16 @@ const (
 	wsWriteWait   = 10 * time.Second
 	// wsSubscriptionsMax bounds topics per connection.
 	wsSubscriptionsMax = 64
+	// wsInflightMax bounds the trading requests a connection has in flight.
+	// Each waits for its command to be durable (about a millisecond or two),
+	// so one-at-a-time handling caps a connection at 1/latency; a window
+	// lets a pipelining client go as fast as the engine, while bounding the
+	// goroutines and memory one connection can hold.
+	wsInflightMax = 256
+	// wsRepliesMax is the reply queue: room for every in-flight request's
+	// answer plus the in-order ones, so a client that reads its replies is
+	// never mistaken for a slow consumer.
+	wsRepliesMax = wsInflightMax + 64
 )
 
 type wsRequest struct {
@@ -80,6 +103,13 @@ type wsSession struct {
 	l       *marketdata.Listener
 	remote  netip.Addr
 	replies chan []byte
+	cork    *corkConn // nil if the connection could not be wrapped
+
+	// slots holds one token per trading request in flight; inflight lets
+	// the session wait for them before cancel-on-disconnect, so that no
+	// order placed by this connection lands after the cancel-all.
+	slots    chan struct{}
+	inflight sync.WaitGroup
 
 	mu       sync.Mutex // key and balances are set by the reader, read by the writer
 	key      *Key
@@ -92,25 +122,33 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, e)
 		return
 	}
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.WSOriginPatterns})
+	cw := &corkingResponseWriter{ResponseWriter: w}
+	c, err := websocket.Accept(cw, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.WSOriginPatterns})
 	if err != nil {
 		return // Accept has answered the request
 	}
 	c.SetReadLimit(s.cfg.BodyLimit)
-	ws := &wsSession{s: s, conn: c, l: s.md.NewListener(), remote: remoteIP(r), replies: make(chan []byte, 64)}
+	ws := &wsSession{s: s, conn: c, cork: cw.cork, l: s.md.NewListener(), remote: remoteIP(r),
+		replies: make(chan []byte, wsRepliesMax), slots: make(chan struct{}, wsInflightMax)}
 	ws.run()
 }
 
 func (ws *wsSession) run() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	readDone := make(chan struct{})
 	go func() {
+		defer close(readDone)
 		defer cancel()
 		ws.readLoop(ctx)
 	}()
 	code, reason := ws.writeLoop(ctx)
 	ws.s.md.Close(ws.l)
-	_ = ws.conn.Close(code, reason)
+	_ = ws.conn.Close(code, reason) // ends the reader, which cancels ctx
+	// The reader is the only one that starts requests: once it is gone,
+	// wait for those in flight, so the cancel-all below comes after them.
+	<-readDone
+	ws.inflight.Wait()
 	ws.mu.Lock()
 	k := ws.key
 	ws.mu.Unlock()
@@ -132,6 +170,16 @@ func (ws *wsSession) writeLoop(ctx context.Context) (websocket.StatusCode, strin
 		}
 		return websocket.StatusPolicyViolation, ws.l.Reason()
 	}
+	// coder/websocket flushes every message with its own write(2); when
+	// more messages are already queued, the connection is corked so that a
+	// burst goes out in one write, and uncorked once the queue is empty.
+	corked := false
+	defer func() {
+		if corked {
+			_ = ws.cork.set(false)
+		}
+	}()
+	pending := func() bool { return len(ws.replies) > 0 || len(ws.l.C) > 0 }
 	for {
 		// A dropped listener wins over pending messages: its buffer
 		// overflowed, so what is queued is already incomplete.
@@ -154,13 +202,106 @@ func (ws *wsSession) writeLoop(ctx context.Context) (websocket.StatusCode, strin
 				continue
 			}
 		}
+		if ws.cork != nil && !corked && pending() {
+			_ = ws.cork.set(true)
+			corked = true
+		}
 		wctx, cancel := context.WithTimeout(ctx, wsWriteWait)
 		err := ws.conn.Write(wctx, websocket.MessageText, msg)
 		cancel()
+		if err == nil && corked && !pending() {
+			corked = false
+			err = ws.cork.set(false)
+		}
 		if err != nil {
 			return websocket.StatusGoingAway, "write failed"
 		}
 	}
+}
+
+// wsCorkMax bounds the bytes held while corked; past it they are written.
+// wsCorkKeep is the buffer a connection keeps between bursts: with many
+// connections, keeping wsCorkMax each would add up.
+const (
+	wsCorkMax  = 64 << 10
+	wsCorkKeep = 8 << 10
+)
+
+// corkConn is the hijacked connection under coder/websocket, which has no
+// API to write several messages with one flush. While corked, writes are
+// collected (whole frames, in order) and sent together on uncork. Frames
+// that coder/websocket writes on its own (pongs, close) pass through the
+// same buffer, so the order on the wire is unchanged; the write loop never
+// stays corked once its queue is empty.
+type corkConn struct {
+	net.Conn
+	mu     sync.Mutex
+	corked bool
+	buf    []byte
+}
+
+func (c *corkConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.corked {
+		return c.Conn.Write(p)
+	}
+	c.buf = append(c.buf, p...)
+	if len(c.buf) >= wsCorkMax {
+		if err := c.flushLocked(); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+// set corks or uncorks; uncorking writes what was collected, bounded by
+// wsWriteWait like any other write.
+func (c *corkConn) set(on bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.corked = on
+	if on || len(c.buf) == 0 {
+		return nil
+	}
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
+	err := c.flushLocked()
+	_ = c.Conn.SetWriteDeadline(time.Time{})
+	return err
+}
+
+func (c *corkConn) flushLocked() error {
+	_, err := c.Conn.Write(c.buf)
+	if cap(c.buf) > wsCorkKeep {
+		c.buf = nil // an idle connection should not hold a burst's memory
+	} else {
+		c.buf = c.buf[:0]
+	}
+	return err
+}
+
+// corkingResponseWriter interposes corkConn when coder/websocket hijacks
+// the HTTP connection.
+type corkingResponseWriter struct {
+	http.ResponseWriter
+	cork *corkConn
+}
+
+func (w *corkingResponseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *corkingResponseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	// net/http returns the writer empty; flush anyway before redirecting
+	// it, so nothing already buffered can be lost.
+	if err := brw.Writer.Flush(); err != nil {
+		return nil, nil, err
+	}
+	w.cork = &corkConn{Conn: c}
+	brw.Writer.Reset(w.cork)
+	return w.cork, brw, nil
 }
 
 // balanceMsg recomputes the account once per signal (signals coalesce), and
@@ -248,8 +389,48 @@ func (ws *wsSession) handle(ctx context.Context, data []byte) {
 		ws.answer(&req, nil, e)
 		return
 	}
+	switch req.Op {
+	case "place", "cancel", "cancel_all":
+		client, e := ws.tradeClient()
+		if e != nil {
+			ws.answer(&req, nil, e)
+			return
+		}
+		select {
+		case ws.slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		ws.inflight.Add(1)
+		go ws.tradeAsync(ctx, &req, client)
+		return
+	}
 	result, e := ws.dispatch(ctx, &req)
 	ws.answer(&req, result, e)
+}
+
+// tradeAsync runs one trading request off the read loop and answers it when
+// its command is durable; a panic answers 500 and is logged.
+func (ws *wsSession) tradeAsync(ctx context.Context, req *wsRequest, client engine.ClientID) {
+	defer ws.inflight.Done()
+	defer func() { <-ws.slots }()
+	defer func() {
+		if v := recover(); v != nil {
+			ws.s.log.Error("gateway: websocket handler panic", "op", req.Op, "panic", v)
+			ws.answer(req, nil, Errf(http.StatusInternalServerError, CodeInternal, "", "internal error; it has been logged"))
+		}
+	}()
+	result, e := ws.trade(ctx, req, client)
+	ws.answer(req, result, e)
+}
+
+// tradeClient is the account trading requests act for, or why there is none.
+func (ws *wsSession) tradeClient() (engine.ClientID, *Error) {
+	k := ws.loggedIn()
+	if k == nil || !k.Has(PermTrade) {
+		return 0, Errf(http.StatusUnauthorized, CodeUnauthorized, "", "log in with a key that has the trade permission first")
+	}
+	return engine.ClientID(k.Account), nil
 }
 
 func (ws *wsSession) limiter(what string) *Limiter {
@@ -274,11 +455,11 @@ func (ws *wsSession) dispatch(ctx context.Context, req *wsRequest) (any, *Error)
 	case "login":
 		return ws.login(req)
 	case "place", "cancel", "cancel_all":
-		k := ws.loggedIn()
-		if k == nil || !k.Has(PermTrade) {
-			return nil, Errf(http.StatusUnauthorized, CodeUnauthorized, "", "log in with a key that has the trade permission first")
+		client, e := ws.tradeClient()
+		if e != nil {
+			return nil, e
 		}
-		return ws.trade(ctx, req, engine.ClientID(k.Account))
+		return ws.trade(ctx, req, client)
 	}
 	return nil, badField(CodeInvalidField, "op", "op must be one of ping, subscribe, unsubscribe, login, place, cancel, cancel_all")
 }
