@@ -9,8 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/sampan-hk/sampan/gateway"
 )
@@ -144,14 +142,8 @@ func (h *Handler) apiKey(r *http.Request) (*gateway.Key, *Error) {
 	if !ok || k.Role != gateway.RoleNone || k.Account == 0 {
 		return nil, errKey
 	}
-	if len(k.Allow) > 0 {
-		ip, ok := remoteIP(r), false
-		for _, pfx := range k.Allow {
-			ok = ok || pfx.Contains(ip)
-		}
-		if !ok {
-			return nil, errKey
-		}
+	if !k.AllowsIP(gateway.RemoteIP(r)) {
+		return nil, errKey
 	}
 	return k, nil
 }
@@ -201,42 +193,11 @@ func (h *Handler) authenticate(r *http.Request, p params, perm gateway.Perm) (*g
 	// A mutating request is accepted once: a replay of the same signed
 	// bytes inside the window is refused (Binance relies on recvWindow
 	// alone; Sampan's native API refuses replays, so this does too).
-	if r.Method != http.MethodGet && !h.replay.remember(k.ID+":"+want, h.cfg.Now(), 2*h.cfg.RecvWindowMax) {
+	if r.Method != http.MethodGet && !h.replay.Remember(k.ID+":"+want, h.cfg.Now(), 2*h.cfg.RecvWindowMax) {
 		return nil, errf(400, CodeTimestamp, "This signed request was already used (replay); sign a new request with a fresh timestamp.")
 	}
 	if e := h.keyLim.Allow(k.ID, "API key"); e != nil {
 		return nil, errf(429, CodeTooManyRequests, "Too many requests; current limit of API key is exceeded; please back off.")
 	}
 	return k, nil
-}
-
-// replayCache remembers accepted signatures until they expire; bounded.
-type replayCache struct {
-	mu   sync.Mutex
-	max  int
-	seen map[string]time.Time
-	fifo []string
-}
-
-func newReplayCache(max int) *replayCache {
-	return &replayCache{max: max, seen: map[string]time.Time{}}
-}
-
-func (c *replayCache) remember(sig string, now time.Time, ttl time.Duration) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for len(c.fifo) > 0 {
-		old := c.fifo[0]
-		if exp, ok := c.seen[old]; ok && now.Before(exp) && len(c.fifo) < c.max {
-			break
-		}
-		delete(c.seen, old)
-		c.fifo = c.fifo[1:]
-	}
-	if _, dup := c.seen[sig]; dup {
-		return false
-	}
-	c.seen[sig] = now.Add(ttl)
-	c.fifo = append(c.fifo, sig)
-	return true
 }

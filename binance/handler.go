@@ -17,7 +17,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -128,7 +127,7 @@ type Handler struct {
 	ipLim  *gateway.Limiter
 	meta   *orderMeta
 	lkeys  *listenKeys
-	replay *replayCache
+	replay *gateway.ReplayCache
 	// done is closed by Close: streams end.
 	done     chan struct{}
 	doneOnce sync.Once
@@ -152,7 +151,7 @@ func NewHandler(x *exchange.Exchange, keys gateway.KeyStore, md *marketdata.Stor
 	h.keyLim.Now, h.ipLim.Now = cfg.Now, cfg.Now
 	h.meta = newOrderMeta(cfg.OrderMetaMax)
 	h.lkeys = newListenKeys(cfg.ListenKeysMax)
-	h.replay = newReplayCache(1 << 20)
+	h.replay = gateway.NewReplayCache(1 << 20)
 	h.register()
 	return h
 }
@@ -304,7 +303,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}()
-	if e := h.ipLim.Allow(remoteIP(r).String(), "IP"); e != nil {
+	if e := h.ipLim.Allow(gateway.RemoteIP(r).String(), "IP"); e != nil {
 		writeError(sw, errf(429, CodeTooManyRequests, "Too many requests; current limit of IP is exceeded; please back off."))
 		return
 	}
@@ -331,14 +330,6 @@ type headerProbe struct {
 func (p *headerProbe) Header() http.Header         { return p.h }
 func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
 func (p *headerProbe) WriteHeader(code int)        { p.status = code }
-
-func remoteIP(r *http.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.IPv4Unspecified()
-	}
-	return ap.Addr().Unmap()
-}
 
 // readParams reads the raw query and body and parses both.
 func (h *Handler) readParams(w http.ResponseWriter, r *http.Request) (params, *Error) {

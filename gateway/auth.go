@@ -122,14 +122,12 @@ type Authenticator struct {
 	Keys KeyStore
 	Now  func() time.Time
 
-	mu   sync.Mutex
-	seen map[string]time.Time // signature → expiry
-	fifo []string
+	replay *ReplayCache
 }
 
 // NewAuthenticator returns an Authenticator using the wall clock.
 func NewAuthenticator(keys KeyStore) *Authenticator {
-	return &Authenticator{Keys: keys, Now: time.Now, seen: map[string]time.Time{}}
+	return &Authenticator{Keys: keys, Now: time.Now, replay: NewReplayCache(replayCacheMax)}
 }
 
 // Check authenticates r with its already-read body and returns the key.
@@ -163,18 +161,23 @@ func (a *Authenticator) CheckSigned(id, tsText, sig, method, pathQuery string, b
 	if !hmac.Equal([]byte(sig), []byte(want)) {
 		return nil, Errf(http.StatusUnauthorized, CodeUnauthorized, "", "signature does not match")
 	}
-	if len(k.Allow) > 0 && !allowed(k.Allow, remote) {
+	if !k.AllowsIP(remote) {
 		return nil, Errf(http.StatusForbidden, CodeForbidden, "", "this key may not be used from "+remote.String())
 	}
-	if !a.remember(id+":"+sig, now) {
+	if !a.replay.Remember(id+":"+sig, now, 2*RecvWindow) {
 		return nil, Errf(http.StatusUnauthorized, CodeUnauthorized, "", "this signed request was already used (replay)")
 	}
 	return k, nil
 }
 
-func allowed(list []netip.Prefix, ip netip.Addr) bool {
+// AllowsIP reports whether the key may be used from ip: always, when the
+// key has no allow-list.
+func (k *Key) AllowsIP(ip netip.Addr) bool {
+	if len(k.Allow) == 0 {
+		return true
+	}
 	ip = ip.Unmap()
-	for _, p := range list {
+	for _, p := range k.Allow {
 		if p.Contains(ip) {
 			return true
 		}
@@ -182,26 +185,40 @@ func allowed(list []netip.Prefix, ip netip.Addr) bool {
 	return false
 }
 
-// remember records a signature and reports whether it was new. Entries
-// older than twice the window are dropped oldest first; the cache never
-// exceeds replayCacheMax (when full, the oldest entry goes even if unexpired,
-// which is safe because its timestamp is by then almost always outside the
-// window).
-func (a *Authenticator) remember(sig string, now time.Time) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for len(a.fifo) > 0 {
-		old := a.fifo[0]
-		if exp, ok := a.seen[old]; ok && now.Before(exp) && len(a.fifo) < replayCacheMax {
+// ReplayCache remembers accepted request signatures until they expire, so
+// a signed request is accepted once. Entries are dropped oldest first once
+// expired; the cache never exceeds its bound (when full, the oldest entry
+// goes even if unexpired, which is safe because its timestamp is by then
+// almost always outside the receive window). Both APIs (native and
+// Binance-compatible) use it.
+type ReplayCache struct {
+	mu   sync.Mutex
+	max  int
+	seen map[string]time.Time // signature → expiry
+	fifo []string
+}
+
+// NewReplayCache returns a cache holding at most max signatures.
+func NewReplayCache(max int) *ReplayCache {
+	return &ReplayCache{max: max, seen: map[string]time.Time{}}
+}
+
+// Remember records sig until now+ttl and reports whether it was new.
+func (c *ReplayCache) Remember(sig string, now time.Time, ttl time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.fifo) > 0 {
+		old := c.fifo[0]
+		if exp, ok := c.seen[old]; ok && now.Before(exp) && len(c.fifo) < c.max {
 			break
 		}
-		delete(a.seen, old)
-		a.fifo = a.fifo[1:]
+		delete(c.seen, old)
+		c.fifo = c.fifo[1:]
 	}
-	if _, dup := a.seen[sig]; dup {
+	if _, dup := c.seen[sig]; dup {
 		return false
 	}
-	a.seen[sig] = now.Add(2 * RecvWindow)
-	a.fifo = append(a.fifo, sig)
+	c.seen[sig] = now.Add(ttl)
+	c.fifo = append(c.fifo, sig)
 	return true
 }

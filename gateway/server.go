@@ -175,7 +175,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}()
-	if e := s.ipLim.Allow(remoteIP(r).String(), "IP address"); e != nil {
+	if e := s.ipLim.Allow(RemoteIP(r).String(), "IP address"); e != nil {
 		WriteError(sw, e)
 		return
 	}
@@ -208,7 +208,9 @@ func (p *headerProbe) Header() http.Header         { return p.h }
 func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
 func (p *headerProbe) WriteHeader(code int)        { p.status = code }
 
-func remoteIP(r *http.Request) netip.Addr {
+// RemoteIP is the client address of a request (unspecified when the
+// server cannot tell).
+func RemoteIP(r *http.Request) netip.Addr {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return netip.IPv4Unspecified()
@@ -240,7 +242,7 @@ func (s *Server) signed(check func(*Key) *Error, h privateHandler) http.HandlerF
 		body, e := ReadBody(r, w, s.cfg.BodyLimit)
 		if e == nil {
 			var k *Key
-			if k, e = s.auth.Check(r, body, remoteIP(r)); e == nil {
+			if k, e = s.auth.Check(r, body, RemoteIP(r)); e == nil {
 				if e = s.keyLim.Allow(k.ID, "API key"); e == nil {
 					if e = check(k); e == nil {
 						e = h(w, r, &call{key: k, body: body})

@@ -128,7 +128,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered the request
 	}
 	c.SetReadLimit(s.cfg.BodyLimit)
-	ws := &wsSession{s: s, conn: c, cork: cw.cork, l: s.md.NewListener(), remote: remoteIP(r),
+	ws := &wsSession{s: s, conn: c, cork: cw.cork, l: s.md.NewListener(), remote: RemoteIP(r),
 		replies: make(chan []byte, wsRepliesMax), slots: make(chan struct{}, wsInflightMax)}
 	ws.run()
 }
