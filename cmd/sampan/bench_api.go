@@ -269,29 +269,49 @@ func benchWS(base string, traders []*client.Client, dur time.Duration) (entryRes
 			defer wg.Done()
 			conn := conns[i]
 			defer conn.Close(websocket.StatusNormalClosure, "")
-			sent := make(chan time.Time, window)
+			// Replies may arrive out of order (the server pipelines a
+			// connection's orders), so each is matched to its send time by
+			// id; the window bounds requests in flight.
+			var mu sync.Mutex
+			sentAt := map[string]time.Time{}
+			slots := make(chan struct{}, window)
+			sent := make(chan struct{}, 1<<20)
 			done := make(chan struct{})
-			go func() { // reader: one reply per request, in order
+			go func() { // reader: one reply per request
 				defer close(done)
-				for at := range sent {
+				for range sent {
 					_, data, err := conn.Read(ctx)
 					if err != nil {
 						errs.Add(1)
 						return
 					}
-					lats[i] = append(lats[i], time.Since(at).Nanoseconds())
 					var rep struct {
-						Status int `json:"status"`
+						ID     string `json:"id"`
+						Status int    `json:"status"`
 					}
 					if json.Unmarshal(data, &rep) != nil || rep.Status != 200 {
 						errs.Add(1)
 					}
+					mu.Lock()
+					at, ok := sentAt[rep.ID]
+					delete(sentAt, rep.ID)
+					mu.Unlock()
+					if ok {
+						lats[i] = append(lats[i], time.Since(at).Nanoseconds())
+					}
 					n.Add(1)
+					<-slots
 				}
 			}()
-			req := []byte(`{"op":"place","id":"x","args":{"symbol":"BTC-USD-PERP","side":"buy","type":"limit","time_in_force":"IOC","price":"64000","qty":"0.001"}}`)
-			for time.Now().Before(stop) {
-				sent <- time.Now()
+			for k := 0; time.Now().Before(stop); k++ {
+				slots <- struct{}{}
+				id := strconv.Itoa(k)
+				req := []byte(`{"op":"place","id":"` + id + `","args":{"symbol":"BTC-USD-PERP","side":"buy","type":"limit","time_in_force":"IOC","price":"64000","qty":"0.001","client_order_id":"w` +
+					strconv.Itoa(i) + "-" + id + `"}}`)
+				mu.Lock()
+				sentAt[id] = time.Now()
+				mu.Unlock()
+				sent <- struct{}{}
 				if err := conn.Write(ctx, websocket.MessageText, req); err != nil {
 					errs.Add(1)
 					break
