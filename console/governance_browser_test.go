@@ -21,10 +21,7 @@ import (
 // shows the refusal; a second risk officer approves and the proposal moves
 // to scheduled. SAMPAN_SCREENSHOTS=1 writes docs/console/governance.png.
 func TestGovernanceInBrowser(t *testing.T) {
-	bin := findChromium()
-	if bin == "" {
-		t.Skip("no chromium binary found (apt-get install chromium, or set SAMPAN_CHROMIUM); skipping the browser test")
-	}
+	bin := requireChromium(t)
 	shots := os.Getenv("SAMPAN_SCREENSHOTS") == "1"
 	v := newVenue(t)
 	v.mark("BTC-USD-PERP", "50000")
