@@ -261,6 +261,10 @@ func init() {
 			}
 			applyFlags(cmd, &cfg, over)
 			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			// Catch SIGTERM before announcing that we serve: a supervisor that
+			// stops us right after the banner must get a clean shutdown.
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
 			s, err := startService(cfg, log)
 			if err != nil {
 				return err
@@ -270,8 +274,6 @@ func init() {
 				fmt.Printf("created the first operator key (admin); it is shown once:\n  key    %s\n  secret %s\n", id, secret)
 			}
 			fmt.Printf("Sampan node %s serving %s (raft %s, data %s)\n", s.node.ID(), s.URL(), s.node.Addr(), cfg.Data)
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
 			go runTicks(ctx, s, log)
 			if len(cfg.Feeds) > 0 {
 				go runVenueFeeds(ctx, s, cfg.Feeds, log)
