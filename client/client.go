@@ -130,3 +130,65 @@ func (c *Client) CancelAll(ctx context.Context, symbol string) error {
 	}
 	return c.Do(ctx, http.MethodDelete, p, nil, nil)
 }
+
+// Classification is the evidence form of a professional-investor
+// classification (POST /v1/admin/clients/{id}/classification). Amounts are
+// HKD decimal strings; EvidenceDate is the document's Hong Kong date,
+// YYYY-MM-DD. The engine checks the thresholds and sets the expiry.
+type Classification struct {
+	Class          string `json:"class"`
+	Evidence       string `json:"evidence,omitempty"`
+	EvidenceDate   string `json:"evidence_date,omitempty"`
+	PortfolioHKD   string `json:"portfolio_hkd,omitempty"`
+	TotalAssetsHKD string `json:"total_assets_hkd,omitempty"`
+	Reference      string `json:"reference,omitempty"`
+}
+
+// Knowledge is a derivatives-knowledge assessment.
+type Knowledge struct {
+	Basis     string `json:"basis"` // training | work_experience | prior_trades
+	Trades    int64  `json:"trades,omitempty"`
+	Reference string `json:"reference,omitempty"`
+}
+
+// Classify records a classification (a compliance officer's key).
+func (c *Client) Classify(ctx context.Context, clientID string, cl Classification) (map[string]any, error) {
+	var out map[string]any
+	err := c.Do(ctx, http.MethodPost, "/v1/admin/clients/"+clientID+"/classification", cl, &out)
+	return out, err
+}
+
+// RecordKnowledge records a knowledge assessment (a compliance officer's key).
+func (c *Client) RecordKnowledge(ctx context.Context, clientID string, k Knowledge) error {
+	return c.Do(ctx, http.MethodPost, "/v1/admin/clients/"+clientID+"/knowledge", k, nil)
+}
+
+// PublishDisclosure publishes the embedded risk-disclosure text of a
+// version (a compliance officer's key).
+func (c *Client) PublishDisclosure(ctx context.Context, version uint32) error {
+	return c.Do(ctx, http.MethodPost, "/v1/admin/disclosures", map[string]uint32{"version": version}, nil)
+}
+
+// Disclosure is the current risk disclosure as a client sees it.
+type Disclosure struct {
+	Version         uint32 `json:"version"`
+	Digest          string `json:"digest"`
+	PublishedAt     string `json:"published_at"`
+	Text            string `json:"text"`
+	AcceptedVersion uint32 `json:"accepted_version"`
+	Accepted        bool   `json:"accepted"`
+	AcceptedAt      string `json:"accepted_at,omitempty"`
+}
+
+// CurrentDisclosure reads the current risk disclosure (a client key).
+func (c *Client) CurrentDisclosure(ctx context.Context) (Disclosure, error) {
+	var d Disclosure
+	err := c.Do(ctx, http.MethodGet, "/v1/disclosure", nil, &d)
+	return d, err
+}
+
+// AcceptDisclosure accepts a version, which must be the current one (a
+// client key with the trade permission). A repeat is answered as replayed.
+func (c *Client) AcceptDisclosure(ctx context.Context, version uint32) error {
+	return c.Do(ctx, http.MethodPost, "/v1/account/disclosure/accept", map[string]uint32{"version": version}, nil)
+}

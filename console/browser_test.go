@@ -60,6 +60,9 @@ type venue struct {
 	skew atomic.Int64
 	// risk2 is a second risk officer (maker-checker needs two).
 	risk2 *gateway.Key
+	// trail is the live audit chain behind GET /v1/admin/audit, fed from
+	// the first event as `sampan serve` feeds it.
+	trail *gateway.AuditTrail
 }
 
 func newVenue(t *testing.T) *venue {
@@ -83,7 +86,8 @@ func newVenue(t *testing.T) *venue {
 	}
 	log := exchange.NewMemLog(m)
 	x := exchange.New(m, log)
-	v := &venue{t: t, keys: gateway.NewMemKeys(), ops: map[gateway.Role]*gateway.Key{}, x: x}
+	v := &venue{t: t, keys: gateway.NewMemKeys(), ops: map[gateway.Role]*gateway.Key{}, x: x, trail: gateway.NewAuditTrail(0)}
+	go v.trail.Follow(x.Subscribe(1 << 14))
 	log.Clock = v.now
 	for _, k := range keys {
 		v.keys.Put(k)
@@ -95,6 +99,7 @@ func newVenue(t *testing.T) *venue {
 	cfg := gateway.DefaultServerConfig(v.keys)
 	cfg.KeyRate, cfg.KeyBurst, cfg.IPRate, cfg.IPBurst = 1e6, 1e6, 1e6, 1e6
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.Audit = v.trail
 	api := gateway.NewServer(x, cfg)
 	mux := http.NewServeMux()
 	mux.Handle(Prefix, Handler())
@@ -146,22 +151,43 @@ func (v *venue) stamp() int64 {
 }
 
 // client onboards an account as operations and compliance would: created,
-// funded, classified (a professional investor with a passed knowledge
-// assessment, when pi) and issued a key.
+// funded, issued a key and, when pi, classified with evidence above the
+// HK$8m threshold, its knowledge recorded and the current risk disclosure
+// accepted.
 func (v *venue) client(name, usd string, pi bool) *gateway.Key {
 	v.t.Helper()
 	ops, comp := v.ops[gateway.RoleOperations], v.ops[gateway.RoleCompliance]
 	id := v.do(ops, "POST", "/v1/admin/clients", `{"ref":"`+name+`","idempotency_key":"c-`+name+`"}`, 200)["client_id"].(string)
 	v.do(ops, "POST", "/v1/admin/deposits", `{"client_id":"`+id+`","amount":"`+usd+`","idempotency_key":"d-`+name+`"}`, 200)
-	if pi {
-		exp := strconv.FormatInt(time.Now().Add(180*24*time.Hour).UnixMilli(), 10)
-		v.do(comp, "POST", "/v1/admin/clients/"+id+"/classification", `{"classification":"individual_pi","expires_at":`+exp+`,"idempotency_key":"k-`+name+`"}`, 200)
-		v.do(comp, "POST", "/v1/admin/clients/"+id+"/knowledge", `{"passed":true,"idempotency_key":"n-`+name+`"}`, 200)
-	}
 	acct, _ := strconv.ParseUint(id, 10, 32)
 	k := &gateway.Key{ID: "key-" + name, Secret: []byte("secret-of-" + name), Account: acct, Perms: gateway.PermRead | gateway.PermTrade}
 	v.keys.Put(k)
+	if pi {
+		v.classify(id, time.Now())
+		v.do(comp, "POST", "/v1/admin/clients/"+id+"/knowledge", `{"basis":"training","reference":"course-`+name+`"}`, 200)
+		v.acceptDisclosure(k)
+	}
 	return k
+}
+
+// classify records individual-PI evidence dated evidence (Hong Kong date):
+// the classification expires 12 months later.
+func (v *venue) classify(id string, evidence time.Time) {
+	v.t.Helper()
+	date := evidence.In(time.FixedZone("HKT", 8*3600)).Format("2006-01-02")
+	body := `{"class":"individual_pi","evidence":"custodian_statement","evidence_date":"` + date + `","portfolio_hkd":"9000000","reference":"DOC-` + id + `"}`
+	v.do(v.ops[gateway.RoleCompliance], "POST", "/v1/admin/clients/"+id+"/classification", body, 200)
+}
+
+// acceptDisclosure publishes risk disclosure v1 if none is current, and
+// has the client accept it.
+func (v *venue) acceptDisclosure(k *gateway.Key) {
+	v.t.Helper()
+	cur := v.do(v.ops[gateway.RoleCompliance], "GET", "/v1/admin/disclosures", "", 200)
+	if ds, _ := cur["disclosures"].([]any); len(ds) == 0 {
+		v.do(v.ops[gateway.RoleCompliance], "POST", "/v1/admin/disclosures", `{"version":1}`, 200)
+	}
+	v.do(k, "POST", "/v1/account/disclosure/accept", `{"version":1}`, 200)
 }
 
 func (v *venue) order(k *gateway.Key, sym, side, price, qty string) map[string]any {
@@ -380,6 +406,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if stats := textOf("#ticker"); !strings.Contains(stats, "50,005") {
 		t.Errorf("ticker %q does not show the mark 50,005", stats)
 	}
+	checkMarkHistory(t, ctx, v)
 	step("switch to ETH",
 		chromedp.Click(chromedp.CSS(`a.mkt-tab[href="#/markets/ETH-USD-PERP"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#ladder .lv-ask[data-price="3010"]`)),
@@ -676,5 +703,57 @@ func checkModules(t *testing.T, ctx context.Context) {
 	})()`, chromedp.EvalAwaitPromise))
 	if err != nil || resync != "snapshot,gap,snapshot,synced" {
 		t.Errorf("depth resync after a gap: %q, %v; want snapshot,gap,snapshot,synced", resync, err)
+	}
+}
+
+// checkMarkHistory: the chart's mark line starts from the API's history
+// (not from page load), the ticker shows the API's open interest, and the
+// funding history says why BTC (manual mode) has no settlements.
+func checkMarkHistory(t *testing.T, ctx context.Context, v *venue) {
+	t.Helper()
+	res, err := http.Get(v.url + "/v1/markets/BTC-USD-PERP/mark/history?interval=1m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hist struct {
+		Samples []struct {
+			Updated int64  `json:"updated"`
+			Mark    string `json:"mark"`
+		} `json:"samples"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&hist)
+	res.Body.Close()
+	if err != nil || len(hist.Samples) == 0 {
+		t.Fatalf("mark history: %v %+v", err, hist)
+	}
+	first, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('chart').dataset.markFirst || ''`))
+	if err != nil || first != strconv.FormatInt(hist.Samples[0].Updated, 10) {
+		t.Errorf("chart's first mark point at %q, want the history's %d (%v)", first, hist.Samples[0].Updated, err)
+	}
+	var oi map[string]any
+	res, err = http.Get(v.url + "/v1/markets/BTC-USD-PERP/open-interest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = json.NewDecoder(res.Body).Decode(&oi)
+	res.Body.Close()
+	want, _ := oi["open_interest"].(string)
+	if whole, frac, _ := strings.Cut(want, "."); want != "" {
+		want = whole + "." + (frac + "000")[:3] // the console shows the lot's 3 decimals
+	}
+	// The ticker re-reads open interest shortly after each trade.
+	var ticker string
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		ticker, _ = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#ticker")))
+		if want != "" && strings.Contains(ticker, "Open interest") && strings.Contains(ticker, want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("ticker %q, want open interest %s", ticker, want)
+			break
+		}
+	}
+	if got, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#funding-history"))); err != nil || !strings.Contains(got, "manual mode") {
+		t.Errorf("funding history %q (%v), want the manual-mode note", got, err)
 	}
 }

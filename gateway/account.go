@@ -40,14 +40,21 @@ type accountJSON struct {
 	// refused until it finishes.
 	Liquidating bool `json:"liquidating"`
 	OpenOrders  int  `json:"open_orders"`
+	// Onboarding: what the client has on record and, in plain words,
+	// everything still missing before it may open perpetual positions.
+	Onboarding onboardingJSON `json:"onboarding"`
 }
 
 // accountView reads one client's account; ok is false for an unknown client.
 func (s *Server) accountView(id engine.ClientID) (accountJSON, bool) {
 	var v engine.AccountView
 	var ok bool
-	var now int64
-	s.x.View(func(e *engine.Engine) { v, ok = e.Account(id); now = e.Now() })
+	var onboarding onboardingJSON
+	s.x.View(func(e *engine.Engine) {
+		if v, ok = e.Account(id); ok {
+			onboarding = onboardingOf(e, v)
+		}
+	})
 	if !ok {
 		return accountJSON{}, false
 	}
@@ -57,21 +64,11 @@ func (s *Server) accountView(id engine.ClientID) (accountJSON, bool) {
 		OrderMargin: s.usd(v.OrderMargin), Required: s.usd(v.Required), Available: s.usd(v.Available),
 		Liquidatable: v.Liquidatable, Liquidating: v.Liquidating, OpenOrders: v.OpenOrderCount}
 	if !v.Eligible {
-		a.Ineligible = ineligibility(v, now)
+		// The engine's own gate code: the most basic gap first.
+		a.Ineligible = &reasonJSON{Code: v.Gate.String(), Message: engineAnswers[v.Gate].msg}
 	}
+	a.Onboarding = onboarding
 	return a, true
-}
-
-// ineligibility names the most basic gap first, in the engine's order.
-func ineligibility(v engine.AccountView, now int64) *reasonJSON {
-	c := engine.CodeNoDerivativesKnowledge
-	switch {
-	case v.Class == engine.Retail:
-		c = engine.CodeNotProfessionalInvestor
-	case now >= v.Expiry:
-		c = engine.CodePIClassificationExpired
-	}
-	return &reasonJSON{Code: c.String(), Message: engineAnswers[c].msg}
 }
 
 func (s *Server) getAccount(w http.ResponseWriter, r *http.Request, c *call) *Error {

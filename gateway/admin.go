@@ -5,24 +5,23 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/sampan-hk/sampan/core/engine"
+	"github.com/sampan-hk/sampan/core/governance"
 )
 
 // Action is an operator action guarded by the permission matrix.
 type Action string
 
 const (
-	ActCreateClient      Action = "create_client"
-	ActDeposit           Action = "deposit"
-	ActClassify          Action = "set_classification"
-	ActKnowledge         Action = "set_knowledge"
-	ActSetMark           Action = "set_mark"
-	ActViewClient        Action = "view_client"
-	ActIssueKey          Action = "issue_key"
-	ActViewRisk          Action = "view_risk"
-	classificationMaxTTL        = 366 * 24 * time.Hour // evidence is valid for 12 months
+	ActCreateClient Action = "create_client"
+	ActDeposit      Action = "deposit"
+	ActClassify     Action = "set_classification"
+	ActKnowledge    Action = "set_knowledge"
+	ActSetMark      Action = "set_mark"
+	ActViewClient   Action = "view_client"
+	ActIssueKey     Action = "issue_key"
+	ActViewRisk     Action = "view_risk"
 )
 
 // Permissions is the operator permission matrix: which roles may take each
@@ -70,8 +69,25 @@ func (s *Server) operator(a Action, h privateHandler) http.HandlerFunc {
 		if !Allowed(k.Role, a) {
 			return Errf(http.StatusForbidden, CodeForbidden, "", "role "+string(k.Role)+" may not "+string(a))
 		}
-		return nil
+		return s.operatorActive(k)
 	}, h)
+}
+
+// operatorActive refuses a key whose governance operator has been
+// disabled: disabling an operator takes effect on every endpoint at once,
+// not only on the governance commands the engine re-checks. A key without
+// an operator id predates governance and is judged by its role alone.
+func (s *Server) operatorActive(k *Key) *Error {
+	if k.Operator == "" {
+		return nil
+	}
+	var o governance.Operator
+	var ok bool
+	s.x.View(func(e *engine.Engine) { o, ok = e.Governance().Operator(k.Operator) })
+	if ok && !o.Active {
+		return Errf(http.StatusForbidden, CodeForbidden, "", "operator "+k.Operator+" has been disabled")
+	}
+	return nil
 }
 
 // opKey scopes an operator's idempotency key by the key id, so two
@@ -156,69 +172,6 @@ func (s *Server) postDeposit(w http.ResponseWriter, r *http.Request, c *call) *E
 		return e
 	}
 	return s.opSubmit(w, r, &engine.Command{Kind: engine.CmdDeposit, Client: id, Key: key, Amount: amt}, map[string]any{"amount": s.usd(amt)})
-}
-
-var classes = map[string]engine.Classification{"retail": engine.Retail, "individual_pi": engine.IndividualPI,
-	"corporate_pi": engine.CorporatePI, "institutional_pi": engine.InstitutionalPI}
-
-// postClassification sets a client's classification. expires_at is
-// checked against the server clock here (B13: never in the past, never more
-// than 12 months ahead); the engine then enforces it against engine time.
-func (s *Server) postClassification(w http.ResponseWriter, r *http.Request, c *call) *Error {
-	var q struct {
-		Classification string `json:"classification"`
-		ExpiresAt      int64  `json:"expires_at,omitempty"`
-		IdempotencyKey string `json:"idempotency_key"`
-	}
-	id, e := clientParam(r.PathValue("id"), "id")
-	if e == nil {
-		e = decodeOp(r, c, &q)
-	}
-	if e != nil {
-		return e
-	}
-	class, e := enum(classes, q.Classification, "classification", "retail, individual_pi, corporate_pi, institutional_pi")
-	if e != nil {
-		return e
-	}
-	var expiry int64 // unix ns; retail has none
-	if class != engine.Retail {
-		now, exp := s.cfg.Now(), time.UnixMilli(q.ExpiresAt)
-		if !exp.After(now) || exp.After(now.Add(classificationMaxTTL)) {
-			return badField(CodeOutOfRange, "expires_at", "expires_at (ms since the epoch) must be in the future and at most 12 months ahead")
-		}
-		expiry = exp.UnixNano()
-	} else if q.ExpiresAt != 0 {
-		return badField(CodeInvalidField, "expires_at", "a retail classification has no expiry")
-	}
-	key, e := opKey(c.key, q.IdempotencyKey)
-	if e != nil {
-		return e
-	}
-	return s.opSubmit(w, r, &engine.Command{Kind: engine.CmdSetClassification, Client: id, Key: key, Class: class, Expiry: expiry},
-		map[string]any{"classification": q.Classification})
-}
-
-func (s *Server) postKnowledge(w http.ResponseWriter, r *http.Request, c *call) *Error {
-	var q struct {
-		Passed         *bool  `json:"passed"`
-		IdempotencyKey string `json:"idempotency_key"`
-	}
-	id, e := clientParam(r.PathValue("id"), "id")
-	if e == nil {
-		e = decodeOp(r, c, &q)
-	}
-	if e != nil {
-		return e
-	}
-	if q.Passed == nil {
-		return badField(CodeMissingField, "passed", "passed (true or false) is required")
-	}
-	key, e := opKey(c.key, q.IdempotencyKey)
-	if e != nil {
-		return e
-	}
-	return s.opSubmit(w, r, &engine.Command{Kind: engine.CmdSetKnowledge, Client: id, Key: key, Flag: *q.Passed}, map[string]any{"passed": *q.Passed})
 }
 
 // postMark sets a mark price by hand; it exists until the index and mark

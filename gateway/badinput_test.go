@@ -3,7 +3,6 @@ package gateway
 import (
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,8 +21,10 @@ func TestBadInputClasses(t *testing.T) {
 		items[i] = order(btc, "buy", "64000", "0.001", "")
 	}
 	batch := func(n int) string { return `{"orders":[` + strings.Join(items[:n], ",") + `]}` }
-	past := strconv.FormatInt(time.Now().Add(-time.Hour).UnixMilli(), 10)
-	far := strconv.FormatInt(time.Now().Add(400*24*time.Hour).UnixMilli(), 10)
+	// Evidence dates (Hong Kong calendar days): one just past 12 months
+	// old, one two days ahead.
+	past := time.Now().In(hk).AddDate(-1, 0, -2).Format(time.DateOnly)
+	far := time.Now().In(hk).AddDate(0, 0, 2).Format(time.DateOnly)
 	for _, c := range []struct {
 		class, name, method, path, body string
 		status                          int
@@ -50,12 +51,12 @@ func TestBadInputClasses(t *testing.T) {
 		{"B8", "zero qty", "POST", "/v1/orders", order(btc, "buy", "64000", "0", ""), 400, "INVALID_FIELD", "qty"},
 		{"B8", "negative qty", "POST", "/v1/orders", order(btc, "buy", "64000", "-1", ""), 400, "INVALID_FIELD", "qty"},
 		{"B8", "negative zero", "POST", "/v1/orders", order(btc, "buy", "64000", "-0", ""), 400, "INVALID_FIELD", "qty"},
-		{"B8", "fraction for an integer", "POST", "/v1/admin/clients/1/classification", `{"classification":"individual_pi","expires_at":1.5,"idempotency_key":"z"}`, 400, "INVALID_FIELD", "expires_at"},
+		{"B8", "fraction for an integer", "POST", "/v1/admin/clients/1/knowledge", `{"basis":"prior_trades","trades":5.5}`, 400, "INVALID_FIELD", "trades"},
 		{"B8", "fractional leverage", "POST", "/v1/leverage", `{"symbol":"BTC-USD-PERP","leverage":"2.5"}`, 400, "OUT_OF_RANGE", "leverage"},
 		{"B9", "huge qty", "POST", "/v1/orders", order(btc, "buy", "64000", "99999999999999999999", ""), 400, "OUT_OF_RANGE", "qty"},
 		{"B9", "qty above market max", "POST", "/v1/orders", order(btc, "buy", "64000", "1000.001", ""), 400, "OUT_OF_RANGE", "qty"},
 		{"B9", "price above market max", "POST", "/v1/orders", order(btc, "buy", "1000000.1", "0.001", ""), 400, "OUT_OF_RANGE", "price"},
-		{"B9", "int64 overflow", "POST", "/v1/admin/clients/1/classification", `{"classification":"individual_pi","expires_at":99999999999999999999,"idempotency_key":"z"}`, 400, "OUT_OF_RANGE", "expires_at"},
+		{"B9", "int64 overflow", "POST", "/v1/admin/clients/1/knowledge", `{"basis":"prior_trades","trades":99999999999999999999}`, 400, "OUT_OF_RANGE", "trades"},
 		{"B9", "limit out of range", "GET", "/v1/markets/BTC-USD-PERP/depth?limit=1001", "", 400, "INVALID_FIELD", "limit"},
 		{"B12", "unknown market", "POST", "/v1/orders", order("DOGE-USD-PERP", "buy", "1", "1", ""), 404, "unknown_market", "symbol"},
 		{"B12", "out of band", "POST", "/v1/orders", order(btc, "buy", "60000", "0.001", ""), 422, "price_out_of_band", ""},
@@ -64,8 +65,8 @@ func TestBadInputClasses(t *testing.T) {
 		{"B12", "limit without price", "POST", "/v1/orders", `{"symbol":"BTC-USD-PERP","side":"buy","type":"limit","qty":"0.001"}`, 400, "MISSING_FIELD", "price"},
 		{"B12", "client order id too long", "POST", "/v1/orders", order(btc, "buy", "64000", "0.001", strings.Repeat("x", ClientOrderIDMax+1)), 400, "INVALID_FIELD", "client_order_id"},
 		{"B12", "post-only IOC", "POST", "/v1/orders", `{"symbol":"BTC-USD-PERP","side":"buy","type":"limit","time_in_force":"IOC","post_only":true,"price":"64000","qty":"0.001"}`, 400, "invalid_order", ""},
-		{"B13", "classification expiry in the past", "POST", "/v1/admin/clients/1/classification", `{"classification":"individual_pi","expires_at":` + past + `,"idempotency_key":"z"}`, 400, "OUT_OF_RANGE", "expires_at"},
-		{"B13", "classification expiry too far ahead", "POST", "/v1/admin/clients/1/classification", `{"classification":"individual_pi","expires_at":` + far + `,"idempotency_key":"z"}`, 400, "OUT_OF_RANGE", "expires_at"},
+		{"B13", "evidence dated in the future", "POST", "/v1/admin/clients/1/classification", `{"class":"individual_pi","evidence":"bank_statement","evidence_date":"` + far + `","portfolio_hkd":"9000000"}`, 422, "evidence_date_in_future", ""},
+		{"B13", "evidence older than 12 months", "POST", "/v1/admin/clients/1/classification", `{"class":"individual_pi","evidence":"bank_statement","evidence_date":"` + past + `","portfolio_hkd":"9000000"}`, 422, "evidence_expired", ""},
 		{"B13", "client timestamp field", "POST", "/v1/orders", `{"symbol":"BTC-USD-PERP","side":"buy","type":"limit","price":"64000","qty":"0.001","expires_at":1}`, 400, "UNKNOWN_FIELD", "expires_at"},
 	} {
 		t.Run(c.class+" "+c.name, func(t *testing.T) {

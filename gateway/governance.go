@@ -58,7 +58,10 @@ func (s *Server) govRead(h privateHandler) http.HandlerFunc {
 		if e := needOperator(k); e != nil {
 			return e
 		}
-		return govCheck(k, governance.PermRead, governance.DomainNone)
+		if e := govCheck(k, governance.PermRead, governance.DomainNone); e != nil {
+			return e
+		}
+		return s.operatorActive(k)
 	}, h)
 }
 
@@ -72,7 +75,7 @@ func (s *Server) govAct(h privateHandler) http.HandlerFunc {
 		if k.Operator == "" {
 			return Errf(http.StatusForbidden, CodeForbidden, "", "this operator key has no governance operator id; ask an admin to issue one that names the operator")
 		}
-		return nil
+		return s.operatorActive(k)
 	}, h)
 }
 

@@ -174,21 +174,20 @@ func (ev *env) must(r *resp, status int) *resp {
 }
 
 // client onboards an account through the operator API: created, funded
-// with usd, classified (pi: individual PI with knowledge) and given a key.
+// with usd, given a key and, when pi, onboarded as an individual PI with
+// evidence, knowledge and the current risk disclosure accepted.
 func (ev *env) client(name, usd string, pi bool) *Key {
 	ev.t.Helper()
-	ops, comp := ev.ops[RoleOperations], ev.ops[RoleCompliance]
+	ops := ev.ops[RoleOperations]
 	r := ev.must(ev.do("POST", "/v1/admin/clients", `{"ref":"`+name+`","idempotency_key":"c-`+name+`"}`, ops), 200)
 	id := r.str("client_id")
 	ev.must(ev.do("POST", "/v1/admin/deposits", `{"client_id":"`+id+`","amount":"`+usd+`","idempotency_key":"d-`+name+`"}`, ops), 200)
-	if pi {
-		exp := strconv.FormatInt(time.Now().Add(30*24*time.Hour).UnixMilli(), 10)
-		ev.must(ev.do("POST", "/v1/admin/clients/"+id+"/classification", `{"classification":"individual_pi","expires_at":`+exp+`,"idempotency_key":"k-`+name+`"}`, comp), 200)
-		ev.must(ev.do("POST", "/v1/admin/clients/"+id+"/knowledge", `{"passed":true,"idempotency_key":"n-`+name+`"}`, comp), 200)
-	}
 	acct, _ := strconv.ParseUint(id, 10, 32)
 	k := &Key{ID: "key-" + name, Secret: []byte("s-" + name), Account: acct, Perms: PermRead | PermTrade | PermWithdraw}
 	ev.keys.Put(k)
+	if pi {
+		ev.onboardPI(id, k) // evidence, knowledge, disclosure accepted (onboarding_test.go)
+	}
 	return k
 }
 

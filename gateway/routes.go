@@ -29,6 +29,9 @@ func (s *Server) register() {
 	s.handle("GET /v1/markets/{symbol}/index", s.public(s.getIndex))
 	s.handle("GET /v1/markets/{symbol}/funding", s.public(s.getFunding))
 	s.handle("GET /v1/markets/{symbol}/liquidations", s.public(s.getLiquidations))
+	// Transparency (transparency.go).
+	s.handle("GET /v1/markets/{symbol}/mark/history", s.public(s.getMarkHistory))
+	s.handle("GET /v1/markets/{symbol}/open-interest", s.public(s.getOpenInterest))
 	s.handle("GET /v1/ws", s.serveWS)
 
 	// Client account (signed).
@@ -46,6 +49,10 @@ func (s *Server) register() {
 	s.handle("DELETE /v1/orders", s.private(PermTrade, s.deleteOrders))
 	s.handle("POST /v1/leverage", s.private(PermTrade, s.postLeverage))
 	s.handle("POST /v1/withdrawals", s.private(PermWithdraw, s.postWithdrawal))
+	// Onboarding, client side (onboarding_disclosure.go): read the current
+	// risk disclosure; accepting it is a trading act.
+	s.handle("GET /v1/disclosure", s.private(PermRead, s.getDisclosure))
+	s.handle("POST /v1/account/disclosure/accept", s.private(PermTrade, s.postAcceptDisclosure))
 
 	// Operators (signed, role-checked).
 	s.handle("POST /v1/admin/clients", s.operator(ActCreateClient, s.postClient))
@@ -63,6 +70,9 @@ func (s *Server) register() {
 	s.handle("GET /v1/admin/risk/insurance", s.operator(ActViewRisk, s.getRiskInsurance))
 	s.handle("GET /v1/admin/risk/liquidations", s.operator(ActViewRisk, s.getRiskLiquidations))
 	s.handle("GET /v1/admin/risk/adl", s.operator(ActViewRisk, s.getRiskADL))
+	// The live audit trail and its chain check: every operator role,
+	// auditor included (transparency.go).
+	s.handle("GET /v1/admin/audit", s.signed(needOperator, s.getAudit))
 
 	// Governance (governance.go): every operator reads; actions need an
 	// operator id on the key and the permission for the set's domain,
@@ -77,4 +87,15 @@ func (s *Server) register() {
 	s.handle("POST /v1/admin/emergency", s.govAct(s.postEmergency))
 	s.handle("GET /v1/admin/emergency/unreviewed", s.govRead(s.getUnreviewed))
 	s.handle("POST /v1/admin/emergency/review", s.govAct(s.postReview))
+
+	// Onboarding and operators (onboarding*.go): classification and
+	// knowledge are registered above with the client routes; the handlers
+	// check the governance permission, which the engine checks again.
+	s.handle("GET /v1/admin/renewals", s.operator(ActViewClient, s.getRenewals))
+	s.handle("GET /v1/admin/disclosures", s.govRead(s.getDisclosures))
+	s.handle("POST /v1/admin/disclosures", s.govAct(s.postDisclosure))
+	s.handle("GET /v1/admin/operators", s.govRead(s.getOperators))
+	s.handle("POST /v1/admin/operators", s.govAct(s.postOperator))
+	s.handle("POST /v1/admin/operators/{id}/disable", s.govAct(s.postDisableOperator))
+	s.handle("POST /v1/admin/operators/{id}/keys", s.govAct(s.postOperatorKey))
 }

@@ -37,6 +37,9 @@ type ServerConfig struct {
 	// WSOriginPatterns lists browser origins allowed to open WebSockets
 	// (clients without an Origin header, such as bots, are always allowed).
 	WSOriginPatterns []string
+	// Audit, when set, is the node's live audit chain served at
+	// GET /v1/admin/audit (transparency.go); nil answers 404 there.
+	Audit *AuditTrail
 }
 
 // Named limits of the API.

@@ -93,7 +93,9 @@ type market struct {
 	candles    [intervalEnd]ring[candle]
 	last       fixed.Price
 	mark       fixed.Price
-	markSource string // "operator" (SetMark) or "oracle"
+	markSource string                       // "operator" (SetMark) or "oracle"
+	index      fixed.Price                  // last published index (0: none yet)
+	vals       [intervalEnd]ring[valSample] // mark and index history (markhistory.go)
 	liqs       ring[liqRec]
 }
 
@@ -111,6 +113,7 @@ func newMarket(id engine.MarketID, spec *engine.MarketSpec, cfg Config) *market 
 			n = 24*60 + 1 // the ticker's 24h window needs a day of minutes
 		}
 		m.candles[i] = newRing[candle](n)
+		m.vals[i] = newRing[valSample](n)
 	}
 	return m
 }

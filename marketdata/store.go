@@ -166,6 +166,7 @@ func (s *Store) rebuild(resync bool) uint64 {
 	type snap struct {
 		bids, asks []book.Level
 		mark       int64
+		index      fixed.Price
 	}
 	snaps := make([]snap, len(s.markets))
 	var seq uint64
@@ -189,6 +190,9 @@ func (s *Store) rebuild(resync bool) uint64 {
 			snaps[i].bids = e.Book(mid).Depth(book.Buy, n, nil)
 			snaps[i].asks = e.Book(mid).Depth(book.Sell, n, nil)
 			snaps[i].mark = int64(e.Mark(mid))
+			if v, ok := e.Index(mid); ok && v.Valid {
+				snaps[i].index = v.Price
+			}
 		}
 	})
 	if resync {
@@ -202,7 +206,10 @@ func (s *Store) rebuild(resync bool) uint64 {
 	}
 	for i, m := range s.markets {
 		m.resetDepth(snaps[i].bids, snaps[i].asks)
-		m.mark = priceOf(snaps[i].mark)
+		m.mark, m.index = priceOf(snaps[i].mark), snaps[i].index
+		if now > 0 { // seeds the mark/index history (nothing before the engine's first command)
+			m.sampleValuation(now)
+		}
 		s.fan.publish(topic{ch: ChanDepth, market: m.id}, func() []byte { return m.depthSnapshotMsg(now) })
 	}
 	// The fund's history restarts from the snapshot's balance (movements
@@ -332,6 +339,7 @@ func (s *Store) event(ev *engine.Event) engine.ClientID {
 		if int(ev.Market) < len(s.markets) {
 			m := s.markets[ev.Market]
 			m.mark, m.markSource = ev.Price, "operator"
+			m.sampleValuation(ev.Time)
 			s.fan.publish(topic{ch: ChanMark, market: m.id}, func() []byte { return m.markMsg(ev.Time) })
 		}
 	case engine.EvOrderAccepted, engine.EvOrderCancelled, engine.EvOrderExpired, engine.EvOrderAmended:

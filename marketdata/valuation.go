@@ -58,8 +58,13 @@ func (s *Store) valuation(ev *engine.Event) {
 	case engine.EvMark:
 		m.mark = ev.Price
 		m.markSource = "oracle"
+		m.sampleValuation(ev.Time)
 		s.fan.publish(topic{ch: ChanMark, market: m.id}, func() []byte { return m.markMsg(ev.Time) })
 	case engine.EvIndex:
+		if ev.Price != 0 {
+			m.index = ev.Price
+			m.sampleValuation(ev.Time)
+		}
 		u := IndexUpdate{Symbol: m.spec.Symbol, Time: ms(d.At), Price: px(sp, ev.Price), Healthy: ev.Flag,
 			Reference: px(sp, d.Reference), Median: px(sp, d.Median), Fresh: d.Fresh, Included: d.Included,
 			Bounded: d.Bounded, ReduceOnly: !ev.Flag}

@@ -91,6 +91,9 @@ func TestClusterFailover(t *testing.T) {
 		t.Fatalf("first client got id %s", id)
 	}
 	trader := client.New(leader.url, tid, tsecret)
+	if err := trader.AcceptDisclosure(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
 	var mu sync.Mutex
 	acked := map[string]bool{}
 	ctx, cancel := context.WithCancel(context.Background())

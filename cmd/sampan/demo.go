@@ -80,9 +80,9 @@ type demoClientSpec struct {
 }
 
 var demoClients = []demoClientSpec{
-	{"alice", "individual_pi", "a professional investor: may trade perpetuals", "250000"},
-	{"bob", "retail", "a retail client: refused when opening a perpetual position", "10000"},
-	{"carol", "individual_pi", "a margin-financing client (margin financing is not wired into the service yet)", "50000"},
+	{"alice", "individual_pi", "a professional investor (evidence, knowledge, disclosure v1 accepted): may trade perpetuals", "250000"},
+	{"bob", "retail", "a retail client: refused when opening a perpetual position, and told why", "10000"},
+	{"carol", "individual_pi", "a professional investor whose evidence expires in about 20 days: on the renewal list", "50000"},
 	{"dave", "individual_pi", "a highly leveraged trader who sits near his liquidation price", "8000"},
 	{"mm-1", "institutional_pi", "market-maker bot", "5000000"},
 	{"mm-2", "institutional_pi", "market-maker bot", "5000000"},
@@ -259,11 +259,18 @@ func clientFor(s *service, st *demoState, name string) *client.Client {
 	return client.New(s.URL(), c.Key, c.Secret)
 }
 
-// setupDemoClients creates, funds, classifies and keys every demo client
-// through the operator API, with idempotency keys so a crash half-way can
-// be resumed by running the demo again.
+// setupDemoClients creates, funds, onboards and keys every demo client
+// through the operator API. Onboarding is the evidence flow: compliance
+// records each professional investor's evidence (above the thresholds) and
+// knowledge assessment, publishes risk disclosure v1, and each PI accepts
+// it with its own key; bob stays retail. Every step is safe to repeat
+// (idempotency keys, or the gateway answering a repeat from the record), so
+// a crash half-way can be resumed by running the demo again.
 func setupDemoClients(ctx context.Context, s *service, st *demoState) error {
 	ops, compliance, admin := operatorClient(s, st, "operations"), operatorClient(s, st, "compliance_officer"), operatorClient(s, st, "admin")
+	if err := compliance.PublishDisclosure(ctx, 1); err != nil && !isAPICode(err, "disclosure_version_not_current") {
+		return fmt.Errorf("publish the risk disclosure: %w", err)
+	}
 	for _, d := range demoClients {
 		var created map[string]any
 		if err := admin.Do(ctx, "POST", "/v1/admin/clients", map[string]any{"ref": d.Name, "idempotency_key": "demo-create-" + d.Name}, &created); err != nil {
@@ -273,15 +280,12 @@ func setupDemoClients(ctx context.Context, s *service, st *demoState) error {
 		if err := ops.Do(ctx, "POST", "/v1/admin/deposits", map[string]any{"client_id": id, "amount": d.DepositUSD, "idempotency_key": "demo-deposit-" + d.Name}, nil); err != nil {
 			return fmt.Errorf("deposit %s: %w", d.Name, err)
 		}
-		cls := map[string]any{"classification": d.Class, "idempotency_key": "demo-class-" + d.Name}
-		if d.Class != "retail" {
-			cls["expires_at"] = time.Now().AddDate(0, 11, 0).UnixMilli()
-		}
-		if err := compliance.Do(ctx, "POST", "/v1/admin/clients/"+id+"/classification", cls, nil); err != nil {
+		if _, err := compliance.Classify(ctx, id, demoEvidence(d)); err != nil {
 			return fmt.Errorf("classify %s: %w", d.Name, err)
 		}
 		if d.Class != "retail" {
-			if err := compliance.Do(ctx, "POST", "/v1/admin/clients/"+id+"/knowledge", map[string]any{"passed": true, "idempotency_key": "demo-knowledge-" + d.Name}, nil); err != nil {
+			k := client.Knowledge{Basis: "prior_trades", Trades: 40, Reference: "demo trade confirmations " + d.Name}
+			if err := compliance.RecordKnowledge(ctx, id, k); err != nil {
 				return fmt.Errorf("knowledge %s: %w", d.Name, err)
 			}
 		}
@@ -292,8 +296,43 @@ func setupDemoClients(ctx context.Context, s *service, st *demoState) error {
 		k, _ := key["key"].(string)
 		sec, _ := key["secret"].(string)
 		st.Clients[d.Name] = demoClient{ID: id, Role: d.Role, Key: k, Secret: sec}
+		if d.Class != "retail" {
+			if err := clientFor(s, st, d.Name).AcceptDisclosure(ctx, 1); err != nil {
+				return fmt.Errorf("%s accepts the risk disclosure: %w", d.Name, err)
+			}
+		}
 	}
 	return nil
+}
+
+// hongKong is the zone evidence dates are written in.
+var hongKong = time.FixedZone("HKT", 8*3600)
+
+// demoEvidence is the classification form for a demo client: documents
+// dated a month ago with amounts above the thresholds, except carol's,
+// dated eleven months and ten days ago so her classification expires in
+// about twenty days and she is on the renewal list.
+func demoEvidence(d demoClientSpec) client.Classification {
+	now := time.Now().In(hongKong)
+	date := now.AddDate(0, -1, 0).Format(time.DateOnly)
+	ref := "demo evidence " + d.Name
+	switch {
+	case d.Class == "retail":
+		return client.Classification{Class: "retail", Reference: "no professional-investor evidence"}
+	case d.Name == "carol":
+		date = now.AddDate(-1, 0, 20).Format(time.DateOnly)
+		return client.Classification{Class: d.Class, Evidence: "custodian_statement", EvidenceDate: date, PortfolioHKD: "8600000.00", Reference: ref}
+	case d.Class == "corporate_pi":
+		return client.Classification{Class: d.Class, Evidence: "audited_financials", EvidenceDate: date, TotalAssetsHKD: "45000000.00", Reference: ref}
+	case d.Class == "institutional_pi":
+		return client.Classification{Class: d.Class, Evidence: "regulatory_status", EvidenceDate: date, Reference: ref}
+	}
+	return client.Classification{Class: d.Class, Evidence: "custodian_statement", EvidenceDate: date, PortfolioHKD: "12500000.00", Reference: ref}
+}
+
+func isAPICode(err error, code string) bool {
+	var e *client.APIError
+	return errors.As(err, &e) && e.Code == code
 }
 
 func printDemoIntro(s *service, st *demoState, fresh bool) {
@@ -332,8 +371,12 @@ What to try:
   Open the console, log in as a trader (alice, or bob to see the refusal) or as the risk officer.
   curl %s/v1/markets/BTC-USD-PERP/depth
   curl %s/v1/markets/BTC-USD-PERP/ticker
-  Sign private requests with the key and secret above (see docs/api.md), e.g. GET /v1/account as bob,
-  then POST /v1/orders as bob: a retail client is told plainly why it cannot open a perpetual position.
+  Sign private requests with the key and secret above (see docs/api.md), e.g. GET /v1/account as bob
+  (its "onboarding.missing" lists what stands between him and perpetuals), then POST /v1/orders as bob:
+  a retail client is told plainly why it cannot open a perpetual position.
+  GET /v1/disclosure as alice shows the risk disclosure she accepted (version, SHA-256, text).
+  As the compliance officer: GET /v1/admin/renewals lists carol, whose classification expires soon;
+  POST /v1/admin/clients/{id}/classification with new evidence renews it (docs/api.md, Onboarding).
 
 `, u, u)
 }

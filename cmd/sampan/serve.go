@@ -133,6 +133,7 @@ func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 		<-proj.Done()
 		proj.Close()
 	}
+	trail := startAuditTrail(jdir, m) // replays the journal: before the node opens it (auditview.go)
 	node, err := journal.Open(journal.Config{Dir: jdir, Bind: cfg.Raft, ID: cfg.ID,
 		Bootstrap: cfg.Join == ""}, m)
 	if err != nil {
@@ -175,6 +176,7 @@ func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 		return nil, err
 	}
 	gcfg := gateway.DefaultServerConfig(s.keys)
+	gcfg.Audit = trail
 	if cfg.KeyRate > 0 && cfg.KeyBurst > 0 {
 		gcfg.KeyRate, gcfg.KeyBurst = cfg.KeyRate, cfg.KeyBurst
 	}

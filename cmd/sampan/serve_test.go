@@ -63,8 +63,19 @@ func testKeys(t *testing.T, dir string) map[gateway.Role]*client.Client {
 	out := map[gateway.Role]*client.Client{}
 	for _, role := range []gateway.Role{gateway.RoleAdmin, gateway.RoleOperations, gateway.RoleCompliance, gateway.RoleRisk} {
 		id, secret := newSecretKey()
-		ks.Put(&gateway.Key{ID: id, Secret: []byte(secret), Role: role, Perms: gateway.PermRead})
+		ks.Put(&gateway.Key{ID: id, Secret: []byte(secret), Role: role, Perms: gateway.PermRead, Operator: "test-" + string(role)})
 		out[role] = client.New("", id, secret)
+	}
+	return out
+}
+
+// testOperators are the governance operators behind testKeys: a data
+// directory must start with them (serveConfig.Operators, or the config
+// file's operators) for the keys to act.
+func testOperators() []genesisOperator {
+	var out []genesisOperator
+	for _, role := range []gateway.Role{gateway.RoleAdmin, gateway.RoleOperations, gateway.RoleCompliance, gateway.RoleRisk} {
+		out = append(out, genesisOperator{ID: "test-" + string(role), Role: string(role)})
 	}
 	return out
 }
@@ -87,7 +98,9 @@ func startServe(t *testing.T, bin, dir string) *proc {
 func startServeArgs(t *testing.T, bin string, args []string) *proc {
 	t.Helper()
 	conf := filepath.Join(t.TempDir(), "test.yaml")
-	if err := os.WriteFile(conf, []byte("key_rate: 100000\nkey_burst: 100000\nip_rate: 100000\nip_burst: 100000\n"), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte("key_rate: 100000\nkey_burst: 100000\nip_rate: 100000\nip_burst: 100000\noperators:\n"+
+		"  - {id: test-admin, role: admin}\n  - {id: test-operations, role: operations}\n"+
+		"  - {id: test-compliance_officer, role: compliance_officer}\n  - {id: test-risk_officer, role: risk_officer}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, append(args, "--config", conf)...)
@@ -157,7 +170,11 @@ func setupTrader(t *testing.T, url string, ops map[gateway.Role]*client.Client) 
 	if err := at(ops[gateway.RoleAdmin], url).Do(context.Background(), "POST", "/v1/admin/clients/"+id+"/keys", map[string]any{"perms": []string{"read", "trade"}}, &key); err != nil {
 		t.Fatal(err)
 	}
-	return client.New(url, key["key"].(string), key["secret"].(string))
+	trader := client.New(url, key["key"].(string), key["secret"].(string))
+	if err := trader.AcceptDisclosure(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	return trader
 }
 
 // setupClient creates a funded, eligible professional investor and sets a
@@ -175,9 +192,12 @@ func setupClient(t *testing.T, url string, ops map[gateway.Role]*client.Client) 
 	do(gateway.RoleAdmin, "POST", "/v1/admin/clients", map[string]any{"ref": "trader", "idempotency_key": "c1"}, &created)
 	id := created["client_id"].(string)
 	do(gateway.RoleOperations, "POST", "/v1/admin/deposits", map[string]any{"client_id": id, "amount": "10000000", "idempotency_key": "d1"}, nil)
-	do(gateway.RoleCompliance, "POST", "/v1/admin/clients/"+id+"/classification",
-		map[string]any{"classification": "institutional_pi", "expires_at": time.Now().AddDate(0, 6, 0).UnixMilli(), "idempotency_key": "k1"}, nil)
-	do(gateway.RoleCompliance, "POST", "/v1/admin/clients/"+id+"/knowledge", map[string]any{"passed": true, "idempotency_key": "k2"}, nil)
+	do(gateway.RoleCompliance, "POST", "/v1/admin/clients/"+id+"/classification", client.Classification{Class: "institutional_pi",
+		Evidence: "regulatory_status", EvidenceDate: time.Now().In(hongKong).AddDate(0, -1, 0).Format(time.DateOnly), Reference: "licence"}, nil)
+	do(gateway.RoleCompliance, "POST", "/v1/admin/clients/"+id+"/knowledge", client.Knowledge{Basis: "work_experience"}, nil)
+	if err := at(ops[gateway.RoleCompliance], url).PublishDisclosure(ctx, 1); err != nil && !isAPICode(err, "disclosure_version_not_current") {
+		t.Fatal(err)
+	}
 	do(gateway.RoleRisk, "POST", "/v1/admin/marks", map[string]any{"symbol": "BTC-USD-PERP", "price": "65000"}, nil)
 	return id
 }

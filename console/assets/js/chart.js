@@ -1,5 +1,6 @@
 // A small canvas price chart: the last-trade price as a line, the mark
-// price as a dashed line with its current level, a right-hand price axis
+// price as a dashed line and the index as a dotted one (each seeded from
+// history, then live) with their current levels, a right-hand price axis
 // and a UTC time axis. Drawn by hand to keep the console dependency-free.
 
 import { fmt, timeOf } from './format.js';
@@ -22,7 +23,16 @@ export class PriceChart {
 
   set(name, points) {
     this.series[name] = points;
+    this.note(name);
     this.schedule();
+  }
+
+  // note exposes each series' size and first time on the host (data-*),
+  // for tests and for anyone inspecting the page.
+  note(name) {
+    const arr = this.series[name];
+    this.host.dataset[`${name}Points`] = String(arr.length);
+    this.host.dataset[`${name}First`] = arr.length ? String(arr[0].t) : '';
   }
 
   push(name, t, s) {
@@ -30,10 +40,12 @@ export class PriceChart {
     const v = Number(s);
     if (!isFinite(v)) return;
     if (arr.length && arr[arr.length - 1].t > t) return; // out of order
-    if (arr.length && arr[arr.length - 1].s === s && name !== 'last') {
-      arr[arr.length - 1] = { t, v, s };
-    } else arr.push({ t, v, s });
+    // A repeated mark or index value adds no step (and must not move the
+    // step it continues, which may come from history).
+    if (arr.length && arr[arr.length - 1].s === s && name !== 'last') return;
+    arr.push({ t, v, s });
     if (arr.length > 5000) arr.splice(0, arr.length - 5000);
+    this.note(name);
     this.schedule();
   }
 

@@ -1,5 +1,7 @@
 // Governance view (docs/governance.md): the maker-checker queue, parameter
-// history with effective dates and emergency changes awaiting review. Every
+// history with effective dates, emergency changes awaiting review,
+// professional-investor classifications expiring soon, and the audit trail
+// with the server's chain check (core/audit verification). Every
 // operator role reads it; risk and compliance officers act on it, the
 // auditor (and admin, who owns no parameter domain) only read.
 //
@@ -8,6 +10,7 @@
 // (403 maker_cannot_approve_own_proposal) and the console shows that
 // refusal as the server words it, rather than hiding the rule.
 
+import { get } from '../api.js';
 import { dateTimeOf, h, timeOf } from '../format.js';
 import { onOperatorChange, operator, operatorLogin, operatorLogout } from '../operator.js';
 
@@ -16,6 +19,11 @@ export const title = 'Governance';
 
 const POLL_MS = 3000;
 const RECENT = 8; // decided proposals shown
+const RENEWAL_DAYS = 60; // look-ahead of the renewals worklist
+const AUDIT_ROWS = 25; // newest audit records shown
+// Panels drawn only when the served OpenAPI document lists their endpoint,
+// so a console in front of an older server shows no empty panel.
+const HOOKS = { renewals: '/v1/admin/renewals', audit: '/v1/admin/audit' };
 // Roles that may decide or propose something (the server's matrix decides
 // per parameter domain); the others see the view read-only.
 const ACTING = new Set(['risk_officer', 'compliance_officer', 'operations']);
@@ -104,6 +112,21 @@ function mountGovernance(root, ctx, o) {
   const recentBody = h('tbody', { id: 'gov-recent' });
   const emBody = h('tbody', { id: 'gov-emergencies' });
   const histBody = h('tbody', { id: 'gov-history' });
+  const renewBody = h('tbody', { id: 'gov-renewals' });
+  const auditBody = h('tbody', { id: 'gov-audit' });
+  const chainNote = h('span', { class: 'panel-note', id: 'gov-chain' }, 'Checking…');
+  const renewPanel = h('section', { class: 'panel', id: 'gov-renewals-panel', hidden: true },
+    h('header', { class: 'panel-head' }, h('h2', {}, 'Professional-investor classifications expiring'),
+      h('span', { class: 'panel-note' }, `Expired, or expiring within ${RENEWAL_DAYS} days; soonest first. Renew with fresh evidence before the date.`)),
+    h('div', { class: 'scroll scroll-short' }, h('table', { class: 'tbl tbl-fit' },
+      h('thead', {}, h('tr', {}, ['Client', 'Ref', 'Class', 'Evidence', 'Expires (UTC)', 'Days left', 'Status'].map((t, i) => h('th', { class: i === 5 ? 'num' : null }, t)))),
+      renewBody)));
+  const auditPanel = h('section', { class: 'panel', id: 'gov-audit-panel', hidden: true },
+    h('header', { class: 'panel-head' }, h('h2', {}, 'Audit trail'), chainNote),
+    h('div', { class: 'scroll scroll-short' }, h('table', { class: 'tbl tbl-fit' },
+      h('thead', {}, h('tr', {}, h('th', { class: 'num' }, 'Seq'), h('th', {}, 'Time (UTC)'), h('th', {}, 'Kind'), h('th', {}, 'Hash'))),
+      auditBody)));
+  let hooks = { renewals: false, audit: false };
   const setSel = h('select', { id: 'gov-set', class: 'gov-set', onchange: () => { set = setSel.value; poll(); } });
   const th = (labels, nums = []) => h('thead', {}, h('tr', {}, labels.map((t, i) => h('th', { class: nums.includes(i) ? 'num' : null }, t))));
 
@@ -131,6 +154,7 @@ function mountGovernance(root, ctx, o) {
         h('span', { class: 'panel-note' }, 'Each version with the instant it took effect; newest first.')),
       h('div', { class: 'scroll scroll-short' }, h('table', { class: 'tbl tbl-fit' },
         th(['Version', 'Effective (UTC)', 'Origin', 'Proposer', 'Approver / reviewer', 'Change']), histBody))),
+    h('div', { class: 'gov-pair' }, renewPanel, auditPanel),
     h('section', { class: 'panel' },
       h('header', { class: 'panel-head' }, h('h2', {}, 'Recently decided')),
       h('div', { class: 'scroll scroll-short' }, h('table', { class: 'tbl tbl-fit' },
@@ -211,6 +235,51 @@ function mountGovernance(root, ctx, o) {
     }));
   }
 
+  function renderRenewals(r) {
+    const list = r.clients || [];
+    renewBody.replaceChildren(...(list.length ? list.map((c) => {
+      const expired = c.status === 'expired';
+      const soon = !expired && c.days_left <= 14;
+      return h('tr', { dataset: { client: c.client_id, status: c.status } },
+        h('td', { class: 'num' }, c.client_id), h('td', {}, c.ref || '—'), h('td', {}, c.class),
+        h('td', {}, c.evidence_date), h('td', {}, c.expires_at.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, '')),
+        h('td', { class: 'num' }, String(c.days_left)),
+        h('td', {}, expired ? h('span', { class: 'flag flag-danger' }, 'Expired') :
+          h('span', { class: soon ? 'flag flag-watch' : 'muted' }, soon ? 'Expiring soon' : 'Expiring')));
+    }) : [h('tr', {}, h('td', { colspan: 7, class: 'muted' }, `No classification expires within ${r.within_days ?? RENEWAL_DAYS} days.`))]));
+  }
+
+  function renderAudit(a) {
+    const c = a.chain;
+    chainNote.className = `panel-note chain ${c.ok ? 'chain-ok' : 'chain-bad'}`;
+    chainNote.dataset.ok = String(c.ok);
+    chainNote.textContent = c.ok ?
+      (c.checked ? `Chain verified: records ${c.from}–${c.head_seq} (${c.checked}), head ${c.head.slice(0, 12)}…` : 'Chain verified: no records yet') :
+      `Chain check failed: ${c.error}`;
+    chainNote.title = c.ok && c.checked ? `Head ${c.head}\nAnchor ${c.anchor}` : '';
+    const rows = a.records.slice(-AUDIT_ROWS).reverse();
+    auditBody.replaceChildren(...(rows.length ? rows.map((r) => h('tr', { dataset: { seq: String(r.seq) } },
+      h('td', { class: 'num' }, String(r.seq)),
+      h('td', {}, `${dateTimeOf(r.time / 1e6).slice(0, 10)} ${timeOf(r.time / 1e6)}`),
+      h('td', { class: 'mono' }, r.kind.replace(/^engine\./, '')),
+      h('td', { class: 'mono', title: `hash ${r.hash}\nprev ${r.prev}` }, r.hash.slice(0, 16) + '…'))) :
+      [h('tr', {}, h('td', { colspan: 4, class: 'muted' }, 'No records yet.'))]));
+  }
+
+  // The optional panels: each its own request, so one the role may not
+  // read says so in its panel without stopping the others.
+  async function pollExtras() {
+    const jobs = [];
+    if (hooks.renewals) jobs.push(o.request('GET', `${HOOKS.renewals}?within_days=${RENEWAL_DAYS}`).then(renderRenewals, (e) => {
+      renewBody.replaceChildren(h('tr', {}, h('td', { colspan: 7, class: 'muted' }, `Not available: ${e.message}`)));
+    }));
+    if (hooks.audit) jobs.push(o.request('GET', `${HOOKS.audit}?limit=${AUDIT_ROWS}`).then(renderAudit, (e) => {
+      chainNote.className = 'panel-note chain chain-bad';
+      chainNote.textContent = `Not available: ${e.message}`;
+    }));
+    await Promise.all(jobs);
+  }
+
   async function poll() {
     clearTimeout(timer);
     try {
@@ -230,6 +299,8 @@ function mountGovernance(root, ctx, o) {
       renderRecent(all.proposals);
       renderEmergencies(em.emergencies, now);
       renderHistory(hist.versions);
+      await pollExtras();
+      if (!alive) return;
       state.textContent = `As of ${timeOf(now)} UTC (engine) · refreshed every ${POLL_MS / 1000} s`;
     } catch (e) {
       if (!alive) return;
@@ -237,6 +308,11 @@ function mountGovernance(root, ctx, o) {
     }
     if (alive) timer = setTimeout(poll, POLL_MS);
   }
-  poll();
+  get('/v1/openapi.json').then((doc) => {
+    const has = (p) => Boolean(doc.paths && doc.paths[p] && doc.paths[p].get);
+    hooks = { renewals: has(HOOKS.renewals), audit: has(HOOKS.audit) };
+    renewPanel.hidden = !hooks.renewals;
+    auditPanel.hidden = !hooks.audit;
+  }, () => {}).finally(() => { if (alive) poll(); });
   return () => { alive = false; clearTimeout(timer); };
 }

@@ -1,12 +1,14 @@
-// Markets view: 24h ticker stats, a price chart (last trade and mark), the
-// order book ladder with cumulative size bars, the recent trades tape and
-// the market's contract specification. Live over the shared public feed;
-// depth is kept by DepthBook with gap detection and resynchronisation.
+// Markets view: 24h ticker stats with open interest, a price chart (last
+// trade, mark and index, each with its history), the order book ladder with
+// cumulative size bars, the recent trades tape, and the contract
+// specification beside the funding rate history. Live over the shared
+// public feed; depth is kept by DepthBook with gap detection and
+// resynchronisation.
 
 import { get } from '../api.js';
 import { DepthBook } from '../book.js';
 import { PriceChart } from '../chart.js';
-import { countdown, decimalsOf, fmt, fromScaled, h, num, pct, pctChange, pctSigned, timeOf, toScaled } from '../format.js';
+import { countdown, dateTimeOf, decimalsOf, fmt, fromScaled, h, num, pct, pctChange, pctSigned, timeOf, toScaled } from '../format.js';
 
 export const id = 'markets';
 export const title = 'Markets';
@@ -27,6 +29,8 @@ export function mount(root, ctx, params) {
   // Index and funding come from the valuation endpoints; null until read,
   // false when this API does not offer them (the cells are then left out).
   let index = null, funding = null;
+  // Open interest (GET …/open-interest); false when the API lacks it.
+  let oi = null;
 
   // ---- layout ----
   const tabs = h('div', { class: 'mkt-tabs', role: 'tablist' },
@@ -37,11 +41,12 @@ export function mount(root, ctx, params) {
   const ladder = h('div', { class: 'ladder', id: 'ladder' });
   const bookState = h('span', { class: 'panel-note', id: 'book-state' }, 'Syncing…');
   const tape = h('tbody', { id: 'tape' });
+  const fundingBody = h('tbody', { id: 'funding-history' });
   root.replaceChildren(
     h('div', { class: 'mkt-head' }, tabs, stats),
     h('div', { class: 'mkt-grid' },
       h('section', { class: 'panel panel-chart' },
-        h('header', { class: 'panel-head' }, h('h2', {}, 'Price'), h('span', { class: 'panel-note' }, '1-minute history, then live · UTC')),
+        h('header', { class: 'panel-head' }, h('h2', {}, 'Price'), h('span', { class: 'panel-note' }, 'Last, mark and index · 1-minute history, then live · UTC')),
         chartHost),
       h('section', { class: 'panel panel-book' },
         h('header', { class: 'panel-head' }, h('h2', {}, 'Order book'), bookState),
@@ -53,7 +58,7 @@ export function mount(root, ctx, params) {
           h('table', { class: 'tbl tape' },
             h('thead', {}, h('tr', {}, h('th', {}, 'Time'), h('th', { class: 'num' }, 'Price'), h('th', { class: 'num' }, 'Size'))),
             tape))),
-      specPanel(mkt)));
+      specPanel(mkt, fundingBody)));
 
   const chart = new PriceChart(chartHost, { priceDp: pdp });
 
@@ -79,6 +84,10 @@ export function mount(root, ctx, params) {
       const next = funding.next_funding_time ? ` · ${countdown(funding.next_funding_time - Date.now())}` : '';
       cells.push(['Funding / 8h', (funding.predicted ? pctSigned(funding.predicted.rate, 4) : '—') + next, '',
         `Predicted rate per 8 hours${funding.predicted && funding.predicted.capped ? ' (capped)' : ''}; last settled ${pctSigned(funding.last_rate, 4)}; mode: ${funding.mode}`]);
+    }
+    if (oi) {
+      cells.push([`Open interest (${mkt.symbol.split('-')[0]})`, fmt(oi.open_interest, qdp), 'stat-oi',
+        `${fmt(oi.open_interest_notional, 0)} USD at the mark; longs and shorts hold the same size`]);
     }
     cells.push(
       ['24h high', fmt(t.high_24h, pdp)],
@@ -133,6 +142,22 @@ export function mount(root, ctx, params) {
     if (!trades.length) tape.replaceChildren(h('tr', {}, h('td', { colspan: 3, class: 'empty' }, 'No trades yet')));
   }
 
+  function renderFunding() {
+    if (funding === false) {
+      fundingBody.replaceChildren(h('tr', {}, h('td', { colspan: 2, class: 'empty' }, 'This API publishes no funding data')));
+      return;
+    }
+    const hist = (funding && funding.history) || [];
+    if (!hist.length) {
+      const why = funding && funding.mode === 'manual' ? 'None: no index in manual mode' : 'No settlement yet';
+      fundingBody.replaceChildren(h('tr', {}, h('td', { colspan: 2, class: 'empty' }, why)));
+      return;
+    }
+    fundingBody.replaceChildren(...hist.slice(0, 24).map((r) => h('tr', { dataset: { time: String(r.time) } },
+      h('td', { class: 'time' }, dateTimeOf(r.time).slice(5, 16)),
+      h('td', { class: `num ${r.rate.startsWith('-') ? 'down' : ''}`, title: `Mark ${fmt(r.mark, pdp)} · paid ${fmt(r.paid, 2)} USD` }, pctSigned(r.rate, 4)))));
+  }
+
   let pending = 0;
   const schedule = () => {
     if (pending) return;
@@ -165,6 +190,31 @@ export function mount(root, ctx, params) {
     }
   }
 
+  // Mark and index history (GET …/mark/history): one sample per minute in
+  // which either changed, plotted at the change. Points the stream brought
+  // while the request was out are kept after the history.
+  async function loadMarkHistory() {
+    let r;
+    try { r = await get(`/v1/markets/${symbol}/mark/history?interval=1m&limit=240`); } catch { return; } // older API: live only
+    if (!alive) return;
+    for (const name of ['mark', 'index']) {
+      const pts = r.samples.filter((p) => p[name]).map((p) => ({ t: p.updated, v: Number(p[name]), s: p[name] }));
+      const lastT = pts.length ? pts[pts.length - 1].t : 0;
+      chart.set(name, pts.concat(chart.series[name].filter((p) => p.t > lastT)));
+    }
+  }
+
+  // A trade may change open interest: re-read it shortly after (one
+  // request for a burst of trades).
+  let oiTimer = 0;
+  const oiSoon = () => { if (!oiTimer) oiTimer = setTimeout(() => { oiTimer = 0; loadOpenInterest(); }, 300); };
+
+  async function loadOpenInterest() {
+    if (oi === false) return;
+    try { oi = await get(`/v1/markets/${symbol}/open-interest`); } catch (e) { if (e.status === 404) oi = false; return; }
+    if (alive) schedule();
+  }
+
   // Valuation: REST for the current state (the index channel has no
   // snapshot), the stream for changes. A 404 means this API version does not
   // publish it: the cell is dropped rather than shown empty.
@@ -177,6 +227,7 @@ export function mount(root, ctx, params) {
     } else if (ix.reason.status === 404) index = false;
     if (fu.status === 'fulfilled') funding = fu.value;
     else if (fu.reason.status === 404) funding = false;
+    renderFunding();
     schedule();
   }
 
@@ -196,6 +247,7 @@ export function mount(root, ctx, params) {
       if (trades.length > TAPE) trades.length = TAPE;
       chart.push('last', t.time, t.price);
       renderTape();
+      oiSoon();
     }),
     ctx.feed.watch(`ticker:${symbol}`, (m) => { ticker = m.data; schedule(); }),
     ctx.feed.watch(`index:${symbol}`, (m) => {
@@ -214,8 +266,11 @@ export function mount(root, ctx, params) {
   renderStats();
   renderBook();
   renderTape();
+  renderFunding();
   loadHistory();
+  loadMarkHistory();
   loadValuation();
+  loadOpenInterest();
   // The chart's time axis runs to "now" even when nothing trades; the
   // funding countdown ticks; funding predictions move with every sample.
   let n = 0;
@@ -223,11 +278,13 @@ export function mount(root, ctx, params) {
     chart.schedule();
     if (funding) schedule();
     if (++n % 30 === 0 && funding !== false) loadValuation();
+    if (n % 5 === 0) loadOpenInterest();
   }, 1000);
 
   return () => {
     alive = false;
     clearInterval(tick);
+    clearTimeout(oiTimer);
     if (pending) cancelAnimationFrame(pending);
     stops.forEach((s) => s());
     chart.destroy();
@@ -242,7 +299,7 @@ function indexTip(ix) {
   return parts.join('. ');
 }
 
-function specPanel(m) {
+function specPanel(m, fundingBody) {
   const row = (k, v) => h('tr', {}, h('th', {}, k), h('td', { class: 'num' }, v));
   const brackets = h('table', { class: 'tbl tbl-compact' },
     h('thead', {}, h('tr', {}, h('th', { class: 'num' }, 'Notional up to (USD)'), h('th', { class: 'num' }, 'Max leverage'), h('th', { class: 'num' }, 'Maint. rate'), h('th', { class: 'num' }, 'Maint. amount'))),
@@ -260,5 +317,9 @@ function specPanel(m) {
         row('Maker / taker fee', `${pct(m.maker_fee)} / ${pct(m.taker_fee)}`),
         row('Price band vs mark', `±${pct(m.price_band)}`),
         row('Max open orders', String(m.max_open_orders)))),
-      h('div', { class: 'spec-brackets' }, h('h3', {}, 'Margin brackets'), h('div', { class: 'scroll' }, brackets))));
+      h('div', { class: 'spec-brackets' }, h('h3', {}, 'Margin brackets'), h('div', { class: 'scroll' }, brackets)),
+      h('div', { class: 'spec-funding' }, h('h3', {}, 'Funding history'),
+        h('div', { class: 'scroll' }, h('table', { class: 'tbl tbl-compact', id: 'funding' },
+          h('thead', {}, h('tr', {}, h('th', {}, 'Settled (UTC)'), h('th', { class: 'num' }, 'Rate / 8 h'))),
+          fundingBody)))));
 }
