@@ -139,6 +139,15 @@ func (m *Machine) FormatEvent(ev *engine.Event) string {
 		return fmt.Sprintf("%s client %d liquidation finished: %s; equity %s, MM %s, collateral %s", head, ev.Client, how, usd(ev.Equity), usd(ev.Margin), usd(ev.Balance))
 	case engine.EvAdlQuantile:
 		return fmt.Sprintf("%s client %d %s %s position %s: ADL queue quantile %d", head, ev.Client, sym, ev.Side, qty(ev.Size), ev.Quantile)
+	case engine.EvFinancing, engine.EvSecuritySale:
+		// Financing amounts are minor units of the asset named by id
+		// (engine.CollateralTable lists the registry); base figures are micro-HKD.
+		f := ev.Fin
+		return fmt.Sprintf("%s client %d %s asset %d qty %d amount %d debit %d lending value %d shortfall %d step %s",
+			head, ev.Client, f.Kind, f.Asset, f.Qty, f.Amount, f.Debit, f.Lending, f.Short, f.Step)
+	case engine.EvCloseOutOrder:
+		return fmt.Sprintf("%s client %d %s close-out step %d: sell %s at %s, unfilled %s, proceeds %s",
+			head, ev.Client, sym, ev.Flags, qty(ev.Qty), px(ev.Price), qty(ev.Remaining), usd(ev.Amount))
 	}
 	return fmt.Sprintf("%s client %d market %s price %s qty %s amount %s code %s", head, ev.Client, sym, px(ev.Price), qty(ev.Qty), usd(ev.Amount), ev.Code)
 }

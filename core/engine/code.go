@@ -6,6 +6,7 @@ import (
 	"github.com/sampan-hk/sampan/core/book"
 	"github.com/sampan-hk/sampan/core/eligibility"
 	"github.com/sampan-hk/sampan/core/governance"
+	"github.com/sampan-hk/sampan/core/lending"
 )
 
 // Code is the outcome of a command. The numbers are stable (they are in the
@@ -63,7 +64,20 @@ const (
 	// 5xx: order book, one for each book.Reason that can reject or end an
 	// order (500 + the book's reason number).
 	codeBookBase Code = 500
+
+	// 9xx: margin financing. 900–949 are lending rejections, 900 +
+	// lending.Reason (its stable numbering and names); 950+ the engine's.
+	codeFinBase              Code = 900
+	CodeFinancingDisabled    Code = 950 // the engine runs without a financing book
+	CodeSpotCashRequired     Code = 951 // a resting spot buy must be paid from unreserved cash
+	CodeSpotAmendUnsupported Code = 952 // spot orders are cancelled and replaced, not amended
+	CodePriceFromIndex       Code = 953 // BTC/ETH are priced by their live index
+	CodeReservedForOrders    Code = 954 // the amount is reserved by resting spot orders
+	CodeNoSaleInstruction    Code = 955 // no pending securities sale instruction for this client and asset
 )
+
+// FromLending maps a lending rejection into the 9xx block.
+func FromLending(r lending.Reason) Code { return codeFinBase + Code(r) }
 
 // FromGovernance maps a governance store rejection into the 6xx block.
 func FromGovernance(r governance.Reason) Code { return codeGovBase + Code(r) }
@@ -116,19 +130,36 @@ var codeNames = map[Code]string{
 	CodeParamNotGoverned:          "parameter_not_governed",
 	CodeParamUnknownSet:           "parameter_set_unknown_market",
 	CodeParamInvalid:              "parameter_invalid_for_engine",
+	CodeFinancingDisabled:         "financing_disabled",
+	CodeSpotCashRequired:          "spot_resting_buy_needs_cash",
+	CodeSpotAmendUnsupported:      "spot_amend_not_supported",
+	CodePriceFromIndex:            "price_follows_index",
+	CodeReservedForOrders:         "reserved_for_open_orders",
+	CodeNoSaleInstruction:         "no_sale_instruction",
 }
 
 // codeMessages are plain-language explanations for the codes a client or
 // operator is most likely to meet; Message falls back to the name.
 var codeMessages = map[Code]string{
-	CodeNotProfessionalInvestor:   "Perpetual contracts are for professional investors only; this account is not classified as one. You may still reduce positions.",
-	CodePIClassificationExpired:   "Your professional-investor classification has expired (evidence is valid for 12 months). Renew it with new evidence; until then you may only reduce positions.",
-	CodeNoDerivativesKnowledge:    "No derivatives-knowledge assessment is on record for this account. You may still reduce positions.",
-	CodeRiskDisclosureNotAccepted: "Please read and accept the current risk disclosure before opening or increasing a perpetual position.",
-	CodeOperatorRequired:          "Governance actions must name the acting operator.",
-	CodeParamNotGoverned:          "This field cannot be changed on a live market yet (tick size, lot size, funding interval and open-interest cap are fixed).",
-	CodeParamUnknownSet:           "The parameter set names a market this exchange does not list.",
-	CodeParamInvalid:              "The value would break a margin, fee or liquidation rule of the engine.",
+	CodeNotProfessionalInvestor:                          "Perpetual contracts are for professional investors only; this account is not classified as one. You may still reduce positions.",
+	CodePIClassificationExpired:                          "Your professional-investor classification has expired (evidence is valid for 12 months). Renew it with new evidence; until then you may only reduce positions.",
+	CodeNoDerivativesKnowledge:                           "No derivatives-knowledge assessment is on record for this account. You may still reduce positions.",
+	CodeRiskDisclosureNotAccepted:                        "Please read and accept the current risk disclosure before opening or increasing a perpetual position.",
+	CodeOperatorRequired:                                 "Governance actions must name the acting operator.",
+	CodeParamNotGoverned:                                 "This field cannot be changed on a live market yet (tick size, lot size, funding interval and open-interest cap are fixed).",
+	CodeParamUnknownSet:                                  "The parameter set names a market this exchange does not list.",
+	CodeParamInvalid:                                     "The value would break a margin, fee or liquidation rule of the engine.",
+	CodeSpotCashRequired:                                 "A resting spot buy must be paid in cash you hold and have not reserved; to buy on margin, send an IOC, FOK or market order.",
+	CodeSpotAmendUnsupported:                             "Spot orders cannot be amended; cancel the order and place a new one.",
+	CodePriceFromIndex:                                   "BTC and ETH collateral is valued at the live index, not at an operator price.",
+	CodeReservedForOrders:                                "That amount is reserved by your resting spot orders; cancel them first.",
+	CodeNoSaleInstruction:                                "There is no pending close-out sale instruction for this client and security.",
+	FromLending(lending.ReasonNoAssessment):              "Borrowing needs an approved credit assessment on record.",
+	FromLending(lending.ReasonVANotEligible):             "Only BTC and ETH are accepted as virtual-asset collateral.",
+	FromLending(lending.ReasonHaircutBelowFloor):         "A BTC or ETH haircut can never be set below 60%.",
+	FromLending(lending.ReasonMarginCallOpen):            "A margin call is open: new borrowing, purchases and withdrawals are blocked until it is cured.",
+	FromLending(lending.ReasonLendingValue):              "The loan would exceed the lending value of your collateral.",
+	FromLending(lending.ReasonNeedsSecuritiesCollateral): "Financing BTC or ETH needs securities collateral in the account.",
 }
 
 // Message is a plain-language sentence for the code.
@@ -153,6 +184,9 @@ func (c Code) String() string {
 	}
 	if c >= codeEligBase && c < codeEligBase+100 {
 		return eligibility.Reason(c - codeEligBase).String()
+	}
+	if c >= codeFinBase && c < codeFinBase+50 {
+		return lending.Reason(c - codeFinBase).String()
 	}
 	return "unknown_code"
 }

@@ -53,13 +53,25 @@ const (
 	CmdRecordKnowledge   CommandKind = 25 // Operator, Client, Basis, Trades, Note (reference)
 	CmdPublishDisclosure CommandKind = 26 // Operator, ID (version), Digest
 	CmdAcceptDisclosure  CommandKind = 27 // client: Client, ID (version)
-	cmdKindEnd           CommandKind = 28
+	// Margin financing (financing.go, docs/margin-financing.md). Ref is an
+	// asset code of the financing registry ("BTC", "USD", "0700.HK");
+	// amounts are the asset's minor units.
+	CmdFinDeposit       CommandKind = 28 // operator (custody): Client, Key, Ref (asset), Amount
+	CmdFinWithdraw      CommandKind = 29 // client: Client, Key, Ref (asset), Amount
+	CmdRepayLoan        CommandKind = 30 // operator (custody): Client, Key, Ref (currency), Amount: a repayment from outside
+	CmdSetAssetPrice    CommandKind = 31 // operator (oracle): Ref (asset), Amount (quote minor units per whole unit; FX: base per unit)
+	CmdCreditAssessment CommandKind = 32 // operator (risk officer, checked): Operator, Client, Flag (approved), Grade, CreditLimit, NetAssets, Income, Experience, Review, Note
+	CmdRegisterAsset    CommandKind = 33 // operator (risk officer, checked): Operator, Asset, AssetKind, Decimals, Quote, Lot
+	CmdBookSecuritySale CommandKind = 34 // operator (custody): Client, Key, Ref (security), Qty (minor units sold), Amount (proceeds)
+	cmdKindEnd          CommandKind = 35
 )
 
 var cmdNames = [...]string{"?", "create_client", "deposit", "withdraw", "transfer", "set_classification",
 	"set_knowledge", "set_leverage", "set_mark", "place_order", "cancel_order", "cancel_all", "amend_order", "quote", "tick", "fund_insurance",
 	"add_operator", "disable_operator", "propose_parameters", "approve_proposal", "reject_proposal", "withdraw_proposal",
-	"emergency_tighten", "review_emergency", "classify_client", "record_knowledge", "publish_disclosure", "accept_disclosure"}
+	"emergency_tighten", "review_emergency", "classify_client", "record_knowledge", "publish_disclosure", "accept_disclosure",
+	"financing_deposit", "financing_withdraw", "repay_loan", "set_asset_price", "credit_assessment", "register_asset",
+	"book_security_sale"}
 
 func (k CommandKind) String() string {
 	if k < cmdKindEnd {
@@ -213,6 +225,29 @@ type GovArgs struct {
 	TotalAssets fixed.Amount // HKD cents
 	Trades      int64
 	Digest      [32]byte // SHA-256 of a published disclosure's text
+
+	// Credit assessment (CmdCreditAssessment); money in base minor units
+	// (micro-HKD).
+	Grade       string // internal credit grade, ≤ 16 bytes
+	CreditLimit fixed.Amount
+	NetAssets   fixed.Amount
+	Income      fixed.Amount
+	Experience  int64 // years
+	Review      int64 // next review (the assessment expires then), unix ns
+	// Asset registration (CmdRegisterAsset).
+	Asset     string // code, [A-Z0-9.-], ≤ 16 bytes
+	Quote     string // code of the cash asset its price is quoted in
+	AssetKind uint8  // lending.AssetKind: 1 cash, 2 virtual asset, 3 security
+	Decimals  uint8
+	Lot       fixed.Amount // minor units
+}
+
+// isFinCommand reports the financing command kinds.
+func isFinCommand(k CommandKind) bool { return k >= CmdFinDeposit && k <= CmdBookSecuritySale }
+
+// hasGovArgs reports the kinds whose arguments are in Command.Gov.
+func hasGovArgs(k CommandKind) bool {
+	return isGovCommand(k) || k == CmdCreditAssessment || k == CmdRegisterAsset
 }
 
 var noGovArgs GovArgs

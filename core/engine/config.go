@@ -11,10 +11,36 @@ import (
 	"github.com/sampan-hk/sampan/core/risk"
 )
 
-// MarketSpec is one perpetual market. Every number is data, never a
-// constant in code: a later governance issue versions and changes them.
+// MarketKind says what a market trades.
+type MarketKind uint8
+
+const (
+	// Perpetual is a USD-margined linear perpetual contract (the zero
+	// value, so configs written before spot markets existed keep meaning
+	// what they meant).
+	Perpetual MarketKind = iota
+	// Spot exchanges the Base asset for the Quote asset between clients'
+	// margin-financing accounts (spot.go): no positions, margin, funding,
+	// mark, liquidation or ADL.
+	Spot
+)
+
+func (k MarketKind) String() string {
+	if k == Spot {
+		return "spot"
+	}
+	return "perpetual"
+}
+
+// MarketSpec is one market. Every number is data, never a constant in
+// code: a later governance issue versions and changes them.
 type MarketSpec struct {
-	Symbol          string
+	Symbol string
+	Kind   MarketKind
+	// Base and Quote name the lending assets a spot market exchanges
+	// ("BTC", "USD"); perpetuals leave them empty. A spot market's
+	// Spec.BaseDecimals and QuoteDecimals must equal the assets' decimals.
+	Base, Quote     string
 	Spec            fixed.Spec
 	Brackets        risk.Brackets
 	MakerFee        fixed.Ppm // charged on maker notional (negative: rebate)
@@ -58,6 +84,10 @@ type Config struct {
 	// Governance: operators, review rules, eligibility thresholds and extra
 	// genesis parameter sets (governance.go). Zero values are defaults.
 	Governance GovernanceConfig
+
+	// Financing: the margin-financing book (financing.go). Disabled by
+	// default; spot markets need it.
+	Financing FinancingConfig
 }
 
 // Named limits that are not per-market.
@@ -80,6 +110,7 @@ var (
 	ErrConfigLimits  = errors.New("engine: MaxClients and IdemMax must be positive")
 	ErrConfigOracle  = errors.New("engine: invalid oracle, mark or funding parameters, or sources")
 	ErrConfigUnder   = errors.New("engine: markets on one underlying must share a tick; impact notional must be ≥ 0")
+	ErrConfigSpot    = errors.New("engine: a spot market needs financing enabled, Base and Quote assets and zero fees")
 )
 
 // Validate checks the config and validates each market's fixed.Spec in
@@ -110,6 +141,9 @@ func (c *Config) Validate() error {
 		return ErrConfigOracle
 	}
 	c.Governance.defaults()
+	if err := c.Financing.defaults(); err != nil {
+		return err
+	}
 	for i := range c.Markets {
 		m := &c.Markets[i]
 		for j := 0; j < i; j++ {
@@ -122,6 +156,15 @@ func (c *Config) Validate() error {
 		}
 		if err := m.Spec.Validate(); err != nil {
 			return errors.New("engine: market " + m.Symbol + ": " + err.Error())
+		}
+		if m.Kind == Spot {
+			if err := c.validateSpot(m); err != nil {
+				return err
+			}
+			continue
+		}
+		if m.Kind != Perpetual {
+			return ErrConfigMarkets
 		}
 		if err := m.Brackets.Validate(); err != nil {
 			return errors.New("engine: market " + m.Symbol + ": " + err.Error())
@@ -157,6 +200,35 @@ func (c *Config) Validate() error {
 			if o := &c.Markets[j]; o.Underlying == m.Underlying && o.Spec.Tick != m.Spec.Tick {
 				return ErrConfigUnder
 			}
+		}
+	}
+	return nil
+}
+
+// validateSpot checks a spot market: it trades lending assets between
+// financing accounts, so it needs the financing book, carries no fees (not
+// built for spot yet) and no perpetual parameters. Leverage is fixed at 1
+// so the per-client line (always empty for spot) stays in range.
+func (c *Config) validateSpot(m *MarketSpec) error {
+	if !c.Financing.Enabled || m.Base == "" || m.Quote == "" || m.Base == m.Quote || m.MakerFee != 0 || m.TakerFee != 0 {
+		return ErrConfigSpot
+	}
+	if m.BandPpm <= 0 || m.BandPpm >= fixed.PpmOne {
+		return ErrConfigBand
+	}
+	m.Brackets, m.MaxLeverage, m.DefaultLeverage = nil, 1, 1
+	if m.Underlying == "" {
+		m.Underlying = m.Base
+	}
+	if m.ImpactNotional == 0 {
+		m.ImpactNotional = DefaultImpactNotional
+	}
+	if m.Liquidation == (liquidation.Params{}) {
+		m.Liquidation = liquidation.DefaultParams()
+	}
+	for j := range c.Markets {
+		if o := &c.Markets[j]; o != m && o.Underlying == m.Underlying && o.Spec.Tick != m.Spec.Tick {
+			return ErrConfigUnder
 		}
 	}
 	return nil
@@ -223,4 +295,27 @@ func DefaultConfig() Config {
 		MaxClients: 1 << 20,
 		IdemMax:    1 << 16,
 	}
+}
+
+// SpotMarkets are BTC-USD and ETH-USD spot, on the same ticks and lots as
+// the perpetuals (so they share the BTC and ETH indexes), settled between
+// margin-financing accounts, with no fees.
+func SpotMarkets() []MarketSpec {
+	d := DefaultConfig().Markets
+	spot := func(perp MarketSpec, sym, base string) MarketSpec {
+		return MarketSpec{Symbol: sym, Kind: Spot, Base: base, Quote: "USD", Spec: perp.Spec, BandPpm: perp.BandPpm,
+			Limits: perp.Limits, Underlying: perp.Underlying}
+	}
+	return []MarketSpec{spot(d[0], "BTC-USD", "BTC"), spot(d[1], "ETH-USD", "ETH")}
+}
+
+// WithFinancing returns cfg with the margin-financing book enabled (default
+// assets, collateral table, interest terms and firm set) and the spot
+// markets appended after its markets, so existing market ids keep their
+// numbers. DefaultConfig stays perpetual-only until every reader of
+// Markets() distinguishes the kinds (docs/margin-financing.md §11).
+func WithFinancing(cfg Config) Config {
+	cfg.Markets = append(append([]MarketSpec(nil), cfg.Markets...), SpotMarkets()...)
+	cfg.Financing = DefaultFinancing()
+	return cfg
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/sampan-hk/sampan/core/eligibility"
 	"github.com/sampan-hk/sampan/core/fixed"
 	"github.com/sampan-hk/sampan/core/governance"
+	"github.com/sampan-hk/sampan/core/lending"
 	"github.com/sampan-hk/sampan/core/oracle"
 )
 
@@ -103,7 +104,23 @@ const (
 	fTrades      // i64
 	fDigest      // [32]byte
 	fAudit       // u32 length + the store event's canonical encoding
+	// Financing.
+	fAsset       // u8 length + bytes, ≤ 16
+	fQuote       // u8 length + bytes, ≤ 16
+	fAssetKind   // u8
+	fDecimals    // u8
+	fLot         // i64
+	fGrade       // u8 length + bytes, ≤ 16
+	fCreditLimit // i64
+	fNetAssets   // i64
+	fIncome      // i64
+	fExperience  // i64
+	fReview      // i64
+	fFin         // the lending event, fixed layout (appendFin)
 )
+
+// finCodeMax bounds asset codes and grades in the encoding (lending's own limit).
+const finCodeMax = 16
 
 // maxAudit bounds an audit payload (a governance event with its value).
 const maxAudit = 1 << 16
@@ -136,6 +153,13 @@ var cmdLayoutV1 = [cmdKindEnd][]field{
 	CmdRecordKnowledge:   {fOperator, fClient, fBasis, fTrades, fNote},
 	CmdPublishDisclosure: {fOperator, fID, fDigest},
 	CmdAcceptDisclosure:  {fClient, fID},
+	CmdFinDeposit:        {fClient, fKey, fRef, fAmount},
+	CmdFinWithdraw:       {fClient, fKey, fRef, fAmount},
+	CmdRepayLoan:         {fClient, fKey, fRef, fAmount},
+	CmdSetAssetPrice:     {fRef, fAmount},
+	CmdCreditAssessment:  {fOperator, fClient, fFlag, fGrade, fCreditLimit, fNetAssets, fIncome, fExperience, fReview, fNote},
+	CmdRegisterAsset:     {fOperator, fAsset, fAssetKind, fDecimals, fQuote, fLot},
+	CmdBookSecuritySale:  {fClient, fKey, fRef, fQty, fAmount},
 }
 
 var evLayoutV1 = [evKindEnd][]field{
@@ -173,6 +197,9 @@ var evLayoutV1 = [evKindEnd][]field{
 	EvAdlQuantile:         {fClient, fMarket, fSide, fSize, fQuantile, fAmount},
 	EvGovernance:          {fFlags, fMarket, fAudit},
 	EvEligibility:         {fFlags, fClient, fAudit},
+	EvFinancing:           {fFlags, fClient, fFin},
+	EvCloseOutOrder:       {fClient, fMarket, fFlags, fPrice, fQty, fRemaining, fAmount, fCode},
+	EvSecuritySale:        {fClient, fFlags, fFin},
 }
 
 func put8(dst []byte, v uint8) []byte { return append(dst, v) }
@@ -192,7 +219,8 @@ func AppendCommand(dst []byte, c *Command) ([]byte, error) {
 		return dst, ErrUnknownKind
 	}
 	if len(c.Ref) > RefMax || len(c.args().Operator) > governance.MaxOperatorIDLen || len(c.args().Target) > governance.MaxOperatorIDLen ||
-		len(c.args().Set) > 255 || len(c.args().Note) > governance.MaxNoteLen || len(c.args().Value) > 0xFFFF {
+		len(c.args().Set) > 255 || len(c.args().Note) > governance.MaxNoteLen || len(c.args().Value) > 0xFFFF ||
+		len(c.args().Asset) > finCodeMax || len(c.args().Quote) > finCodeMax || len(c.args().Grade) > finCodeMax {
 		return dst, ErrStringTooLong
 	}
 	dst = append(dst, byte(c.Kind), Version)
@@ -284,6 +312,31 @@ func putCmdField(dst []byte, c *Command, f field) []byte {
 		return put64(dst, uint64(c.args().Trades))
 	case fDigest:
 		return append(dst, c.args().Digest[:]...)
+	case fAsset:
+		dst = put8(dst, uint8(len(c.args().Asset)))
+		return append(dst, c.args().Asset...)
+	case fQuote:
+		dst = put8(dst, uint8(len(c.args().Quote)))
+		return append(dst, c.args().Quote...)
+	case fAssetKind:
+		return put8(dst, c.args().AssetKind)
+	case fDecimals:
+		return put8(dst, c.args().Decimals)
+	case fLot:
+		return put64(dst, uint64(c.args().Lot))
+	case fGrade:
+		dst = put8(dst, uint8(len(c.args().Grade)))
+		return append(dst, c.args().Grade...)
+	case fCreditLimit:
+		return put64(dst, uint64(c.args().CreditLimit))
+	case fNetAssets:
+		return put64(dst, uint64(c.args().NetAssets))
+	case fIncome:
+		return put64(dst, uint64(c.args().Income))
+	case fExperience:
+		return put64(dst, uint64(c.args().Experience))
+	case fReview:
+		return put64(dst, uint64(c.args().Review))
 	}
 	panic("engine: command layout names an unknown field")
 }
@@ -361,7 +414,7 @@ func DecodeCommand(b []byte) (Command, error) {
 	}
 	c.Kind = k
 	r := reader{b: b[2:]}
-	if isGovCommand(k) {
+	if hasGovArgs(k) {
 		c.Gov = new(GovArgs)
 	}
 	for _, f := range cmdLayoutV1[k] {
@@ -452,6 +505,28 @@ func DecodeCommand(b []byte) (Command, error) {
 			c.Gov.Trades = int64(r.u64())
 		case fDigest:
 			copy(c.Gov.Digest[:], r.take(32))
+		case fAsset:
+			c.Gov.Asset = r.str(int(r.u8()), finCodeMax)
+		case fQuote:
+			c.Gov.Quote = r.str(int(r.u8()), finCodeMax)
+		case fAssetKind:
+			c.Gov.AssetKind = r.u8()
+		case fDecimals:
+			c.Gov.Decimals = r.u8()
+		case fLot:
+			c.Gov.Lot = fixed.Amount(r.u64())
+		case fGrade:
+			c.Gov.Grade = r.str(int(r.u8()), finCodeMax)
+		case fCreditLimit:
+			c.Gov.CreditLimit = fixed.Amount(r.u64())
+		case fNetAssets:
+			c.Gov.NetAssets = fixed.Amount(r.u64())
+		case fIncome:
+			c.Gov.Income = fixed.Amount(r.u64())
+		case fExperience:
+			c.Gov.Experience = int64(r.u64())
+		case fReview:
+			c.Gov.Review = int64(r.u64())
 		}
 	}
 	if r.err != nil {
@@ -468,7 +543,7 @@ func AppendEvent(dst []byte, ev *Event) ([]byte, error) {
 	if ev.Kind == 0 || ev.Kind >= evKindEnd {
 		return dst, ErrUnknownKind
 	}
-	if hasDetail[ev.Kind] != (ev.Detail != nil) || hasAudit[ev.Kind] != (ev.Gov != nil) {
+	if hasDetail[ev.Kind] != (ev.Detail != nil) || hasAudit[ev.Kind] != (ev.Gov != nil) || hasFin[ev.Kind] != (ev.Fin != nil) {
 		return dst, ErrDetail
 	}
 	if ev.Gov != nil && len(ev.Gov.Audit) > maxAudit {
@@ -550,6 +625,8 @@ func AppendEvent(dst []byte, ev *Event) ([]byte, error) {
 		case fAudit:
 			dst = put32(dst, uint32(len(ev.Gov.Audit)))
 			dst = append(dst, ev.Gov.Audit...)
+		case fFin:
+			dst = appendFin(dst, ev.Fin)
 		default:
 			panic("engine: event layout names an unknown field")
 		}
@@ -650,6 +727,8 @@ func DecodeEvent(b []byte) (Event, error) {
 				r.err = ErrStringTooLong
 			}
 			ev.Gov = &GovDetail{Audit: append([]byte{}, r.take(int(n))...)}
+		case fFin:
+			ev.Fin = readFin(&r)
 		}
 	}
 	if r.err != nil {
@@ -672,6 +751,52 @@ var hasDetail = func() (h [evKindEnd]bool) {
 	}
 	return h
 }()
+
+// hasFin says which event kinds carry a lending event.
+var hasFin = func() (h [evKindEnd]bool) {
+	for k, l := range evLayoutV1 {
+		for _, f := range l {
+			if f == fFin {
+				h[k] = true
+			}
+		}
+	}
+	return h
+}()
+
+// The lending event is encoded whole: u8 kind | u64 seq | i64 time |
+// u64 client | u16 asset | u16 currency | i64 qty, amount, fine, base,
+// debit, lending, short, deadline | u8 step | u8 trigger | i64 ppm | i64 day.
+func appendFin(dst []byte, f *lending.Event) []byte {
+	dst = put8(dst, uint8(f.Kind))
+	dst = put64(dst, f.Seq)
+	dst = put64(dst, uint64(f.Time))
+	dst = put64(dst, uint64(f.Client))
+	dst = put16(dst, uint16(f.Asset))
+	dst = put16(dst, uint16(f.Currency))
+	for _, v := range [...]int64{int64(f.Qty), int64(f.Amount), f.Fine, int64(f.Base), int64(f.Debit), int64(f.Lending),
+		int64(f.Short), f.Deadline} {
+		dst = put64(dst, uint64(v))
+	}
+	dst = put8(dst, uint8(f.Step))
+	dst = put8(dst, uint8(f.Trigger))
+	dst = put64(dst, uint64(f.Ppm))
+	return put64(dst, uint64(f.Day))
+}
+
+func readFin(r *reader) *lending.Event {
+	f := &lending.Event{Kind: lending.EventKind(r.u8()), Seq: r.u64(), Time: int64(r.u64()), Client: lending.ClientID(r.u64()),
+		Asset: lending.AssetID(r.u16()), Currency: lending.AssetID(r.u16())}
+	f.Qty, f.Amount, f.Fine = fixed.Amount(r.u64()), fixed.Amount(r.u64()), int64(r.u64())
+	f.Base, f.Debit, f.Lending, f.Short = fixed.Amount(r.u64()), fixed.Amount(r.u64()), fixed.Amount(r.u64()), fixed.Amount(r.u64())
+	f.Deadline = int64(r.u64())
+	f.Step, f.Trigger = lending.CloseOutStep(r.u8()), lending.Trigger(r.u8())
+	f.Ppm, f.Day = fixed.Ppm(r.u64()), int64(r.u64())
+	if (f.Step > lending.StepSecurity || f.Trigger > lending.TriggerHard) && r.err == nil {
+		r.err = ErrDetail
+	}
+	return f
+}
 
 // hasAudit says which event kinds carry a store event (GovDetail).
 var hasAudit = func() (h [evKindEnd]bool) {

@@ -13,6 +13,7 @@ import (
 	"github.com/sampan-hk/sampan/core/book"
 	"github.com/sampan-hk/sampan/core/eligibility"
 	"github.com/sampan-hk/sampan/core/governance"
+	"github.com/sampan-hk/sampan/core/lending"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -53,6 +54,16 @@ var goldenCommands = []struct {
 	{"record_knowledge", Command{Kind: CmdRecordKnowledge, Client: 7, Gov: &GovArgs{Operator: "cora", Basis: eligibility.PriorTrades, Trades: 12, Note: "confirmations"}}},
 	{"publish_disclosure", Command{Kind: CmdPublishDisclosure, Gov: &GovArgs{Operator: "cora", ID: 2, Digest: [32]byte{0xde, 0xad, 0xbe, 0xef}}}},
 	{"accept_disclosure", Command{Kind: CmdAcceptDisclosure, Client: 7, Gov: &GovArgs{ID: 2}}},
+	{"financing_deposit", Command{Kind: CmdFinDeposit, Client: 7, Key: 15, Ref: "0700.HK", Amount: 200}},
+	{"financing_withdraw", Command{Kind: CmdFinWithdraw, Client: 7, Key: 16, Ref: "USD", Amount: 1_000 * usd}},
+	{"repay_loan", Command{Kind: CmdRepayLoan, Client: 7, Key: 17, Ref: "USD", Amount: 500 * usd}},
+	{"set_asset_price", Command{Kind: CmdSetAssetPrice, Ref: "0700.HK", Amount: 500_000_000}},
+	{"credit_assessment", Command{Kind: CmdCreditAssessment, Client: 7, Flag: true, Gov: &GovArgs{Operator: "rita", Grade: "A",
+		CreditLimit: 2_000_000_000_000, NetAssets: 50_000_000_000_000, Income: 5_000_000_000_000, Experience: 10,
+		Review: 1_798_761_600_000_000_000, Note: "CA-2026-7"}}},
+	{"register_asset", Command{Kind: CmdRegisterAsset, Gov: &GovArgs{Operator: "rita", Asset: "0388.HK", AssetKind: uint8(lending.Security),
+		Decimals: 0, Quote: "HKD", Lot: 100}}},
+	{"book_security_sale", Command{Kind: CmdBookSecuritySale, Client: 7, Key: 18, Ref: "0700.HK", Qty: 100, Amount: 28_500_000_000}},
 }
 
 // goldenValue is a small canonical parameter value.
@@ -125,6 +136,13 @@ var goldenEvents = []struct {
 		Gov: &GovDetail{Audit: []byte{1, 5, 0, 0, 0, 0, 0, 0, 0, 9}}}},
 	{"eligibility", Event{Seq: 31, Time: 1015, Kind: EvEligibility, Flags: uint8(eligibility.EvDisclosureAccepted), Client: 7,
 		Gov: &GovDetail{Audit: []byte{1, 6, 0, 0, 0, 0, 0, 0, 0, 7}}}},
+	{"financing", Event{Seq: 32, Time: 1016, Kind: EvFinancing, Flags: uint8(lending.EvCloseOutStarted), Client: 7,
+		Fin: &lending.Event{Seq: 9, Time: 1016, Kind: lending.EvCloseOutStarted, Client: 7, Debit: 109_200_000_000,
+			Lending: 77_966_000_000, Short: 31_234_000_000, Deadline: 86_400_000_001_016, Trigger: lending.TriggerHard}}},
+	{"close_out_order", Event{Seq: 33, Time: 1017, Kind: EvCloseOutOrder, Client: 7, Market: 3, Flags: uint8(lending.StepFinancedVA),
+		Price: 190_000, Qty: 100, Remaining: 40, Amount: 1_140_000_000}},
+	{"security_sale_instruction", Event{Seq: 34, Time: 1018, Kind: EvSecuritySale, Client: 7, Flags: uint8(lending.StepSecurity),
+		Fin: &lending.Event{Time: 1018, Client: 7, Asset: 4, Qty: 100, Amount: 285_000_000, Short: 7_500_000_000, Step: lending.StepSecurity}}},
 }
 
 // sameEvent compares events including their detail's content.
@@ -132,6 +150,10 @@ func sameEvent(a, b *Event) bool {
 	x, y := *a, *b
 	x.Detail, y.Detail = nil, nil
 	x.Gov, y.Gov = nil, nil
+	x.Fin, y.Fin = nil, nil
+	if (a.Fin == nil) != (b.Fin == nil) || (a.Fin != nil && *a.Fin != *b.Fin) {
+		return false
+	}
 	if x != y || (a.Detail == nil) != (b.Detail == nil) || (a.Gov == nil) != (b.Gov == nil) {
 		return false
 	}

@@ -88,6 +88,7 @@ import (
 	"github.com/sampan-hk/sampan/core/funding"
 	"github.com/sampan-hk/sampan/core/governance"
 	"github.com/sampan-hk/sampan/core/ledger"
+	"github.com/sampan-hk/sampan/core/lending"
 	"github.com/sampan-hk/sampan/core/liquidation"
 	"github.com/sampan-hk/sampan/core/risk"
 )
@@ -110,6 +111,10 @@ type market struct {
 	// maxLev is the selectable leverage cap (governed max_leverage; the
 	// first tier's at genesis).
 	maxLev int64
+	// Spot markets (spot.go): index among spot markets and the lending
+	// assets traded.
+	spotIx            int
+	finBase, finQuote lending.AssetID
 }
 
 type client struct {
@@ -178,6 +183,16 @@ type Engine struct {
 	govLog     []byte // store inputs since genesis, for snapshots
 	marketSets map[string]MarketID
 	specs      []MarketSpec // current specs (Markets), updated on activation
+
+	// Margin financing and spot (financing.go, spot.go, closeout.go).
+	fin          *lending.Book // nil: financing disabled
+	finDue       int64         // the book's next due time (noDue: none)
+	guardQ       []ClientID    // clients whose spot reservations need a check
+	spotMkts     []MarketID
+	spot         []spotLine // client × spot market
+	closing      []closeState
+	closeScratch []ClientID
+	secPending   []secInstr
 }
 
 type lineRef struct {
@@ -229,6 +244,9 @@ func build(cfg Config, books bool) *Engine {
 	e.ev = make([]Event, 0, 256)
 	e.buildValuation()
 	e.buildGovernance()
+	e.finDue = noDue
+	e.buildFinancing()
+	e.spot = make([]spotLine, len(e.spotMkts)) // client 0's placeholders
 	e.specs = append([]MarketSpec(nil), cfg.Markets...)
 	return e
 }
@@ -295,6 +313,9 @@ func (e *Engine) Apply(cmd *Command, now int64) (Result, []Event) {
 	if e.now >= e.nextDue {
 		e.settleDue()
 	}
+	if e.now >= e.finDue {
+		e.finTime()
+	}
 	pre := len(e.ev) // events caused by time, not by this command
 	scope, keyed := e.idemScope(cmd)
 	var fp uint64
@@ -325,6 +346,12 @@ func (e *Engine) Apply(cmd *Command, now int64) (Result, []Event) {
 	if (r.Code == OK || pre > 0) && (len(e.cand) > 0 || len(e.liqQ) > 0) {
 		e.runLiquidations()
 	}
+	if len(e.guardQ) > 0 {
+		e.flushGuard()
+	}
+	if (r.Code == OK || pre > 0) && len(e.closing) > 0 {
+		e.runCloseOuts()
+	}
 	e.fundSolvency()
 	return r, e.ev
 }
@@ -336,9 +363,10 @@ func (e *Engine) idemScope(cmd *Command) (uint32, bool) {
 	switch cmd.Kind {
 	case CmdPlaceOrder:
 		return uint32(cmd.Client), true
-	case CmdWithdraw, CmdTransfer, CmdAmendOrder:
+	case CmdWithdraw, CmdTransfer, CmdAmendOrder, CmdFinWithdraw:
 		return scopeClientRequest | uint32(cmd.Client), true
-	case CmdCreateClient, CmdDeposit, CmdSetClassification, CmdSetKnowledge, CmdFundInsurance:
+	case CmdCreateClient, CmdDeposit, CmdSetClassification, CmdSetKnowledge, CmdFundInsurance,
+		CmdFinDeposit, CmdRepayLoan, CmdBookSecuritySale:
 		return scopeOperator, true
 	}
 	return 0, false
@@ -380,6 +408,9 @@ func (e *Engine) dispatch(cmd *Command) Result {
 	if isGovCommand(cmd.Kind) {
 		return e.governanceCommand(cmd)
 	}
+	if isFinCommand(cmd.Kind) {
+		return e.finCommand(cmd)
+	}
 	return Result{Code: CodeUnknownCommand}
 }
 
@@ -406,6 +437,15 @@ func (e *Engine) createClient(cmd *Command) Result {
 	}
 	e.lix.Grow(len(e.clients))
 	e.emit(Event{Kind: EvClientCreated, Client: id})
+	if e.fin != nil {
+		// Every client gets its margin-financing account under the same id.
+		o := e.fin.OpenClient(e.now, lending.ClientID(id), 0)
+		if !o.OK() {
+			panic("engine: financing account exists for a new client")
+		}
+		e.finOut(o)
+		e.spot = append(e.spot, make([]spotLine, len(e.spotMkts))...)
+	}
 	return Result{Client: id}
 }
 
@@ -499,6 +539,9 @@ func (e *Engine) transfer(cmd *Command) Result {
 	}
 	if cmd.Amount <= 0 {
 		return Result{Code: CodeInvalidAmount}
+	}
+	if e.fin != nil {
+		return e.finTransfer(cmd, c)
 	}
 	from, to := c.fin, c.deriv
 	if cmd.From == Derivatives {

@@ -5,6 +5,7 @@ import (
 	"github.com/sampan-hk/sampan/core/eligibility"
 	"github.com/sampan-hk/sampan/core/fixed"
 	"github.com/sampan-hk/sampan/core/governance"
+	"github.com/sampan-hk/sampan/core/lending"
 )
 
 // EventKind says what an Event reports. The numbers are the encoding's type
@@ -50,14 +51,19 @@ const (
 	// eligibility client; Gov the store event and its canonical encoding.
 	EvGovernance  EventKind = 30 // Flags, Market, Gov
 	EvEligibility EventKind = 31 // Flags, Client, Gov
-	evKindEnd     EventKind = 32
+	// Margin financing (financing.go, closeout.go).
+	EvFinancing     EventKind = 32 // Flags (lending.EventKind), Client, Fin (the lending event: loans, interest, calls, sales, ...)
+	EvCloseOutOrder EventKind = 33 // Client, Market (spot), Flags (lending.CloseOutStep), Price (IOC limit, ticks), Qty, Remaining (unfilled), Amount (proceeds, quote minor units), Code (book rejection, if any)
+	EvSecuritySale  EventKind = 34 // Client, Flags (step), Fin: Asset, Currency, Qty (to sell), Amount (worst price per whole unit), Short (estimated cure, base), Step
+	evKindEnd       EventKind = 35
 )
 
 var evNames = [...]string{"?", "client_created", "deposited", "withdrawn", "transferred", "classification_set",
 	"knowledge_set", "leverage_set", "mark_set", "order_accepted", "trade", "order_cancelled", "order_expired",
 	"order_amended", "book_level", "position", "index", "index_source", "mark", "funding_sample", "funding_rate",
 	"funding_payment", "market_mode", "liquidation_started", "liquidation_order", "insurance_takeover",
-	"insurance_fund", "deleveraged", "liquidation_finished", "adl_quantile", "governance", "eligibility"}
+	"insurance_fund", "deleveraged", "liquidation_finished", "adl_quantile", "governance", "eligibility",
+	"financing", "close_out_order", "security_sale_instruction"}
 
 func (k EventKind) String() string {
 	if k < evKindEnd {
@@ -130,6 +136,10 @@ type Event struct {
 	// Gov is set on EvGovernance and EvEligibility only (out of line like
 	// Detail, and likewise never changed after emission).
 	Gov *GovDetail
+
+	// Fin is set on EvFinancing and EvSecuritySale only (out of line, never
+	// changed after emission). Its Seq is the lending book's own counter.
+	Fin *lending.Event
 }
 
 // GovDetail carries a governance or eligibility store event: Audit is its

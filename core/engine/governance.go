@@ -54,7 +54,9 @@ import (
 // goes through the ordinary liquidation path in the same Apply. Margin is
 // never cached, so every figure is recomputed from the new parameters.
 // The "eligibility" set feeds eligibility.Registry.SetParams. Collateral
-// and firm sets are versioned and governed but have no engine effect yet.
+// and firm sets drive the financing book when financing is enabled
+// (financing.go: SetCollateral, SetCapital, SetParams); without it they
+// are versioned and governed but inert.
 //
 // Snapshots keep the stores as their input log (govLog): every tick of the
 // stores and every accepted governance command with its time. Restore
@@ -129,6 +131,7 @@ func (e *Engine) buildGovernance() {
 	}
 	g.Sets = append(g.Sets, governance.GenesisSet{ID: eligibility.SetID, Value: e.cfg.Governance.Eligibility.Value()})
 	g.Sets = append(g.Sets, e.cfg.Governance.Sets...)
+	g.Sets = append(g.Sets, e.finGenesisSets()...)
 	e.gov, _ = governance.New(e.cfg.Governance.Rules, cat, g)
 	e.elig = eligibility.New(e.cfg.Governance.Eligibility, 0)
 	e.govDue = noDue
@@ -182,6 +185,10 @@ func (e *Engine) onGovEvents(evs []governance.Event, live bool) {
 				}
 			case isMarket && live:
 				e.applyMarketValue(&e.markets[mid], ge.Value)
+			case live:
+				// Collateral and firm sets drive the financing book; in a
+				// snapshot restore the book's state comes from the snapshot.
+				e.finGovActivated(ge.Set, ge.Value)
 			}
 		}
 		if live {
@@ -333,6 +340,8 @@ func (e *Engine) govPrecheck(cmd *Command) Code {
 			if _, err := eligibility.ParamsFrom(v); err != nil {
 				return CodeParamInvalid
 			}
+		case sc.Kind == "collateral" || sc.Kind == "firm":
+			return e.checkFinValue(a.Set, v)
 		}
 	}
 	return OK

@@ -81,6 +81,14 @@ func (e *Engine) StateHash() [32]byte {
 	buf = append(buf, eh[:]...)
 	u64(uint64(e.govDue))
 	flush()
+	// Financing: the book's content hash (not its clock guard, which a
+	// rejected check may move) and the engine's spot and close-out state.
+	if e.fin != nil {
+		fh := e.fin.Hash()
+		buf = append(buf, fh[:]...)
+		buf = e.appendSpotState(buf)
+		flush()
+	}
 	u64(uint64(e.idem.n))
 	e.idem.each(func(en *idemEntry) {
 		u64(uint64(en.scope))

@@ -71,6 +71,9 @@ func (e *Engine) placeOrder(cmd *Command) Result {
 		return Result{Code: CodeUnknownMarket}
 	}
 	m := &e.markets[cmd.Market]
+	if m.spec.Kind == Spot {
+		return e.placeSpot(cmd, m)
+	}
 	if cmd.Side > book.Sell || cmd.Type > book.Market || cmd.TIF > book.FOK || cmd.STP > book.STPExpireBoth || cmd.Flags&^flagsKnown != 0 {
 		return Result{Code: CodeInvalidOrder}
 	}
@@ -403,7 +406,11 @@ func (e *Engine) cancelOrder(cmd *Command) Result {
 		return Result{Code: FromBook(evs[0].Reason)}
 	}
 	id, qty := evs[0].Order, evs[0].Qty
-	e.applyBookEvents(m, evs, 0, 0)
+	if m.spec.Kind == Spot {
+		e.applySpotEvents(m, evs, 0, 0, 0)
+	} else {
+		e.applyBookEvents(m, evs, 0, 0)
+	}
 	return Result{Client: cmd.Client, Order: id, Qty: qty}
 }
 
@@ -419,6 +426,12 @@ func (e *Engine) cancelAll(cmd *Command) Result {
 			continue
 		}
 		m := &e.markets[i]
+		if m.spec.Kind == Spot {
+			if e.spotLine(cmd.Client, m).orders > 0 {
+				e.applySpotEvents(m, m.book.CancelAll(book.Owner(cmd.Client), book.CancelByOwner), 0, 0, 0)
+			}
+			continue
+		}
 		if e.line(cmd.Client, m.id).Orders == 0 {
 			continue
 		}
@@ -440,6 +453,11 @@ func (e *Engine) amendOrder(cmd *Command) Result {
 		return Result{Code: CodeUnknownMarket}
 	}
 	m := &e.markets[cmd.Market]
+	if m.spec.Kind == Spot {
+		// A spot amend would need its reservation re-funded; cancel and
+		// place a new order instead.
+		return Result{Code: CodeSpotAmendUnsupported}
+	}
 	v, ok := e.orderTarget(m, cmd.Client, cmd.Order, cmd.OrigKey)
 	if !ok {
 		return Result{Code: CodeUnknownOrder}

@@ -46,7 +46,14 @@ import (
 // Scratch state (the event buffer, the touched-line generation stamps) is
 // not stored: it is empty between commands.
 
-const snapshotVersion = 3
+const snapshotVersion = 4
+
+// Version 4 (margin financing) adds, after the liquidation state, the
+// financing section (appendFinState: the lending book, spot reservations,
+// close-outs in progress, securities sale instructions). Versions 1–3
+// restore with the financing book at genesis and an empty financing
+// account for every client (they predate spot markets, so a config with
+// spot markets cannot have written them; their market count check fails).
 
 // Version 3 (governance) adds, right after the market symbols, the
 // governance and eligibility stores' input log (u32 n | n bytes; see
@@ -129,6 +136,7 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 	}
 	dst = e.appendValuationState(dst)
 	dst = e.appendLiquidationState(dst)
+	dst = e.appendFinState(dst)
 	sum := sha256.Sum256(dst[start:])
 	return append(dst, sum[:]...)
 }
@@ -291,6 +299,19 @@ func restoreBody(cfg Config, b []byte, ver uint8) (e *Engine, err error) {
 		return bad()
 	}
 	if ver >= 2 && !e.restoreLiquidationState(r) {
+		return bad()
+	}
+	present := false
+	if ver >= 4 {
+		switch r.u8() {
+		case 0:
+		case 1:
+			present = true
+		default:
+			return bad()
+		}
+	}
+	if !e.restoreFinState(r, present) {
 		return bad()
 	}
 	if len(r.b) != 0 {

@@ -143,6 +143,10 @@ type underlying struct {
 	live    bool          // has had a quote: the oracle drives its markets
 	last    oracle.Result // the last computation, for queries
 	markets []MarketID
+	// finAsset is the lending asset priced by this index (-1: none) and
+	// finScale its quote minor units per tick (financing.go).
+	finAsset int
+	finScale int64
 }
 
 // valuation is a market's oracle and funding state.
@@ -180,14 +184,18 @@ func (e *Engine) buildValuation() {
 			if err != nil {
 				panic("engine: validated oracle config refused: " + err.Error())
 			}
-			e.unders = append(e.unders, underlying{name: m.spec.Underlying, index: ix})
+			e.unders = append(e.unders, underlying{name: m.spec.Underlying, index: ix, finAsset: -1})
 			ul = len(e.unders) - 1
 		}
 		e.unders[ul].markets = append(e.unders[ul].markets, m.id)
 		mk, err1 := oracle.NewMark(e.cfg.Mark)
 		sm, err2 := funding.NewSampler(e.cfg.Funding)
-		b0 := &m.spec.Brackets[0]
-		capRate, err3 := funding.Cap(fixed.PpmOne/fixed.Ppm(b0.MaxLeverage), b0.MMR, e.cfg.Funding.CapFactor)
+		var capRate funding.Rate
+		var err3 error
+		if m.spec.Kind == Perpetual {
+			b0 := &m.spec.Brackets[0]
+			capRate, err3 = funding.Cap(fixed.PpmOne/fixed.Ppm(b0.MaxLeverage), b0.MMR, e.cfg.Funding.CapFactor)
+		}
 		if err1 != nil || err2 != nil || err3 != nil {
 			panic("engine: validated valuation config refused")
 		}
@@ -229,6 +237,9 @@ func (e *Engine) quote(cmd *Command) Result {
 	if !u.live {
 		u.live = true
 		for _, id := range u.markets {
+			if e.markets[id].spec.Kind == Spot {
+				continue // no funding on spot
+			}
 			mv := &e.markets[id].val
 			mv.nextFunding = funding.NextSettlement(e.now, e.cfg.Funding.Interval)
 			e.nextDue = min(e.nextDue, mv.nextFunding)
@@ -278,8 +289,18 @@ func (e *Engine) revalue(u *underlying) {
 		if !res.Valid {
 			continue // no index yet: the mark stays as it is
 		}
+		if m.spec.Kind == Spot {
+			// A spot book's band follows the index itself: no funding,
+			// no basis, no mark of its own.
+			m.mark = min(max(res.Price, 1), m.spec.Spec.MaxPrice)
+			m.book.SetBand(m.mark, m.spec.BandPpm)
+			continue
+		}
 		e.computeMark(m, res.Price)
 		e.samplePremium(m, res.Price)
+	}
+	if res.Valid && res.Healthy {
+		e.forwardIndex(u, res.Price)
 	}
 }
 

@@ -608,6 +608,57 @@ func (b *Book) CheckBuy(now int64, id ClientID, asset AssetID, qty, cost fixed.A
 	return o.Reason
 }
 
+// BuyWithCash settles a fill of a resting buy order that the engine
+// accepted fully paid: cost is taken from the client's cash in the quote
+// currency and never borrowed (ReasonInsufficientHolding if the cash is not
+// there). Unlike Buy it is not refused while a margin call is open: the
+// order was a commitment made before the call, and the engine cancels a
+// client's resting buys in the same command that opens a call, so only
+// fills matched inside that one command can reach here under a call. No
+// advance happens, so R10 (no new advances while a call is open) holds.
+func (b *Book) BuyWithCash(now int64, id ClientID, asset AssetID, qty, cost fixed.Amount) Outcome {
+	b.clock(now)
+	c := b.client(id)
+	switch {
+	case c == nil:
+		return reject(ReasonUnknownClient)
+	case !b.known(asset):
+		return reject(ReasonUnknownAsset)
+	case b.assets[asset].Kind == Cash:
+		return reject(ReasonBadAsset)
+	case b.assets[asset].Kind == VirtualAsset && !isEligibleVACode(b.assets[asset].Code):
+		return reject(ReasonVANotEligible)
+	case !validAmount(qty) || !validAmount(cost) || c.hold[asset]+qty > MaxAmount:
+		return reject(ReasonBadAmount)
+	case cost > c.hold[b.assets[asset].Quote]:
+		return reject(ReasonInsufficientHolding)
+	}
+	var out Outcome
+	b.settleBuy(&out, c, now, asset, qty, cost)
+	b.evaluate(&out, c, now)
+	return out
+}
+
+// settleBuy moves cost of the quote currency to the spot account and qty
+// of the asset to the client.
+func (b *Book) settleBuy(out *Outcome, c *Client, now int64, asset AssetID, qty, cost fixed.Amount) {
+	q := b.assets[asset].Quote
+	c.hold[q] -= cost
+	c.hold[asset] += qty
+	b.post(out, q, move(holdAcct(c.id), -cost), move(spot(), cost))
+	b.post(out, asset, move(spot(), -qty), move(holdAcct(c.id), qty))
+	b.emit(out, Event{Kind: EvBought, Time: now, Client: c.id, Asset: asset, Currency: q, Qty: qty, Amount: cost})
+}
+
+// Assessment returns a client's credit assessment and whether one is on record.
+func (b *Book) Assessment(id ClientID) (Assessment, bool) {
+	c := b.client(id)
+	if c == nil {
+		return Assessment{}, false
+	}
+	return c.assess, c.assessed
+}
+
 func (b *Book) buy(now int64, id ClientID, asset AssetID, qty, cost fixed.Amount, dry bool) Outcome {
 	b.clock(now)
 	c := b.client(id)
@@ -647,11 +698,7 @@ func (b *Book) buy(now int64, id ClientID, asset AssetID, qty, cost fixed.Amount
 		// financed part that a close-out sells first.
 		c.financed[asset] += fixed.Amount(fixed.MustMulDiv(int64(qty), int64(x), int64(cost), fixed.Floor))
 	}
-	c.hold[q] -= cost
-	c.hold[asset] += qty
-	b.post(&out, q, move(holdAcct(id), -cost), move(spot(), cost))
-	b.post(&out, asset, move(spot(), -qty), move(holdAcct(id), qty))
-	b.emit(&out, Event{Kind: EvBought, Time: now, Client: id, Asset: asset, Currency: q, Qty: qty, Amount: cost})
+	b.settleBuy(&out, c, now, asset, qty, cost)
 	if x > 0 {
 		b.afterAdvance(&out, c, now)
 	}
