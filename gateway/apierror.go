@@ -63,9 +63,13 @@ func WriteError(w http.ResponseWriter, e *Error) {
 	WriteJSON(w, e.Status, e)
 }
 
+// jsonContentType is shared by every response (net/http only reads it),
+// saving Header.Set's allocation per answer.
+var jsonContentType = []string{"application/json"}
+
 // WriteJSON writes v as a JSON body with status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }

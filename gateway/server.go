@@ -74,6 +74,8 @@ type Server struct {
 	done    chan struct{}
 	// riskScans admits one client scan at a time (risk.go).
 	riskScans chan struct{}
+	// workers runs pipelined WebSocket trading requests (ws.go).
+	workers workerPool
 }
 
 // NewServer builds the API over x and starts its market-data consumer; it
@@ -99,7 +101,8 @@ func NewServer(x *exchange.Exchange, cfg ServerConfig) *Server {
 		cfg.SubmitTimeout = def.SubmitTimeout
 	}
 	s := &Server{x: x, cfg: cfg, md: marketdata.New(x, cfg.Market), mux: http.NewServeMux(),
-		symbols: map[string]engine.MarketID{}, log: cfg.Logger, done: make(chan struct{}), riskScans: make(chan struct{}, 1)}
+		symbols: map[string]engine.MarketID{}, log: cfg.Logger, done: make(chan struct{}), riskScans: make(chan struct{}, 1),
+		workers: newWorkerPool()}
 	s.auth = NewAuthenticator(cfg.Keys)
 	s.auth.Now = cfg.Now
 	s.keyLim, s.ipLim = NewLimiter(cfg.KeyRate, cfg.KeyBurst), NewLimiter(cfg.IPRate, cfg.IPBurst)
@@ -285,6 +288,9 @@ func permName(p Perm) string {
 // query checks that only allowed parameters are present, each at most
 // once, so a misspelt parameter is an error rather than silently ignored.
 func query(r *http.Request, allowed ...string) *Error {
+	if r.URL.RawQuery == "" {
+		return nil // the common case; parsing would allocate a map
+	}
 	for k, v := range r.URL.Query() {
 		ok := false
 		for _, a := range allowed {
@@ -337,11 +343,21 @@ func (s *Server) submit(ctx context.Context, c *engine.Command) (engine.Result, 
 	return res, nil
 }
 
+// settled is an already-ended context: WaitSeq with it only checks.
+var settled = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
 // settle waits until the read models reflect everything the engine has
 // applied so far (read-your-writes for the response), bounded in time.
 func (s *Server) settle(ctx context.Context) {
 	var seq uint64
 	s.x.View(func(e *engine.Engine) { seq = e.Seq() })
+	if s.md.WaitSeq(settled, seq) {
+		return // already there: no timer needed
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	s.md.WaitSeq(ctx, seq)

@@ -56,6 +56,7 @@ const (
 	wsLoginMethod = "LOGIN"
 	wsPath        = "/v1/ws"
 	wsWriteWait   = 10 * time.Second
+	wsWriteRenew  = time.Second // see writeLoop
 	// wsSubscriptionsMax bounds topics per connection.
 	wsSubscriptionsMax = 64
 	// wsInflightMax bounds the trading requests a connection has in flight.
@@ -180,6 +181,8 @@ func (ws *wsSession) writeLoop(ctx context.Context) (websocket.StatusCode, strin
 		}
 	}()
 	pending := func() bool { return len(ws.replies) > 0 || len(ws.l.C) > 0 }
+	var dl writeDeadline
+	defer dl.release()
 	for {
 		// A dropped listener wins over pending messages: its buffer
 		// overflowed, so what is queued is already incomplete.
@@ -206,17 +209,46 @@ func (ws *wsSession) writeLoop(ctx context.Context) (websocket.StatusCode, strin
 			_ = ws.cork.set(true)
 			corked = true
 		}
-		wctx, cancel := context.WithTimeout(ctx, wsWriteWait)
-		err := ws.conn.Write(wctx, websocket.MessageText, msg)
-		cancel()
-		if err == nil && corked && !pending() {
+		err := ws.conn.Write(dl.get(ctx), websocket.MessageText, msg)
+		idle := !pending()
+		if err == nil && corked && idle {
 			corked = false
 			err = ws.cork.set(false)
+		}
+		if idle {
+			dl.release()
 		}
 		if err != nil {
 			return websocket.StatusGoingAway, "write failed"
 		}
 	}
+}
+
+// writeDeadline is the write loop's deadline. One serves a burst: a
+// context with a timer per message cost more than writing a small message
+// into the cork. It is renewed once older than wsWriteRenew, so every write
+// still gets at least wsWriteWait − wsWriteRenew, and released when the
+// queue is empty, so an idle connection holds no timer.
+type writeDeadline struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	from   time.Time
+}
+
+func (d *writeDeadline) get(parent context.Context) context.Context {
+	if now := time.Now(); d.ctx == nil || now.Sub(d.from) > wsWriteRenew {
+		d.release()
+		d.ctx, d.cancel = context.WithTimeout(parent, wsWriteWait)
+		d.from = now
+	}
+	return d.ctx
+}
+
+func (d *writeDeadline) release() {
+	if d.cancel != nil {
+		d.cancel()
+	}
+	d.ctx, d.cancel = nil, nil
 }
 
 // wsCorkMax bounds the bytes held while corked; past it they are written.
@@ -402,11 +434,46 @@ func (ws *wsSession) handle(ctx context.Context, data []byte) {
 			return
 		}
 		ws.inflight.Add(1)
-		go ws.tradeAsync(ctx, &req, client)
+		ws.s.workers.run(func() { ws.tradeAsync(ctx, &req, client) })
 		return
 	}
 	result, e := ws.dispatch(ctx, &req)
 	ws.answer(&req, result, e)
+}
+
+// workerPool runs pipelined trading requests on reused goroutines. A
+// fresh goroutine per request grows its stack through decode, submit and
+// encode every time (stack copying was 4% of the WebSocket order path's
+// CPU); a worker keeps its stack. Work is handed to an idle worker when
+// there is one, else a new worker starts, so concurrency is exactly what
+// it was (bounded by wsInflightMax per connection); a worker idle for
+// workerIdle exits.
+type workerPool struct{ work chan func() }
+
+const workerIdle = time.Second
+
+func newWorkerPool() workerPool { return workerPool{work: make(chan func())} }
+
+func (w workerPool) run(f func()) {
+	select {
+	case w.work <- f:
+	default:
+		go w.worker(f)
+	}
+}
+
+func (w workerPool) worker(f func()) {
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		f()
+		idle.Reset(workerIdle)
+		select {
+		case f = <-w.work:
+		case <-idle.C:
+			return
+		}
+	}
 }
 
 // tradeAsync runs one trading request off the read loop and answers it when

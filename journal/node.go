@@ -93,6 +93,9 @@ type Node struct {
 	closed   bool
 	hwm      uint64
 	ready    atomic.Bool // Open finished; the join service may use raft
+	// liveMu keeps the stores open while a ReplayLive reads them (read
+	// lock); Shutdown takes the write lock before closing them.
+	liveMu sync.RWMutex
 }
 
 // Open opens (or creates) the data directory, verifies the stored log, and
@@ -420,6 +423,8 @@ func (n *Node) Shutdown() error {
 	n.seq.wait()
 	n.bg.Wait()
 	n.advanceHWM()
+	n.liveMu.Lock() // live replays see quit closed and return
+	defer n.liveMu.Unlock()
 	if cerr := n.closeStores(); err == nil {
 		err = cerr
 	}

@@ -85,7 +85,11 @@ func Replay(dir string, sm StateMachine, opt ReplayOptions) (ReplayResult, error
 		f.sm = observingMachine{StateMachine: sm, index: &cur, observe: opt.Observe}
 	}
 	if opt.FromSnapshot {
-		idx, err := restoreLatest(dir, f, opt.Until)
+		store, err := raft.NewFileSnapshotStore(dir, 1<<30, io.Discard)
+		if err != nil {
+			return res, err
+		}
+		idx, err := restoreLatest(store, f, opt.Until)
 		if err != nil {
 			return res, err
 		}
@@ -109,6 +113,14 @@ func Replay(dir string, sm StateMachine, opt ReplayOptions) (ReplayResult, error
 	if opt.Until != 0 && opt.Until < last {
 		last = opt.Until
 	}
+	return applyEntries(w, f, sm, &cur, first, last, opt, res, nil)
+}
+
+// applyEntries applies the log entries after f's state up to last (the
+// log holds first..), for Replay and Node.ReplayLive. A closed stop
+// channel aborts it with ErrStopped.
+func applyEntries(w raft.LogStore, f *fsm, sm StateMachine, cur *uint64, first, last uint64, opt ReplayOptions,
+	res ReplayResult, stop <-chan struct{}) (ReplayResult, error) {
 	start := f.state.Index + 1
 	if last >= start && first > start {
 		if !opt.FromSnapshot && start == 1 {
@@ -118,13 +130,18 @@ func Replay(dir string, sm StateMachine, opt ReplayOptions) (ReplayResult, error
 	}
 	var l raft.Log
 	for i := start; i <= last; i++ {
+		select {
+		case <-stop:
+			return res, ErrStopped
+		default:
+		}
 		if err := w.GetLog(i, &l); err != nil {
 			return res, fmt.Errorf("%w: entry %d unreadable: %v", ErrCorruptLog, i, err)
 		}
 		if l.Type != raft.LogCommand {
 			continue
 		}
-		cur = i
+		*cur = i
 		if _, err := f.applyLocked(i, l.Data); err != nil {
 			return res, fmt.Errorf("%w: entry %d: %v", ErrCorruptLog, i, err)
 		}
@@ -144,11 +161,7 @@ func Replay(dir string, sm StateMachine, opt ReplayOptions) (ReplayResult, error
 // restoreLatest restores the newest snapshot at or below until (0: any)
 // that passes its checks, falling back to older ones (F4: never load a bad
 // snapshot; an older one plus a longer replay gives the same state).
-func restoreLatest(dir string, f *fsm, until uint64) (uint64, error) {
-	store, err := raft.NewFileSnapshotStore(dir, 1<<30, io.Discard)
-	if err != nil {
-		return 0, err
-	}
+func restoreLatest(store *raft.FileSnapshotStore, f *fsm, until uint64) (uint64, error) {
 	metas, err := store.List()
 	if err != nil {
 		return 0, err
@@ -242,7 +255,11 @@ func Verify(dir string, newMachine Factory) (VerifyReport, error) {
 	if rep.FromSnapshot.SnapshotIndex != 0 {
 		// Restore again to read the state exactly as stored in the snapshot.
 		f := newFSM(newMachine(), nil)
-		if _, err := restoreLatest(dir, f, 0); err != nil {
+		store, err := raft.NewFileSnapshotStore(dir, 1<<30, io.Discard)
+		if err != nil {
+			return rep, err
+		}
+		if _, err := restoreLatest(store, f, 0); err != nil {
 			return rep, err
 		}
 		snapState, snapHash = f.state, f.sm.StateHash()

@@ -51,3 +51,36 @@ func BenchmarkProject(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSQLiteWrite measures the store's own cost per event: the rows
+// of a generated stream written in flushes of DefaultFlushEvents, without
+// the engine or the subscription.
+func BenchmarkSQLiteWrite(b *testing.B) {
+	all, _, _, _ := reference(b, genLog(77, 6000), 0)
+	var flushes []*Rows
+	for i := 0; i < len(all); i += DefaultFlushEvents {
+		r := newRows()
+		for j := i; j < min(i+DefaultFlushEvents, len(all)); j++ {
+			r.add(&all[j])
+		}
+		flushes = append(flushes, r)
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		s := sqliteCase(b).open(b)
+		b.StartTimer()
+		prev := uint64(0)
+		for _, r := range flushes {
+			if err := s.Write(ctx, prev, r); err != nil {
+				b.Fatal(err)
+			}
+			prev = r.Last
+		}
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(all)), "ns/event")
+}

@@ -17,13 +17,16 @@ import (
 // the engine is deterministic, so the replay emits exactly the events, with
 // exactly the seqs, that the live engine emitted.
 //
-// The directory must not be in use by a running node (the journal locks
-// it), which is why `sampan serve` calls Projector.CatchUp before it opens
-// the journal. While a node runs, a gap therefore stops the projector with
-// ErrGap; the next start-up's CatchUp fills it.
+// Offline (Node nil) the directory must not be in use by a running node
+// (the journal locks it): `sampan serve` calls Projector.CatchUp before it
+// opens the journal. Once the node runs, Projector.AttachNode sets Node and
+// the same replay reads the running node's snapshots and committed log
+// (journal.Node.ReplayLive), so a gap that opens while the node runs (a
+// slow-consumer drop, a snapshot install) is filled at once.
 type JournalBackfill struct {
 	Dir    string        // the journal's data directory (DIR/wal, DIR/snapshots)
 	Config engine.Config // the engine configuration the node runs with
+	Node   *journal.Node // the running node owning Dir, if any
 }
 
 // Events implements Backfill. It first replays from the latest snapshot,
@@ -31,8 +34,10 @@ type JournalBackfill struct {
 // the whole log from its first entry, which fails if the log was compacted
 // past the events needed (then the events are gone from this node).
 func (j JournalBackfill) Events(ctx context.Context, from, to uint64, emit func([]engine.Event) error) error {
-	if _, err := os.Stat(filepath.Join(j.Dir, "wal")); errors.Is(err, os.ErrNotExist) {
-		return nil // no journal yet: nothing to replay
+	if j.Node == nil {
+		if _, err := os.Stat(filepath.Join(j.Dir, "wal")); errors.Is(err, os.ErrNotExist) {
+			return nil // no journal yet: nothing to replay
+		}
 	}
 	full, err := j.replay(ctx, true, from, to, emit)
 	if err != nil || !full {
@@ -57,7 +62,7 @@ func (j JournalBackfill) replay(ctx context.Context, fromSnapshot bool, from, to
 		m.View(func(e *engine.Engine) { s = e.Seq() })
 		return s
 	}
-	res, err := journal.Replay(j.Dir, m, journal.ReplayOptions{FromSnapshot: fromSnapshot, Observe: func(_ uint64, _ int64, _, _, blob []byte) {
+	opt := journal.ReplayOptions{FromSnapshot: fromSnapshot, Observe: func(_ uint64, _ int64, _, _, blob []byte) {
 		if stop != nil || full {
 			return
 		}
@@ -88,7 +93,13 @@ func (j JournalBackfill) replay(ctx context.Context, fromSnapshot bool, from, to
 		if hi > lo {
 			stop = emit(evs[lo:hi])
 		}
-	}})
+	}}
+	var res journal.ReplayResult
+	if j.Node != nil {
+		res, err = j.Node.ReplayLive(m, opt)
+	} else {
+		res, err = journal.Replay(j.Dir, m, opt)
+	}
 	if err != nil {
 		return false, fmt.Errorf("replay %s: %w", j.Dir, err)
 	}

@@ -3,6 +3,7 @@ package projector
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,5 +120,38 @@ func TestReportQueries(t *testing.T) {
 			cancel()
 			<-p.Done()
 		})
+	}
+}
+
+// The SQLite layout: seq is the rowid (no separate unique index beside
+// it) and composite keys are clustered (WITHOUT ROWID), while a repeated
+// key still fails.
+func TestSQLiteLayout(t *testing.T) {
+	s := sqliteCase(t).open(t).(*SQLite)
+	defer s.Close()
+	ctx := context.Background()
+	var autoIdx int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'sqlite_autoindex_%'`).Scan(&autoIdx); err != nil {
+		t.Fatal(err)
+	}
+	if autoIdx != 0 {
+		t.Fatalf("%d automatic unique indexes: a primary key is not the table's own key", autoIdx)
+	}
+	for _, table := range []string{"ledger", "positions_latest"} {
+		var sql string
+		if err := s.db.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE name = ?`, table).Scan(&sql); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(sql, "WITHOUT ROWID") {
+			t.Fatalf("%s: %s", table, sql)
+		}
+	}
+	for _, q := range []string{
+		`INSERT INTO prices (seq, time, market, kind, price) VALUES (1, 1, 0, 'mark', 5), (1, 1, 0, 'mark', 6)`,
+		`INSERT INTO ledger (seq, leg, time, client, kind, amount) VALUES (1, 0, 1, 1, 'fee', 1), (1, 0, 1, 1, 'fee', 2)`,
+	} {
+		if _, err := s.db.ExecContext(ctx, q); err == nil {
+			t.Fatalf("duplicate key accepted: %s", q)
+		}
 	}
 }

@@ -1,18 +1,26 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -42,6 +50,14 @@ type entryResult struct {
 	P50Ns     int64   `json:"p50_ns"`
 	P99Ns     int64   `json:"p99_ns"`
 	FirstErr  string  `json:"first_error,omitempty"`
+	// CommitMeanNs is the server's mean submit-to-applied time over the
+	// phase (sampan_commit_latency_seconds): the rest of the latency is
+	// HTTP/WebSocket, decoding, signing, the read models and the client.
+	CommitMeanNs int64 `json:"server_commit_mean_ns"`
+	// CPUPerOrderUs is the process's CPU time (user + system, client and
+	// server together) over the phase divided by the orders: unlike
+	// orders/s it hardly moves when other work shares the machine.
+	CPUPerOrderUs float64 `json:"cpu_us_per_order"`
 }
 
 type fanoutResult struct {
@@ -57,7 +73,7 @@ type fanoutResult struct {
 func init() {
 	var clients, subs int
 	var dur time.Duration
-	var profile string
+	var profile, only, traceOut string
 	c := &cobra.Command{
 		Use:   "api",
 		Short: "REST and WebSocket order entry, and WebSocket fan-out, against a real node on loopback",
@@ -73,7 +89,18 @@ func init() {
 				}
 				defer pprof.StopCPUProfile()
 			}
-			r, err := runAPIBench(clients, subs, dur)
+			if traceOut != "" {
+				f, err := os.Create(traceOut)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := trace.Start(f); err != nil {
+					return err
+				}
+				defer trace.Stop()
+			}
+			r, err := runAPIBench(clients, subs, dur, only)
 			if err != nil {
 				return err
 			}
@@ -88,11 +115,18 @@ func init() {
 	c.Flags().IntVar(&clients, "clients", 32, "concurrent order-entry clients")
 	c.Flags().IntVar(&subs, "subscribers", 1000, "WebSocket subscribers for the fan-out test")
 	c.Flags().DurationVar(&dur, "duration", 5*time.Second, "length of each order-entry phase")
-	c.Flags().StringVar(&profile, "cpuprofile", "", "write a CPU profile of the whole run (client and server) to this file")
+	c.Flags().StringVar(&profile, "cpuprofile", "", "write a CPU profile of the whole run (client and server; client goroutines carry the label side=client) to this file")
+	c.Flags().StringVar(&traceOut, "trace", "", "write a runtime execution trace of the whole run to this file (go tool trace)")
+	c.Flags().StringVar(&only, "only", "", "run one phase only: rest, websocket or fanout (default: all three)")
 	benchCmd.AddCommand(c)
 }
 
-func runAPIBench(nClients, nSubs int, dur time.Duration) (*apiBench, error) {
+func runAPIBench(nClients, nSubs int, dur time.Duration, only string) (*apiBench, error) {
+	switch only {
+	case "", "rest", "websocket", "fanout":
+	default:
+		return nil, fmt.Errorf("--only %q: want rest, websocket or fanout", only)
+	}
 	dir, err := os.MkdirTemp("", "sampan-bench-api")
 	if err != nil {
 		return nil, err
@@ -101,20 +135,29 @@ func runAPIBench(nClients, nSubs int, dur time.Duration) (*apiBench, error) {
 	cfg := defaultServeConfig()
 	cfg.Data, cfg.HTTP, cfg.Raft = dir, "127.0.0.1:0", "127.0.0.1:0"
 	cfg.KeyRate, cfg.KeyBurst, cfg.IPRate, cfg.IPBurst = 1e9, 1e9, 1e9, 1e9
+	// Each operator key acts as a governance operator of the same role,
+	// as the operator API requires.
+	roles := []gateway.Role{gateway.RoleAdmin, gateway.RoleOperations, gateway.RoleCompliance, gateway.RoleRisk}
+	for _, role := range roles {
+		cfg.Operators = append(cfg.Operators, genesisOperator{ID: "bench-" + string(role), Role: string(role)})
+	}
 	s, err := startService(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		return nil, err
 	}
 	defer s.Close()
 	ops := map[gateway.Role]*client.Client{}
-	for _, role := range []gateway.Role{gateway.RoleAdmin, gateway.RoleOperations, gateway.RoleCompliance, gateway.RoleRisk} {
+	for _, role := range roles {
 		id, secret := newSecretKey()
-		s.keys.Put(&gateway.Key{ID: id, Secret: []byte(secret), Role: role, Perms: gateway.PermRead})
+		s.keys.Put(&gateway.Key{ID: id, Secret: []byte(secret), Role: role, Perms: gateway.PermRead, Operator: "bench-" + string(role)})
 		ops[role] = client.New(s.URL(), id, secret)
 	}
 	ctx := context.Background()
 	if err := ops[gateway.RoleRisk].Do(ctx, "POST", "/v1/admin/marks", map[string]any{"symbol": "BTC-USD-PERP", "price": "65000"}, nil); err != nil {
 		return nil, err
+	}
+	if err := ops[gateway.RoleCompliance].Do(ctx, "POST", "/v1/admin/disclosures", map[string]any{"version": 1}, nil); err != nil {
+		return nil, fmt.Errorf("publish risk disclosure: %w", err)
 	}
 	traders := make([]*client.Client, nClients+2)
 	for i := range traders {
@@ -124,15 +167,78 @@ func runAPIBench(nClients, nSubs int, dur time.Duration) (*apiBench, error) {
 	}
 	r := &apiBench{Name: "api", GOMAXPROCS: runtime.GOMAXPROCS(0),
 		Notes: "orders are IOC buys priced below the book (accepted, durable, then expired), so the book does not grow; " +
-			"client and server share this machine's cores; one raft voter on local disk"}
-	r.REST = benchREST(traders[:nClients], dur)
-	if r.WebSocket, err = benchWS(s.URL(), traders[:nClients], dur); err != nil {
+			"client and server share this machine's cores (cpu_us_per_order counts both; --cpuprofile labels client goroutines side=client); " +
+			"each REST client keeps one connection and signs every request afresh; one raft voter on local disk"}
+	// Client goroutines carry the profiler label side=client (goroutines
+	// they start inherit it; the server's do not), so a --cpuprofile
+	// splits client from server CPU: go tool pprof -tagfocus side=client.
+	runPhase := func(phase string, f func()) {
+		if only != "" && only != phase {
+			return
+		}
+		pprof.Do(context.Background(), pprof.Labels("side", "client", "phase", phase), func(context.Context) { f() })
+	}
+	runPhase("rest", func() {
+		c0, s0, cpu0 := commitLatency(s)
+		r.REST = benchREST(traders[:nClients], dur)
+		r.REST.CommitMeanNs = commitMean(s, c0, s0)
+		r.REST.CPUPerOrderUs = cpuPerOrder(cpu0, r.REST.Orders)
+	})
+	runPhase("websocket", func() {
+		c0, s0, cpu0 := commitLatency(s)
+		r.WebSocket, err = benchWS(s.URL(), traders[:nClients], dur)
+		r.WebSocket.CommitMeanNs = commitMean(s, c0, s0)
+		r.WebSocket.CPUPerOrderUs = cpuPerOrder(cpu0, r.WebSocket.Orders)
+	})
+	if err != nil {
 		return nil, err
 	}
-	if r.Fanout, err = benchFanout(s.URL(), traders[nClients], traders[nClients+1], nSubs); err != nil {
+	runPhase("fanout", func() { r.Fanout, err = benchFanout(s.URL(), traders[nClients], traders[nClients+1], nSubs) })
+	if err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// commitLatency reads the node's commit-latency histogram (count, sum in
+// seconds) and the process's CPU time so far.
+func commitLatency(s *service) (uint64, float64, time.Duration) {
+	cpu := processCPU()
+	mfs, err := s.metrics.reg.Gather()
+	if err != nil {
+		return 0, 0, cpu
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "sampan_commit_latency_seconds" && len(mf.GetMetric()) == 1 {
+			h := mf.GetMetric()[0].GetHistogram()
+			return h.GetSampleCount(), h.GetSampleSum(), cpu
+		}
+	}
+	return 0, 0, cpu
+}
+
+// processCPU is the user + system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func cpuPerOrder(cpu0 time.Duration, orders int64) float64 {
+	if orders == 0 {
+		return 0
+	}
+	return float64((processCPU() - cpu0).Microseconds()) / float64(orders)
+}
+
+func commitMean(s *service, c0 uint64, s0 float64) int64 {
+	c1, s1, _ := commitLatency(s)
+	if c1 <= c0 {
+		return 0
+	}
+	return int64((s1 - s0) / float64(c1-c0) * 1e9)
 }
 
 // provisionTrader creates a funded, eligible professional investor with a
@@ -148,8 +254,11 @@ func provisionTrader(ctx context.Context, ops map[gateway.Role]*client.Client, r
 	}{
 		{gateway.RoleAdmin, "/v1/admin/clients", map[string]any{"ref": ref, "idempotency_key": "create-" + ref}, &created, false},
 		{gateway.RoleOperations, "/v1/admin/deposits", map[string]any{"amount": "100000000", "idempotency_key": "dep-" + ref}, nil, true},
-		{gateway.RoleCompliance, "/classification", map[string]any{"classification": "institutional_pi", "expires_at": time.Now().AddDate(0, 6, 0).UnixMilli(), "idempotency_key": "cls-" + ref}, nil, true},
-		{gateway.RoleCompliance, "/knowledge", map[string]any{"passed": true, "idempotency_key": "kn-" + ref}, nil, true},
+		// Professional investor on evidence dated today (Hong Kong date),
+		// derivatives knowledge from training.
+		{gateway.RoleCompliance, "/classification", map[string]any{"class": "individual_pi", "evidence": "custodian_statement",
+			"evidence_date": time.Now().In(time.FixedZone("HKT", 8*3600)).Format(time.DateOnly), "portfolio_hkd": "9000000", "reference": "bench-" + ref}, nil, true},
+		{gateway.RoleCompliance, "/knowledge", map[string]any{"basis": "training", "reference": "bench-" + ref}, nil, true},
 		{gateway.RoleAdmin, "/keys", map[string]any{"perms": []string{"read", "trade"}}, &key, true},
 	}
 	id := ""
@@ -173,7 +282,13 @@ func provisionTrader(ctx context.Context, ops map[gateway.Role]*client.Client, r
 			id, _ = created["client_id"].(string)
 		}
 	}
-	return client.New(ops[gateway.RoleAdmin].Base, key["key"].(string), key["secret"].(string)), nil
+	c := client.New(ops[gateway.RoleAdmin].Base, key["key"].(string), key["secret"].(string))
+	// The client accepts the current risk disclosure (published once by
+	// runAPIBench) before its first trade.
+	if err := c.Do(ctx, "POST", "/v1/account/disclosure/accept", map[string]any{"version": 1}, nil); err != nil {
+		return nil, fmt.Errorf("%s: accept disclosure: %w", ref, err)
+	}
+	return c, nil
 }
 
 func percentiles(lat []int64) (p50, p99 int64) {
@@ -182,6 +297,71 @@ func percentiles(lat []int64) (p50, p99 int64) {
 	}
 	slices.Sort(lat)
 	return lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*99/100)]
+}
+
+// restClient is the bench's order-entry client: what a careful bot does.
+// Every request is signed afresh (its own timestamp and client order id),
+// but the HMAC state, the body and response buffers and the keep-alive
+// connection are reused. The generic client.Client shares
+// http.DefaultTransport, which keeps two idle connections per host: with
+// 32 clients most requests opened a new TCP connection, and the bench
+// measured connection churn rather than the server.
+type restClient struct {
+	url, key string
+	http     *http.Client
+	mac      hash.Hash
+	body     []byte
+	sig      []byte
+	pre      []byte // signature input before the body: timestamp ‖ method ‖ path
+	resp     []byte
+}
+
+func newRESTClient(c *client.Client) *restClient {
+	tr := &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1, DisableCompression: true}
+	return &restClient{url: c.Base + "/v1/orders", key: c.Key, http: &http.Client{Transport: tr, Timeout: 10 * time.Second},
+		mac: hmac.New(sha256.New, c.Secret)}
+}
+
+// place sends one IOC buy below the book and checks the answer is the
+// accepted order.
+func (rc *restClient) place(ctx context.Context, coid string) error {
+	rc.body = append(rc.body[:0], `{"symbol":"BTC-USD-PERP","side":"buy","type":"limit","time_in_force":"IOC","price":"64000","qty":"0.001","client_order_id":"`...)
+	rc.body = append(rc.body, coid...)
+	rc.body = append(rc.body, `"}`...)
+	ts := strconv.AppendInt(nil, time.Now().UnixMilli(), 10)
+	rc.mac.Reset()
+	rc.pre = append(append(append(rc.pre[:0], ts...), "POST"...), "/v1/orders"...)
+	rc.mac.Write(rc.pre)
+	rc.mac.Write(rc.body)
+	rc.sig = hex.AppendEncode(rc.sig[:0], rc.mac.Sum(rc.pre[:0]))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rc.url, bytes.NewReader(rc.body))
+	if err != nil {
+		return err
+	}
+	req.Header = http.Header{"Content-Type": {"application/json"}, gateway.HeaderKey: {rc.key},
+		gateway.HeaderTimestamp: {string(ts)}, gateway.HeaderSignature: {string(rc.sig)}}
+	resp, err := rc.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	buf := bytes.NewBuffer(rc.resp[:0])
+	_, err = buf.ReadFrom(resp.Body)
+	rc.resp = buf.Bytes()
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, rc.resp)
+	}
+	var o struct {
+		OrderID  string `json:"order_id"`
+		Accepted string `json:"accepted_qty"`
+	}
+	if err := json.Unmarshal(rc.resp, &o); err != nil || o.OrderID == "" || o.Accepted != "0.001" {
+		return fmt.Errorf("unexpected answer %s (%v)", rc.resp, err)
+	}
+	return nil
 }
 
 func benchREST(traders []*client.Client, dur time.Duration) entryResult {
@@ -193,15 +373,18 @@ func benchREST(traders []*client.Client, dur time.Duration) entryResult {
 	t0 := time.Now()
 	for i, c := range traders {
 		wg.Add(1)
-		go func(i int, c *client.Client) {
+		go func(i int, rc *restClient) {
 			defer wg.Done()
+			defer rc.http.CloseIdleConnections()
 			ctx := context.Background()
+			lats[i] = make([]int64, 0, 1<<14)
+			coid := make([]byte, 0, 32)
 			for k := 0; time.Now().Before(stop); k++ {
 				a := time.Now()
 				// A unique client order id per order: two identical requests
 				// signed in the same millisecond would be refused as a replay.
-				_, err := c.Place(ctx, client.Order{Symbol: "BTC-USD-PERP", Side: "buy", Type: "limit", TimeInForce: "IOC", Price: "64000", Qty: "0.001",
-					ClientOrderID: "r" + strconv.Itoa(i) + "-" + strconv.Itoa(k)})
+				coid = strconv.AppendInt(append(strconv.AppendInt(append(coid[:0], 'r'), int64(i), 10), '-'), int64(k), 10)
+				err := rc.place(ctx, string(coid))
 				lats[i] = append(lats[i], time.Since(a).Nanoseconds())
 				if err != nil {
 					errs.Add(1)
@@ -209,7 +392,7 @@ func benchREST(traders []*client.Client, dur time.Duration) entryResult {
 				}
 				n.Add(1)
 			}
-		}(i, c)
+		}(i, newRESTClient(c))
 	}
 	wg.Wait()
 	el := time.Since(t0)
@@ -271,9 +454,12 @@ func benchWS(base string, traders []*client.Client, dur time.Duration) (entryRes
 			defer conn.Close(websocket.StatusNormalClosure, "")
 			// Replies may arrive out of order (the server pipelines a
 			// connection's orders), so each is matched to its send time by
-			// id; the window bounds requests in flight.
-			var mu sync.Mutex
-			sentAt := map[string]time.Time{}
+			// id: ids are the send counter, so send times live in a ring
+			// indexed by id. A slot is reused only after 4096 later sends,
+			// far more reordering than the server's pipelining produces
+			// (window requests in flight). The window bounds requests in
+			// flight.
+			var sentAt [4096]atomic.Int64
 			slots := make(chan struct{}, window)
 			sent := make(chan struct{}, 1<<20)
 			done := make(chan struct{})
@@ -285,32 +471,28 @@ func benchWS(base string, traders []*client.Client, dur time.Duration) (entryRes
 						errs.Add(1)
 						return
 					}
-					var rep struct {
-						ID     string `json:"id"`
-						Status int    `json:"status"`
-					}
-					if json.Unmarshal(data, &rep) != nil || rep.Status != 200 {
+					id, ok := wsReplyID(data)
+					if !ok {
 						errs.Add(1)
 					}
-					mu.Lock()
-					at, ok := sentAt[rep.ID]
-					delete(sentAt, rep.ID)
-					mu.Unlock()
-					if ok {
-						lats[i] = append(lats[i], time.Since(at).Nanoseconds())
+					if at := sentAt[id%len(sentAt)].Swap(0); ok && at != 0 {
+						lats[i] = append(lats[i], time.Now().UnixNano()-at)
 					}
 					n.Add(1)
 					<-slots
 				}
 			}()
+			req := make([]byte, 0, 256)
 			for k := 0; time.Now().Before(stop); k++ {
 				slots <- struct{}{}
-				id := strconv.Itoa(k)
-				req := []byte(`{"op":"place","id":"` + id + `","args":{"symbol":"BTC-USD-PERP","side":"buy","type":"limit","time_in_force":"IOC","price":"64000","qty":"0.001","client_order_id":"w` +
-					strconv.Itoa(i) + "-" + id + `"}}`)
-				mu.Lock()
-				sentAt[id] = time.Now()
-				mu.Unlock()
+				req = append(req[:0], `{"op":"place","id":"`...)
+				req = strconv.AppendInt(req, int64(k), 10)
+				req = append(req, `","args":{"symbol":"BTC-USD-PERP","side":"buy","type":"limit","time_in_force":"IOC","price":"64000","qty":"0.001","client_order_id":"w`...)
+				req = strconv.AppendInt(req, int64(i), 10)
+				req = append(req, '-')
+				req = strconv.AppendInt(req, int64(k), 10)
+				req = append(req, `"}}`...)
+				sentAt[k%len(sentAt)].Store(time.Now().UnixNano())
 				sent <- struct{}{}
 				if err := conn.Write(ctx, websocket.MessageText, req); err != nil {
 					errs.Add(1)
@@ -325,6 +507,28 @@ func benchWS(base string, traders []*client.Client, dur time.Duration) (entryRes
 	el := time.Since(t0)
 	p50, p99 := percentiles(slices.Concat(lats...))
 	return entryResult{Clients: len(traders), Orders: n.Load(), Errors: errs.Load(), OrdersSec: float64(n.Load()) / el.Seconds(), P50Ns: p50, P99Ns: p99}, nil
+}
+
+// wsReplyID reads the id of a successful order reply ({"id":"<n>",
+// "op":"place","status":200,...}, as the server's encoder writes it)
+// without a JSON decode; ok is false for anything else (an error reply, or
+// another shape), which the bench counts as an error.
+func wsReplyID(data []byte) (id int, ok bool) {
+	const head = `{"id":"`
+	if !bytes.HasPrefix(data, []byte(head)) {
+		return 0, false
+	}
+	rest := data[len(head):]
+	end := bytes.IndexByte(rest, '"')
+	if end <= 0 {
+		return 0, false
+	}
+	id, err := strconv.Atoi(string(rest[:end]))
+	if err != nil || id < 0 {
+		return 0, false
+	}
+	tail := rest[end:]
+	return id, bytes.HasPrefix(tail, []byte(`","op":"place","status":200,"result":{`))
 }
 
 // benchFanout connects subscribers to the BTC trades channel, makes trades

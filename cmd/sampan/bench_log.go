@@ -235,11 +235,13 @@ batching wait, raft commit with fsync, and apply.`,
 			if err != nil {
 				return fmt.Errorf("one voter: %w", err)
 			}
-			p3 := p
-			p3.clients = clients3
-			three, err := runLogBench(3, p3)
-			if err != nil {
-				return fmt.Errorf("three voters: %w", err)
+			var three logBenchResult
+			if clients3 > 0 { // --clients3 0 skips the three-voter shape
+				p3 := p
+				p3.clients = clients3
+				if three, err = runLogBench(3, p3); err != nil {
+					return fmt.Errorf("three voters: %w", err)
+				}
 			}
 			rep := logBenchReport{
 				Name: "log", OneVoter: one, ThreeVoters: three,
@@ -250,6 +252,9 @@ batching wait, raft commit with fsync, and apply.`,
 				return json.NewEncoder(os.Stdout).Encode(rep)
 			}
 			for _, r := range []logBenchResult{one, three} {
+				if r.Voters == 0 {
+					continue
+				}
 				fmt.Printf("log, %d voter(s), %d clients: %.0f commands/s, p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, %.0f commands/batch\n",
 					r.Voters, r.Clients, r.OpsPerSec, float64(r.P50Ns)/1e6, float64(r.P99Ns)/1e6, float64(r.P999Ns)/1e6, r.AvgBatch)
 			}
@@ -259,7 +264,7 @@ batching wait, raft commit with fsync, and apply.`,
 	}
 	f := c.Flags()
 	f.IntVar(&p.clients, "clients", 768, "concurrent submitting clients (one voter)")
-	f.IntVar(&clients3, "clients3", 1024, "concurrent submitting clients (three voters)")
+	f.IntVar(&clients3, "clients3", 1024, "concurrent submitting clients (three voters; 0 skips that shape)")
 	f.IntVar(&p.cmdBytes, "cmd-bytes", 64, "command size in bytes")
 	f.DurationVar(&p.warmup, "warmup", time.Second, "warm-up before measuring")
 	f.DurationVar(&p.measure, "duration", 3*time.Second, "measured time per shape")

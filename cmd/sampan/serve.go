@@ -140,6 +140,7 @@ func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 		stopProj()
 		return nil, err
 	}
+	proj.AttachNode(node) // gaps from now on are filled from the running node's log (read-store.md)
 	s := &service{cfg: cfg, node: node, log: log, stopProj: stopProj}
 	// Metrics read the engine at scrape time, so they are built on an
 	// exchange first and the exchange then routes commands through them.
