@@ -138,7 +138,7 @@ type Handler struct {
 func NewHandler(x *exchange.Exchange, keys gateway.KeyStore, md *marketdata.Store, cfg Config) *Handler {
 	cfg = cfg.withDefaults()
 	h := &Handler{x: x, keys: keys, md: md, cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(),
-		specs: md.Specs(), bySym: map[string]engine.MarketID{}, done: make(chan struct{})}
+		specs: perpetuals(md.Specs()), bySym: map[string]engine.MarketID{}, done: make(chan struct{})}
 	for i, m := range h.specs {
 		name := cfg.Symbols[m.Symbol]
 		if name == "" {
@@ -155,6 +155,23 @@ func NewHandler(x *exchange.Exchange, keys gateway.KeyStore, md *marketdata.Stor
 	h.register()
 	return h
 }
+
+// perpetuals returns the leading perpetual markets. This adapter is
+// Binance's USDⓈ-M futures API (fapi): it lists, quotes and trades
+// perpetuals only, so spot markets (which engine.WithFinancing appends after
+// the perpetuals, so market ids still index this slice) are left out: they
+// would otherwise take the perpetual's Binance symbol (both trade the same
+// underlying). Every market id at or past len(specs) is unknown here.
+func perpetuals(specs []engine.MarketSpec) []engine.MarketSpec {
+	n := 0
+	for n < len(specs) && specs[n].Kind == engine.Perpetual {
+		n++
+	}
+	return specs[:n:n]
+}
+
+// listed reports whether the adapter serves market m (a perpetual).
+func (h *Handler) listed(m engine.MarketID) bool { return int(m) < len(h.specs) }
 
 // Close ends the handler's WebSocket streams.
 func (h *Handler) Close() { h.doneOnce.Do(func() { close(h.done) }) }

@@ -37,7 +37,7 @@ func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, ni
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	m, err := exchange.NewMachine(engine.DefaultConfig())
+	m, err := exchange.NewMachine(engine.WithFinancing(engine.DefaultConfig())) // as sampan serve runs: spot markets present, not listed here
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -608,8 +608,8 @@ func (h *Handler) getOpenOrders(w http.ResponseWriter, _ *http.Request, p params
 	h.x.View(func(e *engine.Engine) { oo = e.OpenOrders(client, nil) })
 	out := make([]map[string]any, 0, len(oo))
 	for _, o := range oo {
-		if only != engine.AllMarkets && o.Market != only {
-			continue
+		if (only != engine.AllMarkets && o.Market != only) || !h.listed(o.Market) {
+			continue // spot orders are not this futures API's
 		}
 		out = append(out, h.orderJSON(client, o.Market, h.openOrderView(client, o)))
 	}

@@ -42,6 +42,16 @@ var Permissions = map[Action][]Role{
 	// reads everything. Operations and compliance have no need to see
 	// other clients' margin state.
 	ActViewRisk: {RoleAdmin, RoleRisk, RoleAuditor},
+	// Margin financing (financing_admin.go): custody moves assets and
+	// books sales; the risk function prices, assesses credit (the engine
+	// checks the operator may decide in the risk domain) and registers
+	// assets.
+	ActFinDeposit:    {RoleOperations},
+	ActFinRepay:      {RoleOperations},
+	ActSecuritySale:  {RoleOperations},
+	ActSetAssetPrice: {RoleRisk, RoleAdmin},
+	ActCreditAssess:  {RoleRisk},
+	ActRegisterAsset: {RoleRisk},
 }
 
 // Allowed reports whether role may take action a.

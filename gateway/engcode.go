@@ -7,6 +7,7 @@ import (
 
 	"github.com/sampan-hk/sampan/core/engine"
 	"github.com/sampan-hk/sampan/core/governance"
+	"github.com/sampan-hk/sampan/core/lending"
 )
 
 // engineAnswer is how one engine rejection is reported: the HTTP status and
@@ -57,6 +58,51 @@ var engineAnswers = map[engine.Code]engineAnswer{
 	engine.FromBook(book.RejectTooManyLevels):      {422, "the book has reached its price-level limit"},
 	engine.FromBook(book.RejectBookFull):           {422, "the book is full"},
 	engine.FromBook(book.RejectDuplicateClientID):  {409, "an open order already uses this client_order_id"},
+	// Margin financing, the engine's own (950+).
+	engine.CodeFinancingDisabled:    {404, "margin financing is not enabled on this exchange"},
+	engine.CodeSpotCashRequired:     {422, engine.CodeSpotCashRequired.Message()},
+	engine.CodeSpotAmendUnsupported: {422, engine.CodeSpotAmendUnsupported.Message()},
+	engine.CodePriceFromIndex:       {409, engine.CodePriceFromIndex.Message()},
+	engine.CodeReservedForOrders:    {409, engine.CodeReservedForOrders.Message()},
+	engine.CodeNoSaleInstruction:    {409, engine.CodeNoSaleInstruction.Message()},
+}
+
+// finAnswers are the lending book's refusals (900 + reason): 404 for a
+// missing asset or client, 409 for a state the client or operator can
+// resolve (a call open, a duplicate), 422 for what the account's collateral,
+// credit or the firm's limits do not allow now, 400 for a malformed value.
+var finAnswers = map[lending.Reason]engineAnswer{
+	lending.ReasonUnknownAsset:              {404, "No such asset; see GET /v1/admin/financing/collateral for the registry."},
+	lending.ReasonDuplicateAsset:            {409, "An asset with this code is already registered."},
+	lending.ReasonBadAsset:                  {400, "Invalid asset definition: code [A-Z0-9.-] up to 16 bytes, a registered cash quote currency, a positive lot."},
+	lending.ReasonVANotEligible:             {422, "Only BTC and ETH are accepted as virtual-asset collateral (SFC circular 26EC5); this virtual asset cannot be deposited, bought or made eligible."},
+	lending.ReasonHaircutBelowFloor:         {422, "A BTC or ETH haircut can never be set below 60%."},
+	lending.ReasonBadHaircut:                {400, "A haircut must lie between 0 and 100%."},
+	lending.ReasonBadConcentration:          {400, "A concentration limit must lie in (0, 100%]."},
+	lending.ReasonUnknownClient:             {404, "No margin-financing account for this client."},
+	lending.ReasonDuplicateClient:           {409, "This client already has a margin-financing account."},
+	lending.ReasonBadAmount:                 {400, "The quantity must be greater than zero and within range."},
+	lending.ReasonInsufficientHolding:       {422, "The account does not hold that much of this asset."},
+	lending.ReasonNoAssessment:              {422, "Borrowing needs an approved credit assessment on record; none has been made for this client."},
+	lending.ReasonAssessmentNotApproved:     {422, "The client's credit assessment was not approved, so nothing can be borrowed."},
+	lending.ReasonAssessmentExpired:         {422, "The client's credit assessment is past its review date; a risk officer must review it before new borrowing."},
+	lending.ReasonBadAssessment:             {400, "Invalid credit assessment (an approved assessment needs a positive credit limit, an approver and a future review date)."},
+	lending.ReasonNeedsSecuritiesCollateral: {422, "Financing BTC or ETH needs securities collateral with lending value in the account (SFC circular 26EC5)."},
+	lending.ReasonCreditLimit:               {422, "The loan would exceed the client's credit limit."},
+	lending.ReasonLendingValue:              {422, "The loan would exceed the lending value of the collateral (market value less haircuts)."},
+	lending.ReasonMarginCallOpen:            {409, "A margin call is open: new borrowing, purchases and withdrawals are blocked until it is cured by a deposit or repayment."},
+	lending.ReasonClientGroupLimit:          {422, "The loan would take the client's group past its share of the firm's capital."},
+	lending.ReasonFirmLimit:                 {422, "The loan would take the firm's total margin loans past its multiple of capital."},
+	lending.ReasonConcentration:             {422, "One asset would supply more of the account's lending value than its concentration limit allows."},
+	lending.ReasonNoCapital:                 {422, "The firm's capital is not set, so nothing can be lent."},
+	lending.ReasonNoPrice:                   {422, "An asset or loan currency in the account has no price yet, so nothing can be lent against it."},
+	lending.ReasonStalePrice:                {422, "A price the check needs is older than the allowed age (5 minutes by default); borrowing and withdrawals wait for fresh prices."},
+	lending.ReasonRepayExceedsLoan:          {422, "The repayment exceeds the posted loan in this currency."},
+	lending.ReasonNotCash:                   {400, "This must be a cash currency (e.g. USD or HKD)."},
+	lending.ReasonBadPrice:                  {400, "The price must be positive and within range."},
+	lending.ReasonBadParams:                 {400, "Invalid margin-financing parameters."},
+	lending.ReasonNoCloseOut:                {409, "This client is not being closed out."},
+	lending.ReasonBaseCurrency:              {400, "The base currency (HKD) has a fixed price of 1."},
 }
 
 // engineError turns a rejection code into an API error.
@@ -68,6 +114,9 @@ func engineError(c engine.Code) *Error {
 	a, ok := engineAnswers[c]
 	if !ok {
 		a, ok = govAnswer(c)
+	}
+	if !ok {
+		a, ok = finAnswer(c)
 	}
 	if !ok {
 		a = engineAnswer{422, "rejected"}
@@ -121,6 +170,16 @@ func govAnswer(c engine.Code) (engineAnswer, bool) {
 	}
 	for r, a := range govAnswers {
 		if engine.FromGovernance(r) == c {
+			return a, true
+		}
+	}
+	return engineAnswer{}, false
+}
+
+// finAnswer answers the lending book's codes.
+func finAnswer(c engine.Code) (engineAnswer, bool) {
+	for r, a := range finAnswers {
+		if engine.FromLending(r) == c {
 			return a, true
 		}
 	}

@@ -33,11 +33,24 @@ type env struct {
 	ts    *atomic.Int64 // keeps signed timestamps unique so no request looks like a replay
 }
 
+// newEnv runs the engine as `sampan serve` does: perpetuals plus margin
+// financing with its spot markets (so every endpoint is exercised with spot
+// markets present).
 func newEnv(t testing.TB, tweak func(*ServerConfig)) *env {
+	t.Helper()
+	return newEnvWith(t, engine.WithFinancing(engine.DefaultConfig()), tweak)
+}
+
+// newPerpEnv is a perpetual-only engine (financing disabled).
+func newPerpEnv(t testing.TB, tweak func(*ServerConfig)) *env {
+	t.Helper()
+	return newEnvWith(t, engine.DefaultConfig(), tweak)
+}
+
+func newEnvWith(t testing.TB, ecfg engine.Config, tweak func(*ServerConfig)) *env {
 	t.Helper()
 	// Every operator key is also a governance operator of the engine (same
 	// id and role), plus a second risk officer (ev.risk2) to check a first.
-	ecfg := engine.DefaultConfig()
 	keys := []*Key{}
 	for _, r := range []Role{RoleAdmin, RoleRisk, RoleCompliance, RoleOperations, RoleAuditor} {
 		keys = append(keys, &Key{ID: "op-" + string(r), Secret: []byte("secret-" + string(r)), Role: r, Operator: "op-" + string(r)})

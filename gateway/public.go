@@ -17,7 +17,9 @@ type bracketJSON struct {
 
 type marketJSON struct {
 	Symbol             string        `json:"symbol"`
-	Kind               string        `json:"kind"`
+	Kind               string        `json:"kind"` // "perpetual" or "spot"
+	BaseAsset          string        `json:"base_asset,omitempty"`
+	QuoteAsset         string        `json:"quote_asset,omitempty"`
 	SettlementAsset    string        `json:"settlement_asset"`
 	Tick               string        `json:"tick"`
 	Lot                string        `json:"lot"`
@@ -42,20 +44,44 @@ func (s *Server) getMarkets(w http.ResponseWriter, r *http.Request) *Error {
 	}
 	out := make([]marketJSON, 0, len(s.specs))
 	for i := range s.specs {
-		m := &s.specs[i]
-		sp := &m.Spec
-		j := marketJSON{Symbol: m.Symbol, Kind: "perpetual", SettlementAsset: "USD", Tick: sp.Tick.String(), Lot: sp.Lot.String(),
-			MaxPrice: sp.FormatPrice(sp.MaxPrice), MaxQty: sp.FormatQty(sp.MaxQty), MaxLeverage: m.Brackets[0].MaxLeverage,
-			DefaultLeverage: m.DefaultLeverage, MakerFee: rate(m.MakerFee), TakerFee: rate(m.TakerFee), PriceBand: rate(m.BandPpm),
-			MaxOpenOrders: m.Limits.MaxOrdersPerOwner, EligibilityRequire: "professional_investor"}
-		for _, b := range m.Brackets {
-			j.Brackets = append(j.Brackets, bracketJSON{NotionalCap: sp.FormatAmount(b.Cap), MaxLeverage: b.MaxLeverage,
-				MaintenanceRate: rate(b.MMR), MaintenanceAmount: sp.FormatAmount(b.MaintAmount)})
-		}
-		out = append(out, j)
+		out = append(out, marketOf(&s.specs[i]))
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"markets": out})
 	return nil
+}
+
+// marketOf describes one market. A spot market exchanges its base asset for
+// its quote asset between margin-financing accounts: no leverage brackets,
+// no funding, no fees, and any client may trade it with assets held (buying
+// on margin needs an approved credit assessment, which the engine checks).
+func marketOf(m *engine.MarketSpec) marketJSON {
+	sp := &m.Spec
+	j := marketJSON{Symbol: m.Symbol, Kind: m.Kind.String(), SettlementAsset: "USD", Tick: sp.Tick.String(), Lot: sp.Lot.String(),
+		MaxPrice: sp.FormatPrice(sp.MaxPrice), MaxQty: sp.FormatQty(sp.MaxQty), MaxLeverage: 1,
+		DefaultLeverage: m.DefaultLeverage, MakerFee: rate(m.MakerFee), TakerFee: rate(m.TakerFee), PriceBand: rate(m.BandPpm),
+		MaxOpenOrders: m.Limits.MaxOrdersPerOwner, EligibilityRequire: "professional_investor", Brackets: []bracketJSON{}}
+	if m.Kind == engine.Spot {
+		j.BaseAsset, j.QuoteAsset, j.SettlementAsset, j.EligibilityRequire = m.Base, m.Quote, m.Quote, "none"
+		return j
+	}
+	j.MaxLeverage = m.Brackets[0].MaxLeverage
+	for _, b := range m.Brackets {
+		j.Brackets = append(j.Brackets, bracketJSON{NotionalCap: sp.FormatAmount(b.Cap), MaxLeverage: b.MaxLeverage,
+			MaintenanceRate: rate(b.MMR), MaintenanceAmount: sp.FormatAmount(b.MaintAmount)})
+	}
+	return j
+}
+
+// perpMarket resolves {symbol} like pathMarket but refuses a spot market:
+// marks, funding and liquidations exist only for perpetuals. The spot
+// markets' index is served (they share the perpetual's underlying index).
+func (s *Server) perpMarket(r *http.Request, params ...string) (engine.MarketID, *Error) {
+	m, e := s.pathMarket(r, params...)
+	if e == nil && s.specs[m].Kind == engine.Spot {
+		sym := s.specs[m].Symbol
+		e = Errf(http.StatusNotFound, CodeNotPerpetual, "symbol", sym+" is a spot market: it has no mark price, funding, open interest or liquidations (its index is at /v1/markets/"+sym+"/index)")
+	}
+	return m, e
 }
 
 // pathMarket resolves {symbol} after checking the allowed query parameters.

@@ -324,7 +324,7 @@ func (s *Server) getRiskMarkets(w http.ResponseWriter, r *http.Request, c *call)
 	if e := query(r); e != nil {
 		return e
 	}
-	out := riskMarketsJSON{Markets: make([]riskMarketJSON, len(s.specs))}
+	out := riskMarketsJSON{Markets: make([]riskMarketJSON, 0, len(s.specs))}
 	longs, shorts := make([]int, len(s.specs)), make([]int, len(s.specs))
 	var ps []engine.PositionView
 	if _, e := s.scanClients(r.Context(), func(en *engine.Engine, id engine.ClientID) {
@@ -342,6 +342,9 @@ func (s *Server) getRiskMarkets(w http.ResponseWriter, r *http.Request, c *call)
 	s.x.View(func(en *engine.Engine) {
 		out.Seq, out.Time = en.Seq(), en.Now()/1e6
 		for i := range s.specs {
+			if s.specs[i].Kind == engine.Spot {
+				continue // derivatives risk: spot books carry no positions (financing: /v1/admin/financing/*)
+			}
 			m := engine.MarketID(i)
 			sp := &s.specs[i].Spec
 			long, short := en.OpenInterest(m)
@@ -366,7 +369,7 @@ func (s *Server) getRiskMarkets(w http.ResponseWriter, r *http.Request, c *call)
 			if ix.Valid {
 				j.Index.Price = s.priceStr(m, ix.Price)
 			}
-			out.Markets[i] = j
+			out.Markets = append(out.Markets, j)
 		}
 	})
 	WriteJSON(w, http.StatusOK, out)

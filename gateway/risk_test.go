@@ -216,11 +216,11 @@ func TestRiskPermissionsAndInput(t *testing.T) {
 func TestWhoami(t *testing.T) {
 	ev := newEnv(t, nil)
 	cases := map[Role]string{
-		RoleRisk:       `["set_mark","view_client","view_risk"]`,
+		RoleRisk:       `["credit_assessment","register_asset","set_asset_price","set_mark","view_client","view_risk"]`,
 		RoleAuditor:    `["view_client","view_risk"]`,
-		RoleOperations: `["create_client","deposit","issue_key","view_client"]`,
+		RoleOperations: `["book_security_sale","create_client","deposit","financing_deposit","financing_repayment","issue_key","view_client"]`,
 		RoleCompliance: `["set_classification","set_knowledge","view_client"]`,
-		RoleAdmin:      `["create_client","issue_key","set_mark","view_client","view_risk"]`,
+		RoleAdmin:      `["create_client","issue_key","set_asset_price","set_mark","view_client","view_risk"]`,
 	}
 	for role, acts := range cases {
 		r := ev.must(ev.do("GET", "/v1/admin/whoami", "", ev.ops[role]), 200)

@@ -49,6 +49,11 @@ func (s *Server) register() {
 	s.handle("DELETE /v1/orders", s.private(PermTrade, s.deleteOrders))
 	s.handle("POST /v1/leverage", s.private(PermTrade, s.postLeverage))
 	s.handle("POST /v1/withdrawals", s.private(PermWithdraw, s.postWithdrawal))
+	// Margin financing, client side (financing.go, financing_statement.go).
+	s.handle("GET /v1/financing", s.private(PermRead, s.getFinancing))
+	s.handle("GET /v1/financing/statement", s.private(PermRead, s.getFinStatement))
+	s.handle("POST /v1/financing/withdrawals", s.private(PermWithdraw, s.postFinWithdrawal))
+	s.handle("POST /v1/transfers", s.private(PermTrade, s.postTransfer))
 	// Onboarding, client side (onboarding_disclosure.go): read the current
 	// risk disclosure; accepting it is a trading act.
 	s.handle("GET /v1/disclosure", s.private(PermRead, s.getDisclosure))
@@ -70,6 +75,17 @@ func (s *Server) register() {
 	s.handle("GET /v1/admin/risk/insurance", s.operator(ActViewRisk, s.getRiskInsurance))
 	s.handle("GET /v1/admin/risk/liquidations", s.operator(ActViewRisk, s.getRiskLiquidations))
 	s.handle("GET /v1/admin/risk/adl", s.operator(ActViewRisk, s.getRiskADL))
+	// Margin financing, operators (financing_admin.go).
+	s.handle("POST /v1/admin/financing/deposits", s.operator(ActFinDeposit, s.postFinDeposit))
+	s.handle("POST /v1/admin/financing/repayments", s.operator(ActFinRepay, s.postFinRepayment))
+	s.handle("POST /v1/admin/financing/security-sales", s.operator(ActSecuritySale, s.postSecuritySale))
+	s.handle("POST /v1/admin/asset-prices", s.operator(ActSetAssetPrice, s.postAssetPrice))
+	s.handle("POST /v1/admin/clients/{id}/credit-assessment", s.operator(ActCreditAssess, s.postCreditAssessment))
+	s.handle("POST /v1/admin/assets", s.operator(ActRegisterAsset, s.postAsset))
+	s.handle("GET /v1/admin/financing/clients", s.operator(ActViewRisk, s.getFinClients))
+	s.handle("GET /v1/admin/financing/firm", s.operator(ActViewRisk, s.getFinFirm))
+	s.handle("GET /v1/admin/financing/collateral", s.operator(ActViewRisk, s.getFinCollateral))
+	s.handle("GET /v1/admin/financing/stress", s.operator(ActViewRisk, s.getFinStress))
 	// The live audit trail and its chain check: every operator role,
 	// auditor included (transparency.go).
 	s.handle("GET /v1/admin/audit", s.signed(needOperator, s.getAudit))

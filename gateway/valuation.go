@@ -113,7 +113,7 @@ func (s *Server) signedPrice(m engine.MarketID, p fixed.Price) string {
 }
 
 func (s *Server) getMark(w http.ResponseWriter, r *http.Request) *Error {
-	m, e := s.pathMarket(r)
+	m, e := s.perpMarket(r)
 	if e != nil {
 		return e
 	}
@@ -178,7 +178,7 @@ type fundingJSON struct {
 // getFunding serves the funding state. Rates are per 8 hours as decimal
 // fractions ("0.0001" = 0.01%), whatever the settlement interval.
 func (s *Server) getFunding(w http.ResponseWriter, r *http.Request) *Error {
-	m, e := s.pathMarket(r)
+	m, e := s.perpMarket(r)
 	if e != nil {
 		return e
 	}

@@ -67,6 +67,9 @@ type client struct {
 	byID     map[orderKey]*orderRec // records still in the ring
 	fills    ring[fill]
 	payments ring[payment]
+	// statement: margin-financing entries (financing.go), allocated on the
+	// client's first one (most clients never borrow).
+	statement *ring[StatementEntry]
 }
 
 func newClient(cfg Config) *client {

@@ -38,6 +38,7 @@ type Config struct {
 	LiqChainsMax       int // liquidation chains (one per liquidated account episode) kept
 	LiqChainStepsMax   int // orders, take-overs and ADL fills listed per chain
 	InsuranceMax       int // insurance fund balance points kept
+	StatementMax       int // margin-financing statement entries kept per client (financing.go)
 }
 
 // Defaults for Config.
@@ -54,6 +55,7 @@ const (
 	DefaultLiqChainsMax       = 500
 	DefaultLiqChainStepsMax   = 256 // a chain is at most 64 steps per call, each a few entries
 	DefaultInsuranceMax       = 2000
+	DefaultStatementMax       = 500
 )
 
 func (c Config) withDefaults() Config {
@@ -73,6 +75,7 @@ func (c Config) withDefaults() Config {
 	def(&c.LiquidationsMax, DefaultLiquidationsMax)
 	def(&c.LiqChainsMax, DefaultLiqChainsMax)
 	def(&c.LiqChainStepsMax, DefaultLiqChainStepsMax)
+	def(&c.StatementMax, DefaultStatementMax)
 	def(&c.InsuranceMax, DefaultInsuranceMax)
 	return c
 }
@@ -99,6 +102,7 @@ type Store struct {
 	liqActive map[engine.ClientID]*chainRec // chains not finished yet
 	fund      ring[fundPoint]
 	positions map[posKey]*posRec // open positions: last event and ADL quantile
+	priceAt   []int64            // per lending asset: engine time of its last price_set (financing.go)
 }
 
 // New returns a store for x. Call Run to start consuming.
@@ -355,6 +359,8 @@ func (s *Store) event(ev *engine.Event) engine.ClientID {
 	case engine.EvLiquidationStarted, engine.EvLiquidationOrder, engine.EvInsuranceTakeover, engine.EvInsuranceFund,
 		engine.EvDeleveraged, engine.EvLiquidationFinished, engine.EvAdlQuantile:
 		return s.liquidationEvent(ev)
+	case engine.EvFinancing, engine.EvCloseOutOrder, engine.EvSecuritySale:
+		return s.financingEvent(ev)
 	case engine.EvDeposited, engine.EvWithdrawn, engine.EvTransferred, engine.EvLeverageSet,
 		engine.EvClassificationSet, engine.EvKnowledgeSet:
 		return ev.Client

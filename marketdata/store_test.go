@@ -22,7 +22,7 @@ type fixture struct {
 // newFixture runs a store over a MemLog exchange whose clock the test
 // controls (engine time drives candles and the 24h window).
 func newFixture(t *testing.T, cfg Config) *fixture {
-	m, err := exchange.NewMachine(engine.DefaultConfig())
+	m, err := exchange.NewMachine(engine.WithFinancing(engine.DefaultConfig()))
 	if err != nil {
 		t.Fatal(err)
 	}

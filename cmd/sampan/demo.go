@@ -82,8 +82,9 @@ type demoClientSpec struct {
 var demoClients = []demoClientSpec{
 	{"alice", "individual_pi", "a professional investor (evidence, knowledge, disclosure v1 accepted): may trade perpetuals", "250000"},
 	{"bob", "retail", "a retail client: refused when opening a perpetual position, and told why", "10000"},
-	{"carol", "individual_pi", "a professional investor whose evidence expires in about 20 days: on the renewal list", "50000"},
+	{"carol", "individual_pi", "a professional investor whose evidence expires in about 20 days (on the renewal list); also a margin client: HK shares and HKD as collateral, BTC bought on margin", "50000"},
 	{"dave", "individual_pi", "a highly leveraged trader who sits near his liquidation price", "8000"},
+	{"erin", "retail", "a margin client (0005.HK, BTC bought on margin) whose shares fell: under a margin call, its deadline counting down", "1000"},
 	{"mm-1", "institutional_pi", "market-maker bot", "5000000"},
 	{"mm-2", "institutional_pi", "market-maker bot", "5000000"},
 	{"taker-1", "corporate_pi", "taker bot", "1000000"},
@@ -99,9 +100,10 @@ func init() {
 		Short: "Run a live Sampan exchange with simulated feeds and traders",
 		Long: `demo starts a single-node Sampan (log, engine, REST/WebSocket API) on
 loopback with a data directory it creates, simulated BTC and ETH prices,
-market-maker and taker bots trading through the real API, and demo clients
-— a professional investor, a retail client, a margin client and a trader near
-liquidation. It prints the API URL and demo API keys. Ctrl-C stops it
+market-maker and taker bots trading through the real API (the makers also
+quote the BTC-USD and ETH-USD spot books), and demo clients — a professional
+investor, a retail client, two margin clients (one under a margin call) and a
+trader near liquidation. It prints the API URL and demo API keys. Ctrl-C stops it
 cleanly; the next start resumes from the same data.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -134,7 +136,7 @@ func runDemo(ctx context.Context, data, httpAddr string) error {
 	if err != nil {
 		return err
 	}
-	markets := demoMarkets()
+	markets := demoMarkets(s)
 	feeds := newSimFeeds(s, log, uint64(time.Now().UnixNano()))
 	feeds.step(ctx) // five venues per underlying: the index is healthy at once
 	if err := waitForMarks(ctx, s); err != nil {
@@ -148,9 +150,14 @@ func runDemo(ctx context.Context, data, httpAddr string) error {
 			return err
 		}
 	}
+	fin := newDemoFinancing(s, st, fresh)
+	if err := fin.setup(ctx); err != nil {
+		return err
+	}
 	gov := setupDemoGovernance(ctx, s, st)
 	printDemoIntro(s, st, fresh)
 	fmt.Print(gov)
+	fmt.Print(fin.intro())
 
 	var wg sync.WaitGroup
 	stats := &bots.Stats{}
@@ -165,6 +172,9 @@ func runDemo(ctx context.Context, data, httpAddr string) error {
 				Size: lotsOf(m, "0.05", "1"), Every: 700 * time.Millisecond, Stats: stats, Log: log}
 			run(mk.Run)
 		}
+		if m.Kind == engine.Spot {
+			continue // spot books: quoted from the makers' financing inventory, taken by the margin clients
+		}
 		for j, name := range []string{"taker-1", "taker-2", "taker-3"} {
 			tk := &bots.Taker{C: clientFor(s, st, name), M: bm, Max: lotsOf(m, "0.2", "3"), Every: 900 * time.Millisecond,
 				Seed: seed + uint64(10*i+j), Stats: stats, Log: log}
@@ -174,7 +184,9 @@ func runDemo(ctx context.Context, data, httpAddr string) error {
 	run(func(ctx context.Context) { demoStatus(ctx, s, stats) })
 	if fresh {
 		run(func(ctx context.Context) { openDaveLong(ctx, s, st) })
+		run(func(ctx context.Context) { fin.marginBuys(ctx, fairTicks(feeds, markets[fin.spotBTC])) })
 	}
+	run(fin.runPrices)
 	select {
 	case <-ctx.Done():
 	case <-s.node.Dead():
@@ -196,12 +208,19 @@ func freeOr(addr string) string {
 	return "127.0.0.1:0"
 }
 
-func demoMarkets() []engine.MarketSpec { return engine.DefaultConfig().Markets }
+// demoMarkets are the engine's markets: the perpetuals and, when the data
+// directory has financing (journal/genesis.json), the spot markets after
+// them.
+func demoMarkets(s *service) []engine.MarketSpec {
+	var out []engine.MarketSpec
+	s.x.View(func(e *engine.Engine) { out = append(out, e.Markets()...) })
+	return out
+}
 
 // lotsOf picks the BTC or ETH figure for a market and converts it to lots.
 func lotsOf(m engine.MarketSpec, btc, eth string) fixed.Qty {
 	txt := btc
-	if m.Symbol != "BTC-USD-PERP" {
+	if m.Underlying != "BTC" {
 		txt = eth
 	}
 	q, err := m.Spec.ParseQty(txt)
@@ -290,7 +309,7 @@ func setupDemoClients(ctx context.Context, s *service, st *demoState) error {
 			}
 		}
 		var key map[string]any
-		if err := admin.Do(ctx, "POST", "/v1/admin/clients/"+id+"/keys", map[string]any{"perms": []string{"read", "trade"}}, &key); err != nil {
+		if err := admin.Do(ctx, "POST", "/v1/admin/clients/"+id+"/keys", map[string]any{"perms": []string{"read", "trade", "withdraw"}}, &key); err != nil {
 			return fmt.Errorf("key for %s: %w", d.Name, err)
 		}
 		k, _ := key["key"].(string)
@@ -544,7 +563,7 @@ func openDaveLong(ctx context.Context, s *service, st *demoState) {
 	// An IOC limit a little above fair rather than a market order: the
 	// pre-trade check values a market order at its band-edge worst price,
 	// which a nearly fully levered account cannot afford.
-	m := demoMarkets()[0]
+	m := demoMarkets(s)[0]
 	var tk map[string]any
 	_ = client.New(s.URL(), "", "").Do(ctx, "GET", "/v1/markets/BTC-USD-PERP/ticker", nil, &tk)
 	mark, _ := tk["mark"].(string)
@@ -558,4 +577,175 @@ func openDaveLong(ctx context.Context, s *service, st *demoState) {
 	if _, err := dave.Place(ctx, client.Order{Symbol: "BTC-USD-PERP", Side: "buy", Type: "limit", TimeInForce: "IOC", Price: limit, Qty: "1.0", ClientOrderID: "dave-open"}); err != nil && ctx.Err() == nil {
 		fmt.Println("note: dave's opening order was refused:", err)
 	}
+}
+
+// demoFinancing is the demo's margin-financing book (docs/margin-financing.md):
+// carol, well collateralised by HK shares and HKD, holds BTC bought on
+// margin; erin holds 0005.HK and BTC bought on margin at the edge of her
+// lending value, and a scripted fall of 0005.HK (HK$65 → HK$55) right after
+// her purchase opens a margin call whose 24-hour deadline the console's
+// margin view counts down. The market makers hold BTC, ETH and USD in their
+// financing accounts to quote the spot books. Securities and FX prices are
+// operator prices: the risk officer re-sends them every minute, as lending
+// refuses prices older than five minutes.
+type demoFinancing struct {
+	s       *service
+	st      *demoState
+	fresh   bool
+	enabled bool
+	spotBTC int // index of BTC-USD among the markets
+
+	mu     sync.Mutex
+	prices map[string]string // asset → price re-sent every minute
+	note   string            // what the intro says about the margin book
+}
+
+// demoAssetPrices are the demo's operator prices: USD in HKD, shares in HKD.
+// 0005.HK starts at 65 on a fresh book and is 55 after erin's purchase.
+var demoAssetPrices = []string{"USD", "0700.HK", "0005.HK"}
+
+func newDemoFinancing(s *service, st *demoState, fresh bool) *demoFinancing {
+	f := &demoFinancing{s: s, st: st, fresh: fresh, spotBTC: -1,
+		prices: map[string]string{"USD": "7.80", "0700.HK": "380", "0005.HK": "55"}}
+	for i, m := range demoMarkets(s) {
+		if m.Kind == engine.Spot && m.Base == "BTC" {
+			f.spotBTC, f.enabled = i, true
+		}
+	}
+	if fresh {
+		f.prices["0005.HK"] = "65"
+	}
+	return f
+}
+
+// setup prices the collateral and, on a fresh book, records the credit
+// assessments and custody deposits (idempotency keys make a repeat safe).
+func (f *demoFinancing) setup(ctx context.Context) error {
+	if !f.enabled {
+		f.note = "\nMargin financing: this demo data directory predates it (journal/genesis.json has no \"financing\"); start with a fresh --data.\n"
+		return nil
+	}
+	if err := f.sendPrices(ctx); err != nil {
+		return fmt.Errorf("asset prices: %w", err)
+	}
+	if _, ok := f.st.Clients["erin"]; !ok || !f.fresh {
+		return nil
+	}
+	risk, ops := operatorClient(f.s, f.st, "risk_officer"), operatorClient(f.s, f.st, "operations")
+	review := time.Now().AddDate(1, 0, 0).Format(time.DateOnly)
+	for _, a := range []struct{ name, limit, grade string }{{"carol", "3000000", "A"}, {"erin", "400000", "B"}} {
+		body := map[string]any{"approved": true, "grade": a.grade, "credit_limit_hkd": a.limit, "net_assets_hkd": "12000000",
+			"income_hkd": "1500000", "experience": 6, "next_review": review, "note": "demo: annual credit review"}
+		if err := risk.Do(ctx, "POST", "/v1/admin/clients/"+f.st.Clients[a.name].ID+"/credit-assessment", body, nil); err != nil {
+			return fmt.Errorf("credit assessment of %s: %w", a.name, err)
+		}
+	}
+	deposits := []struct{ name, asset, qty string }{
+		{"carol", "0700.HK", "2000"}, {"carol", "0005.HK", "4000"}, {"carol", "HKD", "200000"},
+		{"erin", "0005.HK", "3000"},
+		{"mm-1", "BTC", "25"}, {"mm-1", "ETH", "400"}, {"mm-1", "USD", "3000000"},
+		{"mm-2", "BTC", "25"}, {"mm-2", "ETH", "400"}, {"mm-2", "USD", "3000000"},
+	}
+	for _, d := range deposits {
+		body := map[string]any{"client_id": f.st.Clients[d.name].ID, "asset": d.asset, "qty": d.qty, "idempotency_key": "demo-fin-" + d.name + "-" + d.asset}
+		if err := ops.Do(ctx, "POST", "/v1/admin/financing/deposits", body, nil); err != nil {
+			return fmt.Errorf("deposit %s %s for %s: %w", d.qty, d.asset, d.name, err)
+		}
+	}
+	return nil
+}
+
+// sendPrices sends the current operator prices (risk officer).
+func (f *demoFinancing) sendPrices(ctx context.Context) error {
+	risk := operatorClient(f.s, f.st, "risk_officer")
+	for _, a := range demoAssetPrices {
+		f.mu.Lock()
+		px := f.prices[a]
+		f.mu.Unlock()
+		if err := risk.Do(ctx, "POST", "/v1/admin/asset-prices", map[string]string{"asset": a, "price": px}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runPrices re-sends the operator prices every minute, as a securities and
+// FX feed would, so lending's five-minute freshness check passes.
+func (f *demoFinancing) runPrices(ctx context.Context) {
+	if !f.enabled {
+		return
+	}
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := f.sendPrices(ctx); err != nil && ctx.Err() == nil {
+				fmt.Println("note: the demo's asset prices were refused:", err)
+			}
+		}
+	}
+}
+
+// marginBuys has carol and erin buy BTC on margin once the makers quote
+// BTC-USD, then drops 0005.HK so erin's call opens.
+func (f *demoFinancing) marginBuys(ctx context.Context, fair func() fixed.Price) {
+	if !f.enabled || f.st.Clients["erin"].ID == "" {
+		return
+	}
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(4 * time.Second):
+	}
+	m := demoMarkets(f.s)[f.spotBTC]
+	px := fair()
+	limit := m.Spec.FormatPrice(px + px/200) // 0.5% above fair: IOC takes the makers' asks
+	// erin: 3,000 × 0005.HK at HK$65 lend 156,000; a margin purchase of US$X
+	// adds a debit of 7.8X and lending value of 40% of it, so she can buy at
+	// most US$33,333; US$31,000 leaves about HK$13,000 of headroom, which the
+	// fall to HK$55 (−24,000 of lending value) more than takes away.
+	for _, b := range []struct{ name, usd string }{{"carol", "40000"}, {"erin", "31000"}} {
+		qty := demoQty(m, b.usd, limit)
+		o := client.Order{Symbol: m.Symbol, Side: "buy", Type: "limit", TimeInForce: "IOC", Price: limit, Qty: qty, ClientOrderID: "demo-margin-buy"}
+		if _, err := clientFor(f.s, f.st, b.name).Place(ctx, o); err != nil && ctx.Err() == nil {
+			fmt.Printf("note: %s's margin purchase was refused: %v\n", b.name, err)
+		}
+	}
+	f.mu.Lock()
+	f.prices["0005.HK"] = "55"
+	f.mu.Unlock()
+	if err := f.sendPrices(ctx); err != nil && ctx.Err() == nil {
+		fmt.Println("note: the 0005.HK price fall was refused:", err)
+	}
+}
+
+// demoQty is the quantity (whole lots, rounded down) that usd buys at
+// limit: lots = usd / (price × lot size).
+func demoQty(m engine.MarketSpec, usd, limit string) string {
+	sp := &m.Spec
+	cents, _ := fixed.ParseDecimal(usd, 2)
+	p, _ := sp.ParsePrice(limit)
+	num := fixed.MustMulDiv(cents, fixed.Pow10(sp.Tick.Scale+sp.Lot.Scale), 100, fixed.Floor)
+	lots := num / (int64(p) * sp.Tick.Units * sp.Lot.Units)
+	return sp.FormatQty(fixed.Qty(lots))
+}
+
+func (f *demoFinancing) intro() string {
+	if f.note != "" || !f.enabled {
+		return f.note
+	}
+	return fmt.Sprintf(`
+Margin financing (console: the margin view; API: docs/api.md, Margin financing):
+  carol (client %s) and erin (client %s) bought BTC on margin on BTC-USD; a moment after erin's
+  purchase 0005.HK falls to HK$55 and her margin call opens: GET /v1/financing as erin shows the
+  shortfall and seconds_left; as the risk officer GET /v1/admin/financing/clients lists the book,
+  /v1/admin/financing/firm the loans against capital, /v1/admin/financing/stress?format=csv the stress
+  test (or, with the demo stopped: sampan stress --data %s --format csv).
+  A withdrawal by erin is refused (409 margin_call_open); operations can cure the call with
+  POST /v1/admin/financing/deposits (e.g. 1000 × 0005.HK for erin).
+  USD (HK$7.80) and share prices are re-sent every minute by the risk officer's key.
+`, f.st.Clients["carol"].ID, f.st.Clients["erin"].ID, f.s.cfg.Data)
 }

@@ -13,13 +13,19 @@ import (
 )
 
 // A data directory remembers the engine configuration it was created with
-// (DATA/journal/genesis.json): today the initial governance operators. Every
+// (DATA/journal/genesis.json): the initial governance operators and whether
+// margin financing (with its spot markets) is enabled. Every
 // later start, every replica and every offline replay (verify, replay,
 // audit export) must build the engine from the same configuration, or the
 // same log would give a different state. Operators added later travel
 // through the log as governance commands.
 type genesisFile struct {
 	Operators []genesisOperator `json:"operators"`
+	// Financing: engine.WithFinancing (the spot markets BTC-USD and ETH-USD
+	// follow the perpetuals). New directories are created with it on; a
+	// directory written before it existed has no field and replays as the
+	// perpetual-only engine it was.
+	Financing bool `json:"financing,omitempty"`
 }
 
 type genesisOperator struct {
@@ -43,7 +49,7 @@ func engineConfig(journalDir string, initial []genesisOperator, create bool) (en
 		}
 	case errors.Is(err, os.ErrNotExist) && !create:
 	case errors.Is(err, os.ErrNotExist):
-		g.Operators = initial
+		g.Operators, g.Financing = initial, true
 		if err := os.MkdirAll(journalDir, 0o700); err != nil {
 			return cfg, err
 		}
@@ -53,6 +59,9 @@ func engineConfig(journalDir string, initial []genesisOperator, create bool) (en
 		}
 	default:
 		return cfg, err
+	}
+	if g.Financing {
+		cfg = engine.WithFinancing(cfg)
 	}
 	for _, o := range g.Operators {
 		r, ok := governanceRoles[gateway.Role(o.Role)]
