@@ -65,11 +65,12 @@ type venue struct {
 	trail *gateway.AuditTrail
 }
 
-func newVenue(t *testing.T) *venue {
+func newVenue(t *testing.T) *venue { return newVenueWith(t, engine.DefaultConfig()) }
+
+func newVenueWith(t *testing.T, ecfg engine.Config) *venue {
 	t.Helper()
 	// Every operator key is a governance operator of the engine too (same
 	// id and role), plus a second risk officer to check the first.
-	ecfg := engine.DefaultConfig()
 	keys := []*gateway.Key{}
 	for _, r := range []gateway.Role{gateway.RoleOperations, gateway.RoleCompliance, gateway.RoleRisk, gateway.RoleAuditor, gateway.RoleAdmin} {
 		keys = append(keys, &gateway.Key{ID: "op-" + string(r), Secret: []byte("secret-" + string(r)), Role: r, Operator: "op-" + string(r)})

@@ -28,23 +28,24 @@ function learnClock(res) {
   clockOffset = Math.abs(diff) > 2000 ? diff : 0;
 }
 
-async function parse(res) {
+async function parse(res, raw) {
   learnClock(res);
   const text = await res.text();
+  if (raw && res.ok) return text;
   let body = null;
   try { body = text ? JSON.parse(text) : null; } catch { body = { message: text.slice(0, 200) }; }
   if (!res.ok) throw new ApiError(res.status, body);
   return body;
 }
 
-async function send(url, init) {
+async function send(url, init, raw = false) {
   let res;
   try {
     res = await fetch(url, { ...init, cache: 'no-store', credentials: 'omit' });
   } catch (e) {
     throw new ApiError(0, { code: 'NETWORK', message: 'The API could not be reached: ' + e.message });
   }
-  return parse(res);
+  return parse(res, raw);
 }
 
 /** GET a public endpoint. */
@@ -92,7 +93,15 @@ export class Credentials {
   }
 
   /** A signed request; body is an object (sent as JSON) or undefined. */
-  async request(method, pathQuery, body) {
+  request(method, pathQuery, body) { return this.signed(method, pathQuery, body, false); }
+
+  /**
+   * A signed GET whose answer is text (a CSV export): a plain link cannot
+   * carry the signature headers, so the console fetches and saves it.
+   */
+  requestText(pathQuery) { return this.signed('GET', pathQuery, undefined, true); }
+
+  async signed(method, pathQuery, body, raw) {
     const text = body === undefined ? '' : JSON.stringify(body);
     const ts = this.stamp();
     const headers = {
@@ -101,6 +110,6 @@ export class Credentials {
       'X-Sampan-Signature': await this.sign(ts, method, pathQuery, text),
     };
     if (text) headers['Content-Type'] = 'application/json';
-    return send(pathQuery, { method, headers, body: text || undefined });
+    return send(pathQuery, { method, headers, body: text || undefined }, raw);
   }
 }

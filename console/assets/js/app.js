@@ -13,11 +13,12 @@ import { h } from './format.js';
 import { onOperatorChange } from './operator.js';
 import { onSessionChange } from './session.js';
 import * as governance from './views/governance.js';
+import * as margin from './views/margin.js';
 import * as markets from './views/markets.js';
 import * as risk from './views/risk.js';
 import * as trader from './views/trader.js';
 
-const VIEWS = [markets, trader, risk, governance];
+const VIEWS = [markets, trader, risk, margin, governance];
 
 const $ = (id) => document.getElementById(id);
 
@@ -43,8 +44,15 @@ async function boot() {
     connState('error');
     return;
   }
+  // The documented paths (GET /v1/openapi.json, generated from the
+  // routes) tell views whether this server offers what they need.
+  let paths = null;
+  try {
+    paths = new Set(Object.keys((await get('/v1/openapi.json')).paths || {}));
+  } catch { /* an older server: views that need the document stay out */ }
   const ctx = {
     markets: list,
+    paths,
     bySymbol: new Map(list.map((m) => [m.symbol, m])),
     feed: new Feed(connState),
     toast,

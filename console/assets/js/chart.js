@@ -1,7 +1,9 @@
-// A small canvas price chart: the last-trade price as a line, the mark
-// price as a dashed line and the index as a dotted one (each seeded from
-// history, then live) with their current levels, a right-hand price axis
-// and a UTC time axis. Drawn by hand to keep the console dependency-free.
+// Canvas charts, drawn by hand to keep the console dependency-free.
+//
+// PriceChart: the last-trade price as a line, the mark price as a dashed
+// line and the index as a dotted one (each seeded from history, then live)
+// with their current levels, a right-hand price axis and a UTC time axis.
+// BarChart: grouped bars per category (the Margin view's stress test).
 
 import { fmt, timeOf } from './format.js';
 
@@ -198,4 +200,113 @@ function niceStep(raw) {
 function niceTime(raw) {
   const steps = [10e3, 15e3, 30e3, 60e3, 120e3, 300e3, 600e3, 900e3, 1800e3, 3600e3, 7200e3, 14400e3, 21600e3, 43200e3, 86400e3];
   return steps.find((s) => s >= raw) || 86400e3;
+}
+
+/**
+ * A grouped bar chart on the same canvas conventions as PriceChart (CSS
+ * colours, value axis on round steps, redraw on resize): one group per
+ * category, one bar per series, the category label and an optional note
+ * under each group. Values arrive as decimal strings; Number is used only
+ * for geometry and axis labels.
+ */
+export class BarChart {
+  /**
+   * @param {HTMLElement} host
+   * @param {{series: {label: string, color: string}[], unit: string, dp: number}} opts
+   *   color is a CSS custom property name ('--chart-last').
+   */
+  constructor(host, { series, unit, dp }) {
+    this.host = host;
+    this.seriesDef = series;
+    this.unit = unit;
+    this.dp = dp;
+    this.groups = []; // [{label, note, values: [string]}]
+    this.canvas = document.createElement('canvas');
+    this.canvas.className = 'chart-canvas';
+    host.append(this.canvas);
+    this.ro = new ResizeObserver(() => this.render());
+    this.ro.observe(host);
+  }
+
+  /** Replace the data; exposes the bars on the host (data-bars, data-values) for tests. */
+  set(groups) {
+    this.groups = groups;
+    this.host.dataset.bars = String(groups.length);
+    this.seriesDef.forEach((s, i) => { this.host.dataset[`values${i}`] = groups.map((g) => g.values[i]).join(' '); });
+    this.render();
+  }
+
+  destroy() {
+    this.ro.disconnect();
+    this.canvas.remove();
+  }
+
+  render() {
+    const w = this.host.clientWidth, hgt = this.host.clientHeight;
+    if (!w || !hgt) return;
+    const dpr = window.devicePixelRatio || 1;
+    const c = this.canvas;
+    if (c.width !== Math.round(w * dpr) || c.height !== Math.round(hgt * dpr)) {
+      c.width = Math.round(w * dpr);
+      c.height = Math.round(hgt * dpr);
+      c.style.width = w + 'px';
+      c.style.height = hgt + 'px';
+    }
+    const g = c.getContext('2d');
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, w, hgt);
+    const muted = css('--muted'), grid = css('--grid'), text = css('--text');
+    const colors = this.seriesDef.map((s) => css(s.color));
+    const num = `11px ${css('--font-num') || 'ui-monospace, monospace'}`, ui = `11px ${css('--font-ui')}`;
+    if (!this.groups.length) {
+      g.fillStyle = muted; g.font = `13px ${css('--font-ui')}`; g.textAlign = 'center'; g.textBaseline = 'middle';
+      g.fillText('No stress results', w / 2, hgt / 2);
+      return;
+    }
+    const axisW = 86, top = 24, bottom = 34, left = 8;
+    const pw = w - axisW - left, ph = hgt - top - bottom;
+    const vals = this.groups.flatMap((gr) => gr.values.map(Number)).filter(isFinite);
+    let hi = Math.max(0, ...vals);
+    if (hi === 0) hi = 1; // an all-zero chart still gets an axis
+    const step = niceStep(hi / Math.max(2, Math.floor(ph / 40)));
+    hi = Math.ceil(hi / step) * step;
+    const y = (v) => top + (1 - v / hi) * ph;
+
+    g.font = num; g.strokeStyle = grid; g.lineWidth = 1; g.fillStyle = muted; g.textAlign = 'left'; g.textBaseline = 'middle';
+    const dp = Math.max(0, Math.min(this.dp, -Math.floor(Math.log10(step))));
+    for (let v = 0; v <= hi + step / 2; v += step) {
+      const yy = Math.round(y(v)) + 0.5;
+      g.beginPath(); g.moveTo(left, yy); g.lineTo(left + pw, yy); g.stroke();
+      g.fillText(fmt(v.toFixed(dp), dp), left + pw + 8, yy);
+    }
+    g.strokeStyle = css('--border');
+    g.beginPath(); g.moveTo(left, Math.round(y(0)) + 0.5); g.lineTo(left + pw, Math.round(y(0)) + 0.5); g.stroke();
+
+    const n = this.groups.length, k = this.seriesDef.length;
+    const slot = pw / n, barW = Math.max(4, Math.min(28, (slot * 0.7) / k));
+    this.groups.forEach((gr, i) => {
+      const cx = left + slot * (i + 0.5), x0 = cx - (barW * k) / 2;
+      gr.values.forEach((s, j) => {
+        const v = Number(s);
+        if (!isFinite(v)) return;
+        const yy = y(Math.max(0, v)), hh = Math.max(v > 0 ? 1 : 0, y(0) - yy);
+        g.fillStyle = colors[j];
+        g.fillRect(x0 + j * barW + 1, y(0) - hh, barW - 2, hh);
+      });
+      g.fillStyle = text; g.font = ui; g.textAlign = 'center'; g.textBaseline = 'top';
+      g.fillText(gr.label, cx, top + ph + 5);
+      if (gr.note) { g.fillStyle = muted; g.fillText(gr.note, cx, top + ph + 19); }
+    });
+
+    // Legend and unit.
+    g.textAlign = 'left'; g.textBaseline = 'middle'; g.font = ui;
+    let lx = left + 4;
+    this.seriesDef.forEach((s, j) => {
+      g.fillStyle = colors[j]; g.fillRect(lx, top - 17, 10, 10);
+      g.fillStyle = text; g.fillText(s.label, lx + 15, top - 12);
+      lx += 15 + g.measureText(s.label).width + 16;
+    });
+    g.fillStyle = muted; g.textAlign = 'right';
+    g.fillText(this.unit, w - 4, top - 12);
+  }
 }

@@ -34,6 +34,8 @@ class OperatorSession {
   get readOnly() { return [...this.actions].every((a) => a.startsWith('view_')); }
 
   request(method, pathQuery, body) { return this.creds.request(method, pathQuery, body); }
+
+  requestText(pathQuery) { return this.creds.requestText(pathQuery); }
 }
 
 /**

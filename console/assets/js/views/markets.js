@@ -30,7 +30,10 @@ export function mount(root, ctx, params) {
   // false when this API does not offer them (the cells are then left out).
   let index = null, funding = null;
   // Open interest (GET …/open-interest); false when the API lacks it.
-  let oi = null;
+  // A spot market (margin financing) has no funding, mark history or open
+  // interest: those cells are left out rather than asked for.
+  const spot = mkt.kind === 'spot';
+  let oi = spot ? false : null;
 
   // ---- layout ----
   const tabs = h('div', { class: 'mkt-tabs', role: 'tablist' },
@@ -72,8 +75,8 @@ export function mount(root, ctx, params) {
     const cells = [
       ['Last', fmt(t.last, pdp), 'stat-last'],
       ['24h change', chg || '—', chg.startsWith('+') ? 'up' : chg.startsWith('−') ? 'down' : ''],
-      ['Mark', fmt(mark && mark.mark, pdp), '', mark && mark.source ? `Source: ${mark.source}` : ''],
-    ];
+      spot ? null : ['Mark', fmt(mark && mark.mark, pdp), '', mark && mark.source ? `Source: ${mark.source}` : ''],
+    ].filter(Boolean);
     if (index !== false) {
       const ok = index && index.price;
       const none = index && index.mode === 'manual' ? 'None (manual)' : '—';
@@ -143,6 +146,10 @@ export function mount(root, ctx, params) {
   }
 
   function renderFunding() {
+    if (spot) {
+      fundingBody.replaceChildren(h('tr', {}, h('td', { colspan: 2, class: 'empty' }, 'None: a spot market pays no funding')));
+      return;
+    }
     if (funding === false) {
       fundingBody.replaceChildren(h('tr', {}, h('td', { colspan: 2, class: 'empty' }, 'This API publishes no funding data')));
       return;
@@ -195,6 +202,7 @@ export function mount(root, ctx, params) {
   // while the request was out are kept after the history.
   async function loadMarkHistory() {
     let r;
+    if (spot) return;
     try { r = await get(`/v1/markets/${symbol}/mark/history?interval=1m&limit=240`); } catch { return; } // older API: live only
     if (!alive) return;
     for (const name of ['mark', 'index']) {
@@ -219,7 +227,8 @@ export function mount(root, ctx, params) {
   // snapshot), the stream for changes. A 404 means this API version does not
   // publish it: the cell is dropped rather than shown empty.
   async function loadValuation() {
-    const [ix, fu] = await Promise.allSettled([get(`/v1/markets/${symbol}/index`), get(`/v1/markets/${symbol}/funding`)]);
+    const [ix, fu] = await Promise.allSettled([get(`/v1/markets/${symbol}/index`),
+      spot ? Promise.reject(Object.assign(new Error('spot'), { status: 404 })) : get(`/v1/markets/${symbol}/funding`)]);
     if (!alive) return;
     if (ix.status === 'fulfilled') {
       index = ix.value;
@@ -301,6 +310,7 @@ function indexTip(ix) {
 
 function specPanel(m, fundingBody) {
   const row = (k, v) => h('tr', {}, h('th', {}, k), h('td', { class: 'num' }, v));
+  if (m.kind === 'spot') return spotSpecPanel(m, row, fundingBody);
   const brackets = h('table', { class: 'tbl tbl-compact' },
     h('thead', {}, h('tr', {}, h('th', { class: 'num' }, 'Notional up to (USD)'), h('th', { class: 'num' }, 'Max leverage'), h('th', { class: 'num' }, 'Maint. rate'), h('th', { class: 'num' }, 'Maint. amount'))),
     h('tbody', {}, (m.brackets || []).map((b) => h('tr', {},
@@ -322,4 +332,21 @@ function specPanel(m, fundingBody) {
         h('div', { class: 'scroll' }, h('table', { class: 'tbl tbl-compact', id: 'funding' },
           h('thead', {}, h('tr', {}, h('th', {}, 'Settled (UTC)'), h('th', { class: 'num' }, 'Rate / 8 h'))),
           fundingBody)))));
+}
+
+/** A spot market's specification: settled between margin-financing accounts, no leverage or funding. */
+function spotSpecPanel(m, row, fundingBody) {
+  return h('section', { class: 'panel panel-spec' },
+    h('header', { class: 'panel-head' }, h('h2', {}, 'Market'), h('span', { class: 'panel-note' }, 'Open to every client')),
+    h('div', { class: 'spec' },
+      h('table', { class: 'kv' }, h('tbody', {},
+        row('Type', `spot, ${m.base_asset} for ${m.quote_asset}`),
+        row('Tick size', m.tick), row('Lot size', m.lot),
+        row('Maker / taker fee', `${pct(m.maker_fee)} / ${pct(m.taker_fee)}`),
+        row('Price band vs index', `±${pct(m.price_band)}`),
+        row('Max open orders', String(m.max_open_orders)))),
+      h('div', { class: 'spec-brackets' }, h('h3', {}, 'Settlement'),
+        h('p', { class: 'muted' }, 'Settled in margin-financing accounts. A resting buy needs cash; a taking buy (IOC, FOK, market) may borrow against lending value with an approved credit assessment.')),
+      h('div', { class: 'spec-funding' }, h('h3', {}, 'Funding history'),
+        h('div', { class: 'scroll' }, h('table', { class: 'tbl tbl-compact', id: 'funding' }, fundingBody)))));
 }

@@ -29,7 +29,10 @@ const ROWS = 100;              // accounts asked for (the API allows up to 500)
 const WATCH = 50n, DANGER = 80n;
 const NEAR_MOVE = 100n, WATCH_MOVE = 500n; // hundredths of a percent: 1%, 5%
 
-export function available(ctx) { return ctx.markets.length > 0; }
+export function available(ctx) { return perps(ctx).length > 0; }
+
+/** The perpetual markets: funding, liquidations and ADL exist only there (spot markets are margin financing's). */
+const perps = (ctx) => ctx.markets.filter((m) => m.kind !== 'spot');
 
 /** In the navigation unless an operator whose role may not view risk is logged in. */
 export function visible() {
@@ -68,7 +71,10 @@ export function mount(root, ctx) {
 
 // ---------------------------------------------------------------- login --
 
-function mountLogin(root) {
+const LOGIN_BLURB = 'Risk monitoring is open to the risk officer, admin and auditor roles. The console asks the server which role your key holds and shows only what that role may see; the secret stays in this tab’s memory and requests are signed in the browser.';
+
+/** The operator log-in form (shared by the operator views; blurb says what the view is for). */
+export function mountLogin(root, blurb = LOGIN_BLURB) {
   const err = h('div', { class: 'callout callout-error', id: 'op-login-error', hidden: true });
   const keyIn = h('input', { id: 'op-login-key', name: 'key', autocomplete: 'off', spellcheck: 'false', required: true });
   const secretIn = h('input', { id: 'op-login-secret', name: 'secret', type: 'password', autocomplete: 'off', required: true });
@@ -94,16 +100,17 @@ function mountLogin(root) {
     h('section', { class: 'panel login' },
       h('header', { class: 'panel-head' }, h('h2', {}, 'Operator login')),
       h('div', { class: 'login-body' },
-        h('p', { class: 'muted' }, 'Risk monitoring is open to the risk officer, admin and auditor roles. The console asks the server which role your key holds and shows only what that role may see; the secret stays in this tab’s memory and requests are signed in the browser.'),
+        h('p', { class: 'muted' }, blurb),
         form))));
   keyIn.focus();
   return () => {};
 }
 
-function mountRefused(root, o) {
+/** Says why a logged-in role sees nothing (the server would answer 403). */
+export function mountRefused(root, o, view = 'risk', heading = 'Risk') {
   root.replaceChildren(h('div', { class: 'login-wrap' },
-    h('section', { class: 'panel login', id: 'risk-refused' },
-      h('header', { class: 'panel-head' }, h('h2', {}, 'Risk')),
+    h('section', { class: 'panel login', id: `${view}-refused` },
+      h('header', { class: 'panel-head' }, h('h2', {}, heading)),
       h('div', { class: 'login-body' },
         h('div', { class: 'callout callout-warn', role: 'alert' },
           h('strong', {}, 'Not available to your role. '),
@@ -329,7 +336,7 @@ function mountRisk(root, ctx, o) {
 
   async function loadFunding() {
     clearTimeout(fundTimer);
-    const got = await Promise.allSettled(ctx.markets.map((m) => get(`/v1/markets/${encodeURIComponent(m.symbol)}/funding`)));
+    const got = await Promise.allSettled(perps(ctx).map((m) => get(`/v1/markets/${encodeURIComponent(m.symbol)}/funding`)));
     if (!alive) return;
     const ok = got.filter((r) => r.status === 'fulfilled').map((r) => r.value);
     if (ok.length) {
@@ -512,11 +519,11 @@ function fundChart(points) {
 
 /** The ADL queue of one market: each side in deleveraging order. */
 function adlPanel(o, ctx) {
-  let sym = ctx.markets[0].symbol;
+  let sym = perps(ctx)[0].symbol;
   const tabs = h('div', { class: 'tabs' });
   const body = h('div', { class: 'adl-sides', id: 'risk-adl' });
   const el = panel('risk-hook-adl', 'ADL queue', tabs, h('div', { class: 'scroll' }, body), 'risk-adl');
-  const drawTabs = () => tabs.replaceChildren(...ctx.markets.map((m) => h('button', { class: `tab${m.symbol === sym ? ' on' : ''}`, dataset: { symbol: m.symbol },
+  const drawTabs = () => tabs.replaceChildren(...perps(ctx).map((m) => h('button', { class: `tab${m.symbol === sym ? ' on' : ''}`, dataset: { symbol: m.symbol },
     onclick: () => { sym = m.symbol; drawTabs(); load(() => true); } }, m.symbol.split('-')[0])));
   drawTabs();
   const side = (name, s, qd) => h('table', { class: 'tbl tbl-fit', dataset: { side: name } },

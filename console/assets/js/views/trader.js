@@ -6,8 +6,9 @@
 
 import { ApiError } from '../api.js';
 import { DepthBook } from '../book.js';
-import { ADL_TIP, adlLights, dateTimeOf, decimalsOf, fmt, fromScaled, h, pctSigned, round, sign, timeOf, toScaled, usd } from '../format.js';
+import { ADL_TIP, adlLights, countdown, dateTimeOf, decimalsOf, fmt, fromScaled, h, pctSigned, round, sign, timeOf, toScaled, usd } from '../format.js';
 import { login, logout, onSessionChange, session } from '../session.js';
+import { CallClock, financingOffered } from './margin.js';
 
 export const id = 'trader';
 export const title = 'Trader';
@@ -74,6 +75,7 @@ function mountAccount(root, ctx, s) {
   const banner = h('div', { id: 'eligibility' });
   const alert = h('div', { id: 'margin-alert' });
   const summary = h('div', { class: 'acct', id: 'account' });
+  const fin = financingPanel(ctx, s);
   const posBody = h('tbody', { id: 'positions' });
   const ordBody = h('tbody', { id: 'open-orders' });
   const history = historyPanel(ctx, s);
@@ -105,7 +107,7 @@ function mountAccount(root, ctx, s) {
         streamState),
       badges,
       h('button', { class: 'btn btn-small', id: 'logout', onclick: () => logout() }, 'Log out')),
-    banner, alert, summary,
+    banner, alert, summary, fin.call, fin.el,
     h('div', { class: 'trader-grid' },
       ticket.el,
       h('div', { class: 'trader-tables' },
@@ -271,6 +273,7 @@ function mountAccount(root, ctx, s) {
     refreshTimer = setTimeout(() => {
       loadAccount().catch(fail('Account'));
       loadPositions().catch(fail('Positions'));
+      fin.load();
     }, 150);
   }
 
@@ -332,6 +335,7 @@ function mountAccount(root, ctx, s) {
   loadOrders().catch(fail('Orders'));
   history.reload();
   loadPositions().catch(fail('Positions'));
+  fin.load();
   // Mark moves change PnL and margins without an account event; poll gently.
   const poll = setInterval(refresh, 5000);
 
@@ -342,7 +346,74 @@ function mountAccount(root, ctx, s) {
     stopListen();
     ticket.destroy();
     history.destroy();
+    fin.destroy();
   };
+}
+
+// ------------------------------------------------------ margin financing --
+
+const hkdText = (v) => fmt(round(v, 0), 0);
+
+/**
+ * The client's margin-financing summary from GET /v1/financing: lending
+ * value, loan, what it may still borrow, shortfall, credit limit and the
+ * call with a countdown to its deadline. Shown only when the account is in
+ * use (a holding, a loan or a credit assessment); absent when the server
+ * has no financing (404, financing disabled).
+ */
+function financingPanel(ctx, s) {
+  const offered = financingOffered(ctx) && !!(ctx.paths && ctx.paths.has('/v1/financing'));
+  const el = h('div', { class: 'fin-strip', id: 'financing', hidden: true });
+  const call = h('div', { id: 'financing-call' });
+  let f = null, busy = false;
+  const clock = new CallClock();
+  const left = () => (f && f.call && f.call.state !== 'none' ? clock.left('call') : null);
+  function render() {
+    const used = f && (f.holdings.length || f.loans.length || (f.credit && f.credit.assessed));
+    el.hidden = !used;
+    if (!used) { call.replaceChildren(); return; }
+    const item = (k, v, key, extra = {}) => h('div', { class: `acct-item ${extra.cls || ''}`, title: extra.tip || null, dataset: { k: key } },
+      h('div', { class: 'acct-k' }, k), h('div', { class: `acct-v num ${extra.vcls || ''}` }, v));
+    const money = (k, v, key, extra = {}) => item(k, hkdText(v), key, { ...extra, tip: `${extra.tip ? extra.tip + '. ' : ''}Exact: HK$${v}` });
+    const c = f.call || { state: 'none' };
+    const short = toScaled(f.shortfall_hkd, 6) > 0n;
+    const cr = f.credit || {};
+    const l = left();
+    el.replaceChildren(
+      h('div', { class: 'fin-title' }, 'Margin financing'),
+      money('Lending value (HKD)', f.lending_value_hkd, 'lending', { tip: 'Σ market value × (1 − haircut) of eligible holdings' }),
+      money('Loan (HKD)', f.debit_hkd, 'debit', { tip: 'Loans plus accrued interest, in HKD' }),
+      money('Shortfall (HKD)', f.shortfall_hkd, 'shortfall', { vcls: short ? 'down strong' : '' }),
+      money('Can borrow (HKD)', f.borrowable_hkd, 'borrowable'),
+      cr.assessed ? money('Credit limit (HKD)', cr.limit_hkd, 'limit', { tip: `Grade ${cr.grade || '—'}${cr.approved ? '' : ', not approved'}; next review ${cr.next_review || '—'}` })
+        : item('Credit limit', 'Not assessed', 'limit', { vcls: 'muted' }),
+      item('Margin call', c.state === 'closing_out' ? 'Closing out' : c.state === 'open' ? (l === null ? 'Open' : countdown(l)) : 'None', 'call',
+        { vcls: c.state === 'none' ? '' : 'down strong', tip: c.deadline ? `Deadline ${dateTimeOf(Date.parse(c.deadline))}` : '' }));
+    if (c.state === 'closing_out') {
+      call.replaceChildren(h('div', { class: 'callout callout-error callout-liq', role: 'alert' },
+        h('strong', {}, 'Your margin account is being closed out. '),
+        `The loan of HK$${hkdText(f.debit_hkd)} exceeds the lending value of HK$${hkdText(f.lending_value_hkd)}; collateral is being sold in the disclosed order until the shortfall and a buffer are covered.`));
+    } else if (c.state === 'open') {
+      call.replaceChildren(h('div', { class: 'callout callout-error', role: 'alert' },
+        h('strong', {}, 'Margin call: '),
+        `shortfall HK$${hkdText(c.shortfall_hkd || f.shortfall_hkd)}. Deposit collateral or repay by ${c.deadline ? dateTimeOf(Date.parse(c.deadline)) : 'the deadline'}`,
+        l === null ? '' : ` (${countdown(l)} left)`, '; until then new purchases on margin and withdrawals are refused.'));
+    } else call.replaceChildren();
+  }
+  async function load() {
+    if (busy || !offered) return;
+    busy = true;
+    try {
+      f = await s.request('GET', '/v1/financing');
+      const c = f.call || {};
+      clock.update('call', c.deadline, c.state === 'none' ? undefined : c.seconds_left);
+    } catch (e) {
+      if (e.status >= 400 && e.status < 500) f = null; // no financing on this server, or not for this key
+    } finally { busy = false; }
+    render();
+  }
+  const tick = setInterval(() => { if (left() !== null) render(); }, 1000);
+  return { el, call, load, destroy: () => clearInterval(tick) };
 }
 
 /** A fresh client_order_id: the API treats a repeat as a retry. */
@@ -515,6 +586,12 @@ function historyPanel(ctx, s) {
     { id: 'funding', title: 'Funding payments', path: '/v1/funding-payments?limit=100', key: 'funding_payments',
       head: ['Time', 'Market', 'Size', 'Rate / 8h', 'Mark', 'Notional', 'Amount'], nums: [2, 3, 4, 5, 6], row: fundingRow },
   ];
+  // The margin-financing statement (loans, purchases and sales, interest,
+  // calls, close-out steps), on a venue with financing.
+  if (financingOffered(ctx) && ctx.paths && ctx.paths.has('/v1/financing/statement')) {
+    tabs.push({ id: 'statement', title: 'Financing statement', path: '/v1/financing/statement?limit=100', key: 'entries',
+      head: ['Time', 'Entry', 'Asset', 'Qty', 'Amount', 'Detail'], nums: [3, 4], row: statementRow });
+  }
   let active = tabs[0], rows = [], alive = true, timer = 0;
   const body = h('tbody', { id: 'history' });
   const thead = h('thead');
@@ -547,6 +624,17 @@ function historyPanel(ctx, s) {
       h('td', { class: 'num' }, fmt(p.mark, pdp(p.symbol))),
       h('td', { class: 'num', title: `Exact: ${p.notional} USD` }, usd(p.notional)),
       h('td', { class: `num ${pnlClass(p.amount)}`, title: `Exact: ${p.amount} USD` }, signedUsd(p.amount)));
+  }
+
+  function statementRow(e) {
+    const t = Date.parse(e.time);
+    return h('tr', { dataset: { kind: e.kind, seq: String(e.seq) } },
+      h('td', { class: 'time', title: isFinite(t) ? dateTimeOf(t) : e.time }, isFinite(t) ? timeOf(t) : e.time),
+      h('td', { class: /margin_call|close_out/.test(e.kind) ? 'down' : '' }, e.kind.replaceAll('_', ' ') + (e.step ? ` (${e.step.replaceAll('_', ' ')})` : '')),
+      h('td', {}, e.asset || ''),
+      h('td', { class: 'num' }, e.qty ? fmt(e.qty) : ''),
+      h('td', { class: 'num' }, e.amount ? `${fmt(e.amount)}${e.currency ? ' ' + e.currency : ''}` : ''),
+      h('td', { class: 'muted stmt-text', title: e.text }, e.text));
   }
 
   function render() {
