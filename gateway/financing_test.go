@@ -380,4 +380,15 @@ func TestMarketsListSpot(t *testing.T) {
 	if ix.str("underlying") != "BTC" {
 		t.Fatalf("spot index: %s", ix.body)
 	}
+	// Everything that only a perpetual has answers 404 NOT_A_PERPETUAL on
+	// a spot market, and works on the perpetual.
+	for _, path := range []string{"mark", "funding", "mark/history", "open-interest", "liquidations"} {
+		spot := ev.do("GET", "/v1/markets/BTC-USD/"+path, "", nil)
+		if spot.status != 404 || spot.str("code") != "NOT_A_PERPETUAL" {
+			t.Errorf("%s on spot: %d %s", path, spot.status, spot.body)
+		}
+		if perp := ev.do("GET", "/v1/markets/BTC-USD-PERP/"+path, "", nil); perp.status != 200 {
+			t.Errorf("%s on the perpetual: %d %s", path, perp.status, perp.body)
+		}
+	}
 }

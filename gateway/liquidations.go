@@ -31,7 +31,7 @@ const (
 )
 
 func (s *Server) getLiquidations(w http.ResponseWriter, r *http.Request) *Error {
-	m, e := s.pathMarket(r, "limit")
+	m, e := s.perpMarket(r, "limit")
 	if e != nil {
 		return e
 	}

@@ -27,7 +27,7 @@ type markHistoryJSON struct {
 // per interval bucket in which the mark or index changed, oldest first
 // (marketdata/markhistory.go). interval defaults to 1m.
 func (s *Server) getMarkHistory(w http.ResponseWriter, r *http.Request) *Error {
-	m, e := s.pathMarket(r, "interval", "limit")
+	m, e := s.perpMarket(r, "interval", "limit")
 	if e != nil {
 		return e
 	}
@@ -59,7 +59,7 @@ type openInterestJSON struct {
 // engine keeps equal to the short size) and its notional at the mark, read
 // from the engine at one sequence number.
 func (s *Server) getOpenInterest(w http.ResponseWriter, r *http.Request) *Error {
-	m, e := s.pathMarket(r)
+	m, e := s.perpMarket(r)
 	if e != nil {
 		return e
 	}

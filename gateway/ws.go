@@ -600,6 +600,9 @@ func (ws *wsSession) subscribeOne(name, field string, on bool) *Error {
 		if m, e = ws.s.market(sym, field); e != nil {
 			return e
 		}
+		if ws.s.specs[m].Kind == engine.Spot && perpOnly(ch) {
+			return Errf(http.StatusNotFound, CodeNotPerpetual, field, sym+" is a spot market: it has no "+chName+" channel")
+		}
 	}
 	if !on {
 		ws.s.md.Unsubscribe(ws.l, ch, m)
@@ -618,6 +621,12 @@ func (ws *wsSession) subscribeOne(name, field string, on bool) *Error {
 		ws.s.md.SubscribePrivate(ws.l, ch)
 	}
 	return nil
+}
+
+// perpOnly: channels whose data only a perpetual has (mark, funding,
+// liquidations); subscribing to one on a spot market would never emit.
+func perpOnly(ch marketdata.Channel) bool {
+	return ch == marketdata.ChanMark || ch == marketdata.ChanFunding || ch == marketdata.ChanLiquidations
 }
 
 func (ws *wsSession) trade(ctx context.Context, req *wsRequest, client engine.ClientID) (any, *Error) {

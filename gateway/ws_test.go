@@ -404,6 +404,9 @@ func TestWSBadMessages(t *testing.T) {
 		`{"op":"subscribe","id":"a","channels":["depth"]}`, `{"op":"subscribe","id":"a","channels":["orders:BTC-USD-PERP"]}`,
 		`{"op":"subscribe","id":"a","channels":["depth:NOPE"]}`, `{"op":"login","id":"a","args":{"key":"x","timestamp":"1","signature":"00"}}`,
 		`{"op":"cancel","id":"a","args":{"symbol":"BTC-USD-PERP"}}`, `not json`, `{"op":"ping","id":"a"} trailing`,
+		// Channels only a perpetual has, asked of a spot market.
+		`{"op":"subscribe","id":"a","channels":["mark:BTC-USD"]}`, `{"op":"subscribe","id":"a","channels":["funding:ETH-USD"]}`,
+		`{"op":"subscribe","id":"a","channels":["liquidations:BTC-USD"]}`,
 	} {
 		w.send(m)
 		r, err := w.readConn()
