@@ -17,7 +17,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -72,33 +71,19 @@ func (c Config) withDefaults() Config {
 	if c.SettleAsset == "" {
 		c.SettleAsset = d.SettleAsset
 	}
-	if c.RecvWindowMax <= 0 {
-		c.RecvWindowMax = d.RecvWindowMax
-	}
-	if c.RecvWindowDefault <= 0 {
-		c.RecvWindowDefault = d.RecvWindowDefault
-	}
-	if c.BodyLimit <= 0 {
-		c.BodyLimit = d.BodyLimit
-	}
-	if c.KeyRate <= 0 || c.KeyBurst <= 0 {
+	orDefault(&c.RecvWindowMax, d.RecvWindowMax)
+	orDefault(&c.RecvWindowDefault, d.RecvWindowDefault)
+	orDefault(&c.BodyLimit, d.BodyLimit)
+	if c.KeyRate <= 0 || c.KeyBurst <= 0 { // a bucket needs both
 		c.KeyRate, c.KeyBurst = d.KeyRate, d.KeyBurst
 	}
 	if c.IPRate <= 0 || c.IPBurst <= 0 {
 		c.IPRate, c.IPBurst = d.IPRate, d.IPBurst
 	}
-	if c.SubmitTimeout <= 0 {
-		c.SubmitTimeout = d.SubmitTimeout
-	}
-	if c.ListenKeyTTL <= 0 {
-		c.ListenKeyTTL = d.ListenKeyTTL
-	}
-	if c.ListenKeysMax <= 0 {
-		c.ListenKeysMax = d.ListenKeysMax
-	}
-	if c.OrderMetaMax <= 0 {
-		c.OrderMetaMax = d.OrderMetaMax
-	}
+	orDefault(&c.SubmitTimeout, d.SubmitTimeout)
+	orDefault(&c.ListenKeyTTL, d.ListenKeyTTL)
+	orDefault(&c.ListenKeysMax, d.ListenKeysMax)
+	orDefault(&c.OrderMetaMax, d.OrderMetaMax)
 	if c.Now == nil {
 		c.Now = d.Now
 	}
@@ -106,6 +91,14 @@ func (c Config) withDefaults() Config {
 		c.Logger = d.Logger
 	}
 	return c
+}
+
+// orDefault replaces a zero or negative setting (never meaningful for a
+// size, rate or duration) with the default.
+func orDefault[T ~int | ~int64](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
 }
 
 // Patterns are the path prefixes the handler serves; mount each on the
@@ -291,45 +284,20 @@ func (h *Handler) register() {
 	h.mux.HandleFunc("GET /private/ws/{name}", h.serveStreams)
 }
 
-// statusWriter remembers whether anything was written, so a recovered
-// panic can still answer in JSON.
-type statusWriter struct {
-	http.ResponseWriter
-	wrote bool
-}
-
-func (w *statusWriter) WriteHeader(c int) { w.wrote = true; w.ResponseWriter.WriteHeader(c) }
-func (w *statusWriter) Write(b []byte) (int, error) {
-	w.wrote = true
-	return w.ResponseWriter.Write(b)
-}
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // ServeHTTP applies the per-IP limit, routes, and answers unknown routes,
 // wrong methods and panics with Binance-style JSON errors.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	sw := &statusWriter{ResponseWriter: w}
-	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			h.log.Error("binance: handler panic", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
-			if !sw.wrote {
-				writeError(sw, errf(500, CodeUnknown, "An unknown error occurred while processing the request."))
-			}
-		}
-	}()
+	sw := &gateway.StatusWriter{ResponseWriter: w}
+	defer gateway.RecoverPanic(h.log, "binance", r, sw, func(w http.ResponseWriter) {
+		writeError(w, errf(500, CodeUnknown, "An unknown error occurred while processing the request."))
+	})
 	if e := h.ipLim.Allow(gateway.RemoteIP(r).String(), "IP"); e != nil {
 		writeError(sw, errf(429, CodeTooManyRequests, "Too many requests; current limit of IP is exceeded; please back off."))
 		return
 	}
 	if _, pattern := h.mux.Handler(r); pattern == "" {
-		probe := &headerProbe{h: http.Header{}}
-		hh, _ := h.mux.Handler(r)
-		hh.ServeHTTP(probe, r)
-		if probe.status == http.StatusMethodNotAllowed {
-			sw.Header().Set("Allow", probe.h.Get("Allow"))
+		if allow, ok := gateway.MethodNotAllowed(h.mux, r); ok {
+			sw.Header().Set("Allow", allow)
 			writeError(sw, errf(405, CodeUnsupportedOp, "This operation is not supported: method "+r.Method+" is not allowed on "+r.URL.Path+"."))
 			return
 		}
@@ -338,15 +306,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.mux.ServeHTTP(sw, r)
 }
-
-type headerProbe struct {
-	h      http.Header
-	status int
-}
-
-func (p *headerProbe) Header() http.Header         { return p.h }
-func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
-func (p *headerProbe) WriteHeader(code int)        { p.status = code }
 
 // readParams reads the raw query and body and parses both.
 func (h *Handler) readParams(w http.ResponseWriter, r *http.Request) (params, *Error) {

@@ -618,23 +618,7 @@ func (h *Handler) getOpenOrders(w http.ResponseWriter, _ *http.Request, p params
 }
 
 func (h *Handler) getAllOrders(w http.ResponseWriter, _ *http.Request, p params, k *gateway.Key) *Error {
-	m, e := h.market(p.get("symbol"))
-	if e != nil {
-		return e
-	}
-	n, e := limitParam(p, 500, 1000)
-	if e != nil {
-		return e
-	}
-	from, e := p.int64Param("orderId", -1)
-	if e != nil {
-		return e
-	}
-	start, e := p.int64Param("startTime", -1)
-	if e != nil {
-		return e
-	}
-	end, e := p.int64Param("endTime", -1)
+	m, win, e := h.marketWindow(p, 500, 1000, "orderId")
 	if e != nil {
 		return e
 	}
@@ -645,36 +629,19 @@ func (h *Handler) getAllOrders(w http.ResponseWriter, _ *http.Request, p params,
 	for i := len(vs) - 1; i >= 0; i-- { // oldest first
 		v := vs[i]
 		id, _ := strconv.ParseInt(v.OrderID, 10, 64)
-		if v.Symbol != sym || (from >= 0 && id < from) || (start >= 0 && v.Created < start) || (end >= 0 && v.Created > end) {
+		if v.Symbol != sym || !win.admits(id, v.Created) {
 			continue
 		}
 		out = append(out, h.orderJSON(client, m, v))
 	}
-	if len(out) > n {
-		out = out[len(out)-n:]
-	}
-	writeJSON(w, 200, out)
+	// Binance: "If orderId is set, it will get orders >= that orderId.
+	// Otherwise most recent orders are returned" — clip's rule.
+	writeJSON(w, 200, clip(win, out))
 	return nil
 }
 
 func (h *Handler) getUserTrades(w http.ResponseWriter, _ *http.Request, p params, k *gateway.Key) *Error {
-	m, e := h.market(p.get("symbol"))
-	if e != nil {
-		return e
-	}
-	n, e := limitParam(p, 500, 1000)
-	if e != nil {
-		return e
-	}
-	from, e := p.int64Param("fromId", -1)
-	if e != nil {
-		return e
-	}
-	start, e := p.int64Param("startTime", -1)
-	if e != nil {
-		return e
-	}
-	end, e := p.int64Param("endTime", -1)
+	m, win, e := h.marketWindow(p, 500, 1000, "fromId")
 	if e != nil {
 		return e
 	}
@@ -687,8 +654,7 @@ func (h *Handler) getUserTrades(w http.ResponseWriter, _ *http.Request, p params
 	for i := len(fs) - 1; i >= 0; i-- { // oldest first
 		f := fs[i]
 		id, _ := strconv.ParseInt(f.TradeID, 10, 64)
-		if f.Symbol != sym || (oid != "" && f.OrderID != oid) || (from >= 0 && id < from) ||
-			(start >= 0 && f.Time < start) || (end >= 0 && f.Time > end) {
+		if f.Symbol != sym || (oid != "" && f.OrderID != oid) || !win.admits(id, f.Time) {
 			continue
 		}
 		orderID, _ := strconv.ParseUint(f.OrderID, 10, 64)
@@ -701,13 +667,6 @@ func (h *Handler) getUserTrades(w http.ResponseWriter, _ *http.Request, p params
 			"commissionAsset": h.cfg.SettleAsset, "time": f.Time, "positionSide": "BOTH", "buyer": side == "BUY",
 			"maker": f.Liquidity == "maker"})
 	}
-	if len(out) > n {
-		if from >= 0 || start >= 0 {
-			out = out[:n]
-		} else {
-			out = out[len(out)-n:]
-		}
-	}
-	writeJSON(w, 200, out)
+	writeJSON(w, 200, clip(win, out))
 	return nil
 }

@@ -106,20 +106,23 @@ func (h *Handler) getDepth(w http.ResponseWriter, _ *http.Request, p params) *Er
 	return nil
 }
 
-// each runs fn for the symbol parameter's market, or every market.
-func (h *Handler) each(p params, fn func(m engine.MarketID) any) (any, *Error) {
+// writeEach answers with fn's object for the symbol parameter's market,
+// or an array of one per market without it (Binance's ticker shape).
+func (h *Handler) writeEach(w http.ResponseWriter, p params, fn func(m engine.MarketID) any) *Error {
 	if p.has("symbol") {
 		m, e := h.market(p.get("symbol"))
 		if e != nil {
-			return nil, e
+			return e
 		}
-		return fn(m), nil
+		writeJSON(w, 200, fn(m))
+		return nil
 	}
 	out := make([]any, 0, len(h.specs))
 	for i := range h.specs {
 		out = append(out, fn(engine.MarketID(i)))
 	}
-	return out, nil
+	writeJSON(w, 200, out)
+	return nil
 }
 
 // priceDiff formats (a − b) in price units, signed.
@@ -149,37 +152,33 @@ func (h *Handler) ticker24h(m engine.MarketID) any {
 }
 
 func (h *Handler) getTicker24h(w http.ResponseWriter, _ *http.Request, p params) *Error {
-	v, e := h.each(p, h.ticker24h)
-	if e != nil {
-		return e
-	}
-	writeJSON(w, 200, v)
-	return nil
+	return h.writeEach(w, p, h.ticker24h)
 }
 
 func (h *Handler) getTickerPrice(w http.ResponseWriter, _ *http.Request, p params) *Error {
-	v, e := h.each(p, func(m engine.MarketID) any {
+	return h.writeEach(w, p, func(m engine.MarketID) any {
 		t := h.md.Ticker(m)
 		return map[string]any{"symbol": h.names[m], "price": orZero(t.Last), "time": t.Time}
 	})
-	if e != nil {
-		return e
-	}
-	writeJSON(w, 200, v)
-	return nil
 }
 
 func (h *Handler) getBookTicker(w http.ResponseWriter, _ *http.Request, p params) *Error {
-	v, e := h.each(p, func(m engine.MarketID) any {
+	return h.writeEach(w, p, func(m engine.MarketID) any {
 		t := h.md.Ticker(m)
 		return map[string]any{"symbol": h.names[m], "bidPrice": orZero(t.BestBid), "bidQty": orZero(t.BestBidQty),
 			"askPrice": orZero(t.BestAsk), "askQty": orZero(t.BestAskQty), "time": t.Time, "lastUpdateId": h.md.Depth(m, 1).Seq}
 	})
+}
+
+// marketWindow reads the symbol, then the window (see windowParams): the
+// history endpoints that report a bad symbol before a bad limit.
+func (h *Handler) marketWindow(p params, def, max int64, idParam string) (engine.MarketID, window, *Error) {
+	m, e := h.market(p.get("symbol"))
 	if e != nil {
-		return e
+		return 0, window{}, e
 	}
-	writeJSON(w, 200, v)
-	return nil
+	win, e := windowParams(p, def, max, idParam)
+	return m, win, e
 }
 
 func limitParam(p params, def, max int64) (int, *Error) {
@@ -191,6 +190,54 @@ func limitParam(p params, def, max int64) (int, *Error) {
 		return 0, invalidParam("limit")
 	}
 	return int(n), nil
+}
+
+// window is the paging a Binance history endpoint takes: at most n rows,
+// ids from from on and times (ms) within [start, end]; −1 leaves a bound
+// open.
+type window struct {
+	n                int
+	from, start, end int64
+}
+
+// windowParams reads limit (default def, at most max), then the id
+// parameter idParam (none when ""), startTime and endTime: the order in
+// which these endpoints report the first bad parameter.
+func windowParams(p params, def, max int64, idParam string) (window, *Error) {
+	w := window{from: -1}
+	var e *Error
+	if w.n, e = limitParam(p, def, max); e != nil {
+		return w, e
+	}
+	if idParam != "" {
+		if w.from, e = p.int64Param(idParam, -1); e != nil {
+			return w, e
+		}
+	}
+	if w.start, e = p.int64Param("startTime", -1); e != nil {
+		return w, e
+	}
+	w.end, e = p.int64Param("endTime", -1)
+	return w, e
+}
+
+// admits reports whether a row with this id and time (ms) is inside the
+// window's bounds.
+func (w window) admits(id, t int64) bool {
+	return (w.from < 0 || id >= w.from) && (w.start < 0 || t >= w.start) && (w.end < 0 || t <= w.end)
+}
+
+// clip cuts an oldest-first list to the window's limit as Binance does: the
+// first n rows when the client anchored the start (an id or startTime),
+// else the newest n.
+func clip[T any](w window, out []T) []T {
+	switch {
+	case len(out) <= w.n:
+		return out
+	case w.from >= 0 || w.start >= 0:
+		return out[:w.n]
+	}
+	return out[len(out)-w.n:]
 }
 
 // quote is price × qty in quote units, exact.
@@ -228,42 +275,26 @@ func (h *Handler) getTrades(w http.ResponseWriter, _ *http.Request, p params) *E
 // getAggTrades serves trades as aggregate trades of one fill each (a =
 // f = l = the trade id); Sampan does not merge same-price fills.
 func (h *Handler) getAggTrades(w http.ResponseWriter, _ *http.Request, p params) *Error {
-	m, e := h.market(p.get("symbol"))
-	if e != nil {
-		return e
-	}
-	n, e := limitParam(p, 500, 1000)
-	if e != nil {
-		return e
-	}
-	from, e := p.int64Param("fromId", -1)
-	if e != nil {
-		return e
-	}
-	start, e := p.int64Param("startTime", -1)
-	if e != nil {
-		return e
-	}
-	end, e := p.int64Param("endTime", -1)
+	m, win, e := h.marketWindow(p, 500, 1000, "fromId")
 	if e != nil {
 		return e
 	}
 	ts := h.md.Trades(m, 0)
 	out := make([]map[string]any, 0)
-	for i := len(ts) - 1; i >= 0 && len(out) < n; i-- {
+	for i := len(ts) - 1; i >= 0 && len(out) < win.n; i-- {
 		t := ts[i]
 		id, _ := strconv.ParseInt(t.ID, 10, 64)
-		if (from >= 0 && id < from) || (start >= 0 && t.Time < start) || (end >= 0 && t.Time > end) {
+		if !win.admits(id, t.Time) {
 			continue
 		}
 		out = append(out, aggTrade(t, id))
 	}
-	if from < 0 && start < 0 && len(out) > 0 { // newest n, oldest first
+	if win.from < 0 && win.start < 0 && len(out) > 0 { // newest n, oldest first
 		out = out[:0]
-		first := max(0, min(n, len(ts))-1)
+		first := max(0, min(win.n, len(ts))-1)
 		for i := first; i >= 0; i-- {
 			id, _ := strconv.ParseInt(ts[i].ID, 10, 64)
-			if end >= 0 && ts[i].Time > end {
+			if win.end >= 0 && ts[i].Time > win.end {
 				continue
 			}
 			out = append(out, aggTrade(ts[i], id))
@@ -292,35 +323,20 @@ func (h *Handler) getKlines(w http.ResponseWriter, _ *http.Request, p params) *E
 	if !ok {
 		return errf(400, CodeBadInterval, "Invalid interval.")
 	}
-	n, e := limitParam(p, 500, 1500)
-	if e != nil {
-		return e
-	}
-	start, e := p.int64Param("startTime", -1)
-	if e != nil {
-		return e
-	}
-	end, e := p.int64Param("endTime", -1)
+	win, e := windowParams(p, 500, 1500, "")
 	if e != nil {
 		return e
 	}
 	ks := h.md.Klines(m, iv, 0)
 	out := make([][]any, 0)
 	for _, k := range ks {
-		if (start >= 0 && k.Start < start) || (end >= 0 && k.Start > end) {
+		if !win.admits(0, k.Start) {
 			continue
 		}
 		out = append(out, []any{k.Start, k.Open, k.High, k.Low, k.Close, k.Volume, k.Start + intervalMs[iv] - 1,
 			"0", k.Trades, "0", "0", "0"})
 	}
-	if len(out) > n {
-		if start >= 0 {
-			out = out[:n]
-		} else {
-			out = out[len(out)-n:]
-		}
-	}
-	writeJSON(w, 200, out)
+	writeJSON(w, 200, clip(win, out))
 	return nil
 }
 
@@ -360,24 +376,11 @@ func (h *Handler) premiumIndex(m engine.MarketID) any {
 }
 
 func (h *Handler) getPremiumIndex(w http.ResponseWriter, _ *http.Request, p params) *Error {
-	v, e := h.each(p, h.premiumIndex)
-	if e != nil {
-		return e
-	}
-	writeJSON(w, 200, v)
-	return nil
+	return h.writeEach(w, p, h.premiumIndex)
 }
 
 func (h *Handler) getFundingRate(w http.ResponseWriter, _ *http.Request, p params) *Error {
-	n, e := limitParam(p, 100, 1000)
-	if e != nil {
-		return e
-	}
-	start, e := p.int64Param("startTime", -1)
-	if e != nil {
-		return e
-	}
-	end, e := p.int64Param("endTime", -1)
+	win, e := windowParams(p, 100, 1000, "")
 	if e != nil {
 		return e
 	}
@@ -399,7 +402,7 @@ func (h *Handler) getFundingRate(w http.ResponseWriter, _ *http.Request, p param
 		h.x.View(func(e *engine.Engine) { fv, _ = e.Funding(m) })
 		for _, r := range fv.History { // oldest first, as Binance
 			at := r.At / 1e6
-			if (start >= 0 && at < start) || (end >= 0 && at > end) {
+			if !win.admits(0, at) {
 				continue
 			}
 			mk := "0"
@@ -410,14 +413,7 @@ func (h *Handler) getFundingRate(w http.ResponseWriter, _ *http.Request, p param
 				"fundingTime": at, "markPrice": mk})
 		}
 	}
-	if len(out) > n {
-		if start >= 0 {
-			out = out[:n]
-		} else {
-			out = out[len(out)-n:]
-		}
-	}
-	writeJSON(w, 200, out)
+	writeJSON(w, 200, clip(win, out))
 	return nil
 }
 

@@ -111,12 +111,9 @@ func opKey(k *Key, v string) (uint64, *Error) {
 
 // opSubmit submits an operator command and answers with result fields.
 func (s *Server) opSubmit(w http.ResponseWriter, r *http.Request, cmd *engine.Command, out map[string]any) *Error {
-	res, e := s.submit(r.Context(), cmd)
+	res, e := s.submitOK(r, cmd)
 	if e != nil {
 		return e
-	}
-	if res.Code != engine.OK {
-		return engineError(res.Code)
 	}
 	out["replayed"] = res.Replayed
 	if res.Client != 0 {

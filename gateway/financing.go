@@ -259,6 +259,21 @@ func callOf(reg *registry, c lending.Call, short fixed.Amount, now int64) finCal
 	return j
 }
 
+// viewFinancing runs fn inside a View with the margin book, or answers
+// financing_disabled when the exchange runs without one.
+func (s *Server) viewFinancing(fn func(en *engine.Engine, b *lending.Book)) *Error {
+	var e *Error
+	s.x.View(func(en *engine.Engine) {
+		b := en.Financing()
+		if b == nil {
+			e = engineError(engine.CodeFinancingDisabled)
+			return
+		}
+		fn(en, b)
+	})
+	return e
+}
+
 // finAsset resolves an asset code to the registry (404 unknown_asset, or
 // financing_disabled).
 func (s *Server) finAsset(code, field string) (lending.Asset, *Error) {
@@ -286,6 +301,27 @@ func (s *Server) finAsset(code, field string) (lending.Asset, *Error) {
 	return a, nil
 }
 
+// finAssetAmount resolves an asset and parses a positive quantity of it:
+// the pair every custody, withdrawal and sale body carries.
+func (s *Server) finAssetAmount(code, codeField, v, field string) (lending.Asset, fixed.Amount, *Error) {
+	a, e := s.finAsset(code, codeField)
+	if e != nil {
+		return a, 0, e
+	}
+	n, e := assetAmount(a, v, field)
+	return a, n, e
+}
+
+// quoteAmount parses a positive amount in asset a's quote currency (a
+// price or sale proceeds, which are quoted like the asset) and returns that
+// currency.
+func (s *Server) quoteAmount(a lending.Asset, v, field string) (lending.Asset, fixed.Amount, *Error) {
+	var quote lending.Asset
+	s.x.View(func(en *engine.Engine) { quote = en.Financing().Asset(a.Quote) })
+	n, e := assetAmount(quote, v, field)
+	return quote, n, e
+}
+
 // assetAmount parses a positive quantity of an asset in its own decimals.
 func assetAmount(a lending.Asset, v, field string) (fixed.Amount, *Error) {
 	q, err := fixed.ParseDecimal(v, a.Decimals)
@@ -303,12 +339,9 @@ func assetAmount(a lending.Asset, v, field string) (fixed.Amount, *Error) {
 
 // clientSubmit submits a client's command and answers with out.
 func (s *Server) clientSubmit(w http.ResponseWriter, r *http.Request, cmd *engine.Command, out map[string]any) *Error {
-	res, e := s.submit(r.Context(), cmd)
+	res, e := s.submitOK(r, cmd)
 	if e != nil {
 		return e
-	}
-	if res.Code != engine.OK {
-		return engineError(res.Code)
 	}
 	out["replayed"] = res.Replayed
 	WriteJSON(w, http.StatusOK, out)
@@ -327,11 +360,7 @@ func (s *Server) postFinWithdrawal(w http.ResponseWriter, r *http.Request, c *ca
 	if e := decodeOp(r, c, &q); e != nil {
 		return e
 	}
-	a, e := s.finAsset(q.Asset, "asset")
-	if e != nil {
-		return e
-	}
-	qty, e := assetAmount(a, q.Qty, "qty")
+	a, qty, e := s.finAssetAmount(q.Asset, "asset", q.Qty, "qty")
 	if e != nil {
 		return e
 	}

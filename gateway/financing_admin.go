@@ -70,11 +70,7 @@ func (s *Server) custody(w http.ResponseWriter, r *http.Request, c *call, kind e
 	if e != nil {
 		return e
 	}
-	a, e := s.finAsset(asset[1], asset[0])
-	if e != nil {
-		return e
-	}
-	n, e := assetAmount(a, qty[1], qty[0])
+	a, n, e := s.finAssetAmount(asset[1], asset[0], qty[1], qty[0])
 	if e != nil {
 		return e
 	}
@@ -101,9 +97,7 @@ func (s *Server) postAssetPrice(w http.ResponseWriter, r *http.Request, c *call)
 	if e != nil {
 		return e
 	}
-	var quote lending.Asset
-	s.x.View(func(en *engine.Engine) { quote = en.Financing().Asset(a.Quote) })
-	p, e := assetAmount(quote, q.Price, "price")
+	quote, p, e := s.quoteAmount(a, q.Price, "price")
 	if e != nil {
 		return e
 	}
@@ -244,17 +238,11 @@ func (s *Server) postSecuritySale(w http.ResponseWriter, r *http.Request, c *cal
 	if e != nil {
 		return e
 	}
-	a, e := s.finAsset(q.Asset, "asset")
+	a, qty, e := s.finAssetAmount(q.Asset, "asset", q.Qty, "qty")
 	if e != nil {
 		return e
 	}
-	qty, e := assetAmount(a, q.Qty, "qty")
-	if e != nil {
-		return e
-	}
-	var quote lending.Asset
-	s.x.View(func(en *engine.Engine) { quote = en.Financing().Asset(a.Quote) })
-	proceeds, e := assetAmount(quote, q.Proceeds, "proceeds")
+	quote, proceeds, e := s.quoteAmount(a, q.Proceeds, "proceeds")
 	if e != nil {
 		return e
 	}
@@ -290,20 +278,15 @@ func (s *Server) getFinClients(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	var out []finClientJSON
 	var now int64
-	var enabled bool
-	s.x.View(func(en *engine.Engine) {
-		b := en.Financing()
-		if enabled = b != nil; !enabled {
-			return
-		}
+	e := s.viewFinancing(func(en *engine.Engine, b *lending.Book) {
 		reg := registryOf(b)
 		now = en.Now()
 		for _, id := range en.FinancingClients() {
 			out = append(out, finClientOf(en, &reg, id, now))
 		}
 	})
-	if !enabled {
-		return engineError(engine.CodeFinancingDisabled)
+	if e != nil {
+		return e
 	}
 	slices.SortFunc(out, func(a, b finClientJSON) int {
 		if a.short != b.short {
@@ -362,20 +345,15 @@ func (s *Server) getFinFirm(w http.ResponseWriter, r *http.Request, c *call) *Er
 		return e
 	}
 	var out finFirmJSON
-	var ok bool
-	s.x.View(func(en *engine.Engine) {
-		b := en.Financing()
-		if ok = b != nil; !ok {
-			return
-		}
+	e := s.viewFinancing(func(en *engine.Engine, b *lending.Book) {
 		f, reg := b.Firm(), registryOf(b)
 		out = finFirmJSON{AsOf: rfc3339(en.Now()), Capital: reg.hkd(f.Capital), TotalDebit: reg.hkd(f.TotalDebit),
 			Multiple: multiple(f.Multiple), Limit: multiple(reg.params.FirmLimit), Warn: multiple(reg.params.FirmWarn),
 			Lending: reg.hkd(f.Lending), CapitalLending: reg.hkd(f.CapitalLending), CapitalShort: reg.hkd(f.CapitalShort),
 			UnderCall: f.UnderCall, ClosingOut: f.ClosingOut}
 	})
-	if !ok {
-		return engineError(engine.CodeFinancingDisabled)
+	if e != nil {
+		return e
 	}
 	WriteJSON(w, http.StatusOK, out)
 	return nil
@@ -408,13 +386,11 @@ func (s *Server) getFinCollateral(w http.ResponseWriter, r *http.Request, c *cal
 	var rows []engine.CollateralRow
 	var per []fixed.Amount
 	var reg registry
-	s.x.View(func(en *engine.Engine) {
-		if b := en.Financing(); b != nil {
-			rows, reg, per = en.CollateralTable(), registryOf(b), lendingByAsset(en, b.Assets())
-		}
+	e := s.viewFinancing(func(en *engine.Engine, b *lending.Book) {
+		rows, reg, per = en.CollateralTable(), registryOf(b), lendingByAsset(en, b.Assets())
 	})
-	if rows == nil {
-		return engineError(engine.CodeFinancingDisabled)
+	if e != nil {
+		return e
 	}
 	out := struct {
 		Assets        []collateralJSON    `json:"assets"`

@@ -394,18 +394,6 @@ func (s *Server) build(q *changeRequest) (string, governance.Domain, *Error) {
 	return string(v.Encode(nil)), sc.Domain, nil
 }
 
-// govSubmit submits a governance command and returns the result.
-func (s *Server) govSubmit(r *http.Request, cmd *engine.Command) (engine.Result, *Error) {
-	res, e := s.submit(r.Context(), cmd)
-	if e != nil {
-		return res, e
-	}
-	if res.Code != engine.OK {
-		return res, engineError(res.Code)
-	}
-	return res, nil
-}
-
 func (s *Server) writeProposal(w http.ResponseWriter, id uint64) {
 	var out proposalJSON
 	s.x.View(func(e *engine.Engine) {
@@ -431,7 +419,7 @@ func (s *Server) postProposal(w http.ResponseWriter, r *http.Request, c *call) *
 	if e := govCheck(c.key, governance.PermPropose, dom); e != nil {
 		return e
 	}
-	if _, e := s.govSubmit(r, &engine.Command{Kind: engine.CmdProposeParams, Gov: &engine.GovArgs{Operator: c.key.Operator,
+	if _, e := s.submitOK(r, &engine.Command{Kind: engine.CmdProposeParams, Gov: &engine.GovArgs{Operator: c.key.Operator,
 		Set: q.Set, Value: val, At: nsOf(q.EffectiveAt), Note: q.Note}}); e != nil {
 		return e
 	}
@@ -504,7 +492,7 @@ func (s *Server) decide(kind engine.CommandKind) privateHandler {
 				return e
 			}
 		}
-		if _, e := s.govSubmit(r, &engine.Command{Kind: kind, Gov: &engine.GovArgs{Operator: c.key.Operator, ID: p.ID, Note: q.Note}}); e != nil {
+		if _, e := s.submitOK(r, &engine.Command{Kind: kind, Gov: &engine.GovArgs{Operator: c.key.Operator, ID: p.ID, Note: q.Note}}); e != nil {
 			return e
 		}
 		s.writeProposal(w, p.ID)
@@ -527,7 +515,7 @@ func (s *Server) postEmergency(w http.ResponseWriter, r *http.Request, c *call) 
 	if e := govCheck(c.key, governance.PermEmergencyTighten, dom); e != nil {
 		return e
 	}
-	if _, e := s.govSubmit(r, &engine.Command{Kind: engine.CmdEmergencyTighten, Gov: &engine.GovArgs{Operator: c.key.Operator,
+	if _, e := s.submitOK(r, &engine.Command{Kind: engine.CmdEmergencyTighten, Gov: &engine.GovArgs{Operator: c.key.Operator,
 		Set: q.Set, Value: val, Note: q.Note}}); e != nil {
 		return e
 	}
@@ -598,7 +586,7 @@ func (s *Server) postReview(w http.ResponseWriter, r *http.Request, c *call) *Er
 			return e
 		}
 	}
-	if _, e := s.govSubmit(r, &engine.Command{Kind: engine.CmdReviewEmergency, Gov: &engine.GovArgs{Operator: c.key.Operator,
+	if _, e := s.submitOK(r, &engine.Command{Kind: engine.CmdReviewEmergency, Gov: &engine.GovArgs{Operator: c.key.Operator,
 		Set: q.Set, ID: q.Version, Note: q.Note}}); e != nil {
 		return e
 	}

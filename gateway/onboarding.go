@@ -287,24 +287,33 @@ func sameEvidence(c eligibility.Classification, a *engine.GovArgs, op string) bo
 		c.TotalAssets == a.TotalAssets && c.Reference == a.Note && c.Assessor == op
 }
 
-// postClassification records a classification with its evidence
-// (CmdClassifyClient). The engine checks the thresholds and sets the
-// expiry (evidence date + validity months); a refusal is its typed reason.
-func (s *Server) postClassification(w http.ResponseWriter, r *http.Request, c *call) *Error {
+// officerForm reads an officer's form about the client in the path into
+// dst: the key must name an operator, and a body in the pre-v1 shape
+// (legacy keys) is refused with a pointer to the new one before the
+// strict decode.
+func officerForm(r *http.Request, c *call, dst any, legacy ...string) (engine.ClientID, *Error) {
 	if e := classifyOperator(c.key); e != nil {
-		return e
+		return 0, e
 	}
 	id, e := clientParam(r.PathValue("id"), "id")
 	if e == nil {
 		e = query(r)
 	}
 	if e == nil {
-		e = legacyShape(c.body, "classification", "expires_at")
+		e = legacyShape(c.body, legacy...)
 	}
-	var q classifyRequest
 	if e == nil {
-		e = DecodeStrict(c.body, &q)
+		e = DecodeStrict(c.body, dst)
 	}
+	return id, e
+}
+
+// postClassification records a classification with its evidence
+// (CmdClassifyClient). The engine checks the thresholds and sets the
+// expiry (evidence date + validity months); a refusal is its typed reason.
+func (s *Server) postClassification(w http.ResponseWriter, r *http.Request, c *call) *Error {
+	var q classifyRequest
+	id, e := officerForm(r, c, &q, "classification", "expires_at")
 	if e != nil {
 		return e
 	}
@@ -313,25 +322,39 @@ func (s *Server) postClassification(w http.ResponseWriter, r *http.Request, c *c
 		return e
 	}
 	a.Operator = c.key.Operator
-	var rec eligibility.Client
-	var known bool
-	s.x.View(func(en *engine.Engine) { rec, known = en.Eligibility().Client(uint64(id)) })
+	rec, known := s.eligRecord(id)
 	if known && sameEvidence(rec.Classification, &a, a.Operator) {
 		o := classificationOut(id, rec.Classification)
 		o.Replayed = true
 		WriteJSON(w, http.StatusOK, o)
 		return nil
 	}
-	res, e := s.submit(r.Context(), &engine.Command{Kind: engine.CmdClassifyClient, Client: id, Gov: &a})
-	if e != nil {
+	if rec, e = s.submitEligibility(r, &engine.Command{Kind: engine.CmdClassifyClient, Client: id, Gov: &a}); e != nil {
 		return e
 	}
-	if res.Code != engine.OK {
-		return s.classifyRefusal(res.Code)
-	}
-	s.x.View(func(en *engine.Engine) { rec, _ = en.Eligibility().Client(uint64(id)) })
 	WriteJSON(w, http.StatusOK, classificationOut(id, rec.Classification))
 	return nil
+}
+
+// eligRecord reads a client's eligibility record and whether there is one.
+func (s *Server) eligRecord(id engine.ClientID) (rec eligibility.Client, known bool) {
+	s.x.View(func(en *engine.Engine) { rec, known = en.Eligibility().Client(uint64(id)) })
+	return rec, known
+}
+
+// submitEligibility submits an officer's classification or knowledge
+// record and returns the client's record as it stands after it; a refusal
+// names the threshold it missed (classifyRefusal).
+func (s *Server) submitEligibility(r *http.Request, cmd *engine.Command) (eligibility.Client, *Error) {
+	res, e := s.submit(r.Context(), cmd)
+	if e != nil {
+		return eligibility.Client{}, e
+	}
+	if res.Code != engine.OK {
+		return eligibility.Client{}, s.classifyRefusal(res.Code)
+	}
+	rec, _ := s.eligRecord(cmd.Client)
+	return rec, nil
 }
 
 // classifyRefusal names the threshold in force in a threshold refusal, so
@@ -382,20 +405,8 @@ type knowledgeJSON struct {
 // postKnowledge records a derivatives-knowledge assessment
 // (CmdRecordKnowledge).
 func (s *Server) postKnowledge(w http.ResponseWriter, r *http.Request, c *call) *Error {
-	if e := classifyOperator(c.key); e != nil {
-		return e
-	}
-	id, e := clientParam(r.PathValue("id"), "id")
-	if e == nil {
-		e = query(r)
-	}
-	if e == nil {
-		e = legacyShape(c.body, "passed")
-	}
 	var q knowledgeRequest
-	if e == nil {
-		e = DecodeStrict(c.body, &q)
-	}
+	id, e := officerForm(r, c, &q, "passed")
 	if e != nil {
 		return e
 	}
@@ -412,9 +423,7 @@ func (s *Server) postKnowledge(w http.ResponseWriter, r *http.Request, c *call) 
 		return badField(CodeInvalidField, "reference", "reference must be at most "+strconv.Itoa(eligibility.MaxRefLen)+" bytes")
 	}
 	a := engine.GovArgs{Operator: c.key.Operator, Basis: basis, Trades: q.Trades, Note: q.Reference}
-	var rec eligibility.Client
-	var known bool
-	s.x.View(func(en *engine.Engine) { rec, known = en.Eligibility().Client(uint64(id)) })
+	rec, known := s.eligRecord(id)
 	k := rec.Knowledge
 	if known && k.Basis == basis && k.Trades == q.Trades && k.Reference == q.Reference && k.Assessor == a.Operator {
 		o := knowledgeOut(id, k)
@@ -422,14 +431,9 @@ func (s *Server) postKnowledge(w http.ResponseWriter, r *http.Request, c *call) 
 		WriteJSON(w, http.StatusOK, o)
 		return nil
 	}
-	res, e := s.submit(r.Context(), &engine.Command{Kind: engine.CmdRecordKnowledge, Client: id, Gov: &a})
-	if e != nil {
+	if rec, e = s.submitEligibility(r, &engine.Command{Kind: engine.CmdRecordKnowledge, Client: id, Gov: &a}); e != nil {
 		return e
 	}
-	if res.Code != engine.OK {
-		return s.classifyRefusal(res.Code)
-	}
-	s.x.View(func(en *engine.Engine) { rec, _ = en.Eligibility().Client(uint64(id)) })
 	WriteJSON(w, http.StatusOK, knowledgeOut(id, rec.Knowledge))
 	return nil
 }

@@ -87,7 +87,7 @@ func (s *Server) postDisclosure(w http.ResponseWriter, r *http.Request, c *call)
 			strconv.FormatUint(q.Version, 10)+"; versions available: "+versionList(DisclosureVersions()))
 	}
 	a := engine.GovArgs{Operator: c.key.Operator, ID: q.Version, Digest: sha256.Sum256(text)}
-	if _, e := s.govSubmit(r, &engine.Command{Kind: engine.CmdPublishDisclosure, Gov: &a}); e != nil {
+	if _, e := s.submitOK(r, &engine.Command{Kind: engine.CmdPublishDisclosure, Gov: &a}); e != nil {
 		return e
 	}
 	var d eligibility.Disclosure

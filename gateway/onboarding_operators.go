@@ -82,7 +82,7 @@ func (s *Server) postOperator(w http.ResponseWriter, r *http.Request, c *call) *
 	if e != nil {
 		return e
 	}
-	if _, e := s.govSubmit(r, &engine.Command{Kind: engine.CmdAddOperator, Gov: &engine.GovArgs{Operator: c.key.Operator, Target: q.ID, Role: role}}); e != nil {
+	if _, e := s.submitOK(r, &engine.Command{Kind: engine.CmdAddOperator, Gov: &engine.GovArgs{Operator: c.key.Operator, Target: q.ID, Role: role}}); e != nil {
 		return e
 	}
 	s.writeOperator(w, q.ID)
@@ -104,20 +104,25 @@ func operatorID(id, field string) *Error {
 	return nil
 }
 
-// postDisableOperator disables an operator for good (CmdDisableOperator);
-// its keys stop working at once (operatorActive).
-func (s *Server) postDisableOperator(w http.ResponseWriter, r *http.Request, c *call) *Error {
+// operatorAction checks an action on the operator named in the path: the
+// caller manages operators, the id is well-formed, and there is no query
+// or body (the path says everything).
+func operatorAction(r *http.Request, c *call) (string, *Error) {
 	if e := govCheck(c.key, governance.PermManageOperators, governance.DomainNone); e != nil {
-		return e
+		return "", e
 	}
 	id := r.PathValue("id")
 	if e := operatorID(id, "id"); e != nil {
-		return e
+		return "", e
 	}
-	if e := query(r); e != nil {
-		return e
-	}
-	if e := emptyBody(c.body); e != nil {
+	return id, noInput(r, c)
+}
+
+// postDisableOperator disables an operator for good (CmdDisableOperator);
+// its keys stop working at once (operatorActive).
+func (s *Server) postDisableOperator(w http.ResponseWriter, r *http.Request, c *call) *Error {
+	id, e := operatorAction(r, c)
+	if e != nil {
 		return e
 	}
 	var known bool
@@ -125,7 +130,7 @@ func (s *Server) postDisableOperator(w http.ResponseWriter, r *http.Request, c *
 	if !known {
 		return Errf(http.StatusNotFound, CodeNotFound, "id", "no such operator")
 	}
-	if _, e := s.govSubmit(r, &engine.Command{Kind: engine.CmdDisableOperator, Gov: &engine.GovArgs{Operator: c.key.Operator, Target: id}}); e != nil {
+	if _, e := s.submitOK(r, &engine.Command{Kind: engine.CmdDisableOperator, Gov: &engine.GovArgs{Operator: c.key.Operator, Target: id}}); e != nil {
 		return e
 	}
 	s.writeOperator(w, id)
@@ -136,17 +141,8 @@ func (s *Server) postDisableOperator(w http.ResponseWriter, r *http.Request, c *
 // shown once. Operator keys read and act under their role; they carry no
 // client permissions.
 func (s *Server) postOperatorKey(w http.ResponseWriter, r *http.Request, c *call) *Error {
-	if e := govCheck(c.key, governance.PermManageOperators, governance.DomainNone); e != nil {
-		return e
-	}
-	id := r.PathValue("id")
-	if e := operatorID(id, "id"); e != nil {
-		return e
-	}
-	if e := query(r); e != nil {
-		return e
-	}
-	if e := emptyBody(c.body); e != nil {
+	id, e := operatorAction(r, c)
+	if e != nil {
 		return e
 	}
 	ki, ok := s.cfg.Keys.(KeyIssuer)

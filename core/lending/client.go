@@ -446,20 +446,24 @@ func (b *Book) net(out *Outcome, c *Client, now int64, ccy AssetID) {
 func (b *Book) Deposit(now int64, id ClientID, asset AssetID, qty fixed.Amount) Outcome {
 	b.clock(now)
 	c := b.client(id)
-	switch {
-	case c == nil:
-		return reject(ReasonUnknownClient)
-	case !b.known(asset):
-		return reject(ReasonUnknownAsset)
+	switch r := b.clientAsset(c, asset); {
+	case r != ReasonOK:
+		return reject(r)
 	case b.assets[asset].Kind == VirtualAsset && !isEligibleVACode(b.assets[asset].Code):
 		return reject(ReasonVANotEligible)
 	case !validAmount(qty) || c.hold[asset]+qty > MaxAmount:
 		return reject(ReasonBadAmount)
 	}
+	return b.payIn(c, now, asset, qty)
+}
+
+// payIn credits qty of an asset paid in from outside; cash then repays a
+// loan in the same currency (a repayment is a deposit against the loan).
+func (b *Book) payIn(c *Client, now int64, asset AssetID, qty fixed.Amount) Outcome {
 	var out Outcome
 	c.hold[asset] += qty
-	b.post(&out, asset, move(ext(), -qty), move(holdAcct(id), qty))
-	b.emit(&out, Event{Kind: EvDeposited, Time: now, Client: id, Asset: asset, Qty: qty})
+	b.post(&out, asset, move(ext(), -qty), move(holdAcct(c.id), qty))
+	b.emit(&out, Event{Kind: EvDeposited, Time: now, Client: c.id, Asset: asset, Qty: qty})
 	b.net(&out, c, now, asset)
 	b.evaluate(&out, c, now)
 	b.checkFirmWarning(&out, now)
@@ -471,11 +475,9 @@ func (b *Book) Deposit(now int64, id ClientID, asset AssetID, qty fixed.Amount) 
 func (b *Book) Withdraw(now int64, id ClientID, asset AssetID, qty fixed.Amount) Outcome {
 	b.clock(now)
 	c := b.client(id)
-	switch {
-	case c == nil:
-		return reject(ReasonUnknownClient)
-	case !b.known(asset):
-		return reject(ReasonUnknownAsset)
+	switch r := b.clientAsset(c, asset); {
+	case r != ReasonOK:
+		return reject(r)
 	case !validAmount(qty):
 		return reject(ReasonBadAmount)
 	case c.call.Open:
@@ -525,11 +527,9 @@ func (b *Book) payOut(out *Outcome, c *Client, now int64, asset AssetID, qty fix
 func (b *Book) Advance(now int64, id ClientID, ccy AssetID, amount fixed.Amount) Outcome {
 	b.clock(now)
 	c := b.client(id)
-	switch {
-	case c == nil:
-		return reject(ReasonUnknownClient)
-	case !b.known(ccy):
-		return reject(ReasonUnknownAsset)
+	switch r := b.clientAsset(c, ccy); {
+	case r != ReasonOK:
+		return reject(r)
 	case b.assets[ccy].Kind != Cash:
 		return reject(ReasonNotCash)
 	case !validAmount(amount):
@@ -568,11 +568,9 @@ func (b *Book) Advance(now int64, id ClientID, ccy AssetID, amount fixed.Amount)
 func (b *Book) Repay(now int64, id ClientID, ccy AssetID, amount fixed.Amount) Outcome {
 	b.clock(now)
 	c := b.client(id)
-	switch {
-	case c == nil:
-		return reject(ReasonUnknownClient)
-	case !b.known(ccy):
-		return reject(ReasonUnknownAsset)
+	switch r := b.clientAsset(c, ccy); {
+	case r != ReasonOK:
+		return reject(r)
 	case b.assets[ccy].Kind != Cash:
 		return reject(ReasonNotCash)
 	case !validAmount(amount):
@@ -580,14 +578,7 @@ func (b *Book) Repay(now int64, id ClientID, ccy AssetID, amount fixed.Amount) O
 	case amount > c.loans[ccy].Balance:
 		return reject(ReasonRepayExceedsLoan)
 	}
-	var out Outcome
-	c.hold[ccy] += amount
-	b.post(&out, ccy, move(ext(), -amount), move(holdAcct(id), amount))
-	b.emit(&out, Event{Kind: EvDeposited, Time: now, Client: id, Asset: ccy, Qty: amount})
-	b.net(&out, c, now, ccy)
-	b.evaluate(&out, c, now)
-	b.checkFirmWarning(&out, now)
-	return out
+	return b.payIn(c, now, ccy, amount)
 }
 
 // Buy settles a spot purchase of qty of asset for cost in the asset's quote
@@ -619,24 +610,57 @@ func (b *Book) CheckBuy(now int64, id ClientID, asset AssetID, qty, cost fixed.A
 func (b *Book) BuyWithCash(now int64, id ClientID, asset AssetID, qty, cost fixed.Amount) Outcome {
 	b.clock(now)
 	c := b.client(id)
-	switch {
-	case c == nil:
-		return reject(ReasonUnknownClient)
-	case !b.known(asset):
-		return reject(ReasonUnknownAsset)
-	case b.assets[asset].Kind == Cash:
-		return reject(ReasonBadAsset)
-	case b.assets[asset].Kind == VirtualAsset && !isEligibleVACode(b.assets[asset].Code):
-		return reject(ReasonVANotEligible)
-	case !validAmount(qty) || !validAmount(cost) || c.hold[asset]+qty > MaxAmount:
-		return reject(ReasonBadAmount)
-	case cost > c.hold[b.assets[asset].Quote]:
+	if r := b.buyReason(c, asset, qty, cost); r != ReasonOK {
+		return reject(r)
+	}
+	if cost > c.hold[b.assets[asset].Quote] {
 		return reject(ReasonInsufficientHolding)
 	}
 	var out Outcome
 	b.settleBuy(&out, c, now, asset, qty, cost)
 	b.evaluate(&out, c, now)
 	return out
+}
+
+// clientAsset is the check every command on one client's asset starts
+// with: both must exist.
+func (b *Book) clientAsset(c *Client, asset AssetID) Reason {
+	switch {
+	case c == nil:
+		return ReasonUnknownClient
+	case !b.known(asset):
+		return ReasonUnknownAsset
+	}
+	return ReasonOK
+}
+
+// tradeReason is the check every spot trade starts with: a known client
+// and a known asset that is not cash (cash is the other side of a trade).
+func (b *Book) tradeReason(c *Client, asset AssetID) Reason {
+	switch r := b.clientAsset(c, asset); {
+	case r != ReasonOK:
+		return r
+	case b.assets[asset].Kind == Cash:
+		return ReasonBadAsset
+	}
+	return ReasonOK
+}
+
+// buyReason adds what every purchase, margin or fully paid, must also
+// pass: only BTC and ETH among virtual assets may be held, and the
+// amounts, and the holding after the trade, stay in range. Callers add
+// their own last check (margin call, cash on hand) after it, so the
+// order in which reasons are reported is the same for both.
+func (b *Book) buyReason(c *Client, asset AssetID, qty, cost fixed.Amount) Reason {
+	switch r := b.tradeReason(c, asset); {
+	case r != ReasonOK:
+		return r
+	case b.assets[asset].Kind == VirtualAsset && !isEligibleVACode(b.assets[asset].Code):
+		return ReasonVANotEligible
+	case !validAmount(qty) || !validAmount(cost) || c.hold[asset]+qty > MaxAmount:
+		return ReasonBadAmount
+	}
+	return ReasonOK
 }
 
 // settleBuy moves cost of the quote currency to the spot account and qty
@@ -662,18 +686,10 @@ func (b *Book) Assessment(id ClientID) (Assessment, bool) {
 func (b *Book) buy(now int64, id ClientID, asset AssetID, qty, cost fixed.Amount, dry bool) Outcome {
 	b.clock(now)
 	c := b.client(id)
-	switch {
-	case c == nil:
-		return reject(ReasonUnknownClient)
-	case !b.known(asset):
-		return reject(ReasonUnknownAsset)
-	case b.assets[asset].Kind == Cash:
-		return reject(ReasonBadAsset)
-	case b.assets[asset].Kind == VirtualAsset && !isEligibleVACode(b.assets[asset].Code):
-		return reject(ReasonVANotEligible)
-	case !validAmount(qty) || !validAmount(cost) || c.hold[asset]+qty > MaxAmount:
-		return reject(ReasonBadAmount)
-	case c.call.Open:
+	if r := b.buyReason(c, asset, qty, cost); r != ReasonOK {
+		return reject(r)
+	}
+	if c.call.Open {
 		return reject(ReasonMarginCallOpen)
 	}
 	q := b.assets[asset].Quote
@@ -725,13 +741,9 @@ func (b *Book) ApplySale(now int64, id ClientID, asset AssetID, qty, proceeds fi
 func (b *Book) sell(now int64, id ClientID, asset AssetID, qty, proceeds fixed.Amount, step CloseOutStep) Outcome {
 	b.clock(now)
 	c := b.client(id)
-	switch {
-	case c == nil:
-		return reject(ReasonUnknownClient)
-	case !b.known(asset):
-		return reject(ReasonUnknownAsset)
-	case b.assets[asset].Kind == Cash:
-		return reject(ReasonBadAsset)
+	switch r := b.tradeReason(c, asset); {
+	case r != ReasonOK:
+		return reject(r)
 	case !validAmount(qty) || !validAmount(proceeds):
 		return reject(ReasonBadAmount)
 	case qty > c.hold[asset]:

@@ -132,19 +132,10 @@ func itoa(a fixed.Amount) string { return strconv.FormatInt(int64(a), 10) }
 // in account order, counters). Equal books hash equal on any machine.
 func (b *Book) Hash() [32]byte {
 	var e enc
-	p := b.params
-	e.i(p.CallDeadline, p.CallReminder, int64(p.HardTrigger), int64(p.PriceProtection), int64(p.CloseOutBuffer),
-		int64(p.ClientGroupLimit), int64(p.ClientGroupWarn), int64(p.FirmLimit), int64(p.FirmWarn),
-		b2i(p.RequireSecuritiesVA), p.PriceMaxAge, p.DayOffset)
+	b.encParams(&e)
 	e.i(int64(len(b.assets)))
-	for i, a := range b.assets {
-		e.s(a.Code)
-		e.i(int64(a.Kind), int64(a.Decimals), int64(a.Quote), int64(a.Lot))
-		c := b.coll[i]
-		e.i(b2i(c.Eligible), int64(c.Haircut), int64(c.Concentration))
-		pr := b.prices[i]
-		e.i(pr.Value, pr.At, b2i(pr.Set))
-		e.i(int64(b.terms[i].AnnualRate), b.terms[i].DayBasis)
+	for i := range b.assets {
+		b.encAsset(&e, AssetID(i))
 	}
 	// lastTime is left out: it is a guard against time going backwards,
 	// not business state, and a rejected command may still advance it.
@@ -155,20 +146,7 @@ func (b *Book) Hash() [32]byte {
 	}
 	e.i(int64(len(b.order)))
 	for _, id := range b.order {
-		c := b.client(id)
-		e.i(int64(id), int64(c.group), int64(c.other))
-		a := c.assess
-		e.i(int64(a.NetAssets), int64(a.AnnualIncome), int64(a.ExperienceYears), a.AssessedAt, a.NextReview,
-			int64(a.Limit), b2i(a.Approved), b2i(c.assessed))
-		e.s(a.Grade)
-		e.s(a.Approver)
-		k := c.call
-		e.i(b2i(k.Open), k.OpenedAt, k.Deadline, k.LastNotice, b2i(k.ClosingOut), int64(k.Trigger))
-		for i := range b.assets {
-			l := c.loans[i]
-			e.i(int64(c.hold[i]), int64(c.financed[i]), int64(l.Balance), int64(l.Drawn), int64(l.Repaid),
-				int64(l.Interest), int64(l.AccruedMinor), l.AccruedFine)
-		}
+		b.encClient(&e, b.client(id))
 		for i := range b.assets {
 			e.i(int64(b.ledger[ledgerKey{holdAcct(id), AssetID(i)}]), int64(b.ledger[ledgerKey{loanAcct(id), AssetID(i)}]))
 		}
@@ -179,6 +157,48 @@ func (b *Book) Hash() [32]byte {
 		}
 	}
 	return sha256.Sum256(e.buf)
+}
+
+// encParams, encAsset and encClient write the parts that Hash and
+// AppendState share, so the two cannot drift apart field by field; each
+// caller adds what only it covers (ledger balances, lastTime, the
+// interest-posted list).
+func (b *Book) encParams(e *enc) {
+	p := b.params
+	e.i(p.CallDeadline, p.CallReminder, int64(p.HardTrigger), int64(p.PriceProtection), int64(p.CloseOutBuffer),
+		int64(p.ClientGroupLimit), int64(p.ClientGroupWarn), int64(p.FirmLimit), int64(p.FirmWarn),
+		b2i(p.RequireSecuritiesVA), p.PriceMaxAge, p.DayOffset)
+}
+
+// encAsset writes one asset's registry entry, collateral row, price and
+// interest terms.
+func (b *Book) encAsset(e *enc, i AssetID) {
+	a := b.assets[i]
+	e.s(a.Code)
+	e.i(int64(a.Kind), int64(a.Decimals), int64(a.Quote), int64(a.Lot))
+	c := b.coll[i]
+	e.i(b2i(c.Eligible), int64(c.Haircut), int64(c.Concentration))
+	pr := b.prices[i]
+	e.i(pr.Value, pr.At, b2i(pr.Set))
+	e.i(int64(b.terms[i].AnnualRate), b.terms[i].DayBasis)
+}
+
+// encClient writes one client: identity, assessment, call and, per asset,
+// holding, financed part and loan.
+func (b *Book) encClient(e *enc, c *Client) {
+	e.i(int64(c.id), int64(c.group), int64(c.other))
+	a := c.assess
+	e.i(int64(a.NetAssets), int64(a.AnnualIncome), int64(a.ExperienceYears), a.AssessedAt, a.NextReview,
+		int64(a.Limit), b2i(a.Approved), b2i(c.assessed))
+	e.s(a.Grade)
+	e.s(a.Approver)
+	k := c.call
+	e.i(b2i(k.Open), k.OpenedAt, k.Deadline, k.LastNotice, b2i(k.ClosingOut), int64(k.Trigger))
+	for i := range b.assets {
+		l := c.loans[i]
+		e.i(int64(c.hold[i]), int64(c.financed[i]), int64(l.Balance), int64(l.Drawn), int64(l.Repaid),
+			int64(l.Interest), int64(l.AccruedMinor), l.AccruedFine)
+	}
 }
 
 type enc struct{ buf []byte }

@@ -49,19 +49,11 @@ var ErrState = errors.New("lending: corrupt state")
 //	u32 clients × { u64 id | u64 group | i64 other | assessment | call | assets × holding, financed, loan (8 × i64) }
 func (b *Book) AppendState(dst []byte) []byte {
 	e := enc{buf: dst}
-	p := b.params
-	e.i(p.CallDeadline, p.CallReminder, int64(p.HardTrigger), int64(p.PriceProtection), int64(p.CloseOutBuffer),
-		int64(p.ClientGroupLimit), int64(p.ClientGroupWarn), int64(p.FirmLimit), int64(p.FirmWarn),
-		b2i(p.RequireSecuritiesVA), p.PriceMaxAge, p.DayOffset)
+	b.encParams(&e)
 	e.i(int64(len(b.assets)))
-	for i, a := range b.assets {
-		e.s(a.Code)
-		e.i(int64(a.Kind), int64(a.Decimals), int64(a.Quote), int64(a.Lot))
-		c := b.coll[i]
-		e.i(b2i(c.Eligible), int64(c.Haircut), int64(c.Concentration))
-		pr := b.prices[i]
-		e.i(pr.Value, pr.At, b2i(pr.Set), int64(b.terms[i].AnnualRate), b.terms[i].DayBasis)
+	for i := range b.assets {
 		id := AssetID(i)
+		b.encAsset(&e, id)
 		e.i(int64(b.ledger[ledgerKey{ext(), id}]), int64(b.ledger[ledgerKey{spot(), id}]), int64(b.ledger[ledgerKey{income(), id}]))
 		var all fixed.Amount
 		if i < len(b.interestAll) {
@@ -73,20 +65,7 @@ func (b *Book) AppendState(dst []byte) []byte {
 	e.i(int64(len(b.interestAll))) // grown lazily; its length is hashed
 	e.i(int64(len(b.order)))
 	for _, id := range b.order {
-		c := b.client(id)
-		a := c.assess
-		e.i(int64(id), int64(c.group), int64(c.other))
-		e.i(int64(a.NetAssets), int64(a.AnnualIncome), int64(a.ExperienceYears), a.AssessedAt, a.NextReview,
-			int64(a.Limit), b2i(a.Approved), b2i(c.assessed))
-		e.s(a.Grade)
-		e.s(a.Approver)
-		k := c.call
-		e.i(b2i(k.Open), k.OpenedAt, k.Deadline, k.LastNotice, b2i(k.ClosingOut), int64(k.Trigger))
-		for i := range b.assets {
-			l := c.loans[i]
-			e.i(int64(c.hold[i]), int64(c.financed[i]), int64(l.Balance), int64(l.Drawn), int64(l.Repaid),
-				int64(l.Interest), int64(l.AccruedMinor), l.AccruedFine)
-		}
+		b.encClient(&e, b.client(id))
 	}
 	return e.buf
 }
