@@ -65,7 +65,12 @@ type venue struct {
 	trail *gateway.AuditTrail
 }
 
-func newVenue(t *testing.T) *venue { return newVenueWith(t, engine.DefaultConfig()) }
+// newVenue runs the engine as `sampan serve` and `sampan demo` do: the
+// perpetuals plus margin financing and the BTC-USD and ETH-USD spot
+// markets, so every view is tested with spot markets present.
+func newVenue(t *testing.T) *venue {
+	return newVenueWith(t, engine.WithFinancing(engine.DefaultConfig()))
+}
 
 func newVenueWith(t *testing.T, ecfg engine.Config) *venue {
 	t.Helper()
@@ -407,6 +412,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	if stats := textOf("#ticker"); !strings.Contains(stats, "50,005") {
 		t.Errorf("ticker %q does not show the mark 50,005", stats)
 	}
+	// With the spot markets beside the perpetuals the ticker still fits:
+	// no cell narrower than its label or value (they would overlap).
+	if cramped, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#ticker .stat')]
+		.filter((s) => s.scrollWidth > s.clientWidth + 1).map((s) => s.firstChild.textContent + " " + s.scrollWidth + ">" + s.clientWidth).join(', ')`)); err != nil || cramped != "" {
+		t.Errorf("ticker cells overflow at %dx%d: %q (%v)", vw, vh, cramped, err)
+	}
 	checkMarkHistory(t, ctx, v)
 	step("switch to ETH",
 		chromedp.Click(chromedp.CSS(`a.mkt-tab[href="#/markets/ETH-USD-PERP"]`)),
@@ -479,6 +490,7 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("%s reads %q, want the plain refusal %q", sel, got, plain)
 		}
 	}
+	checkSpotTicket(t, ctx, v, maker, bob, step, textOf, shot)
 
 	// A wrong secret is refused with the API's message.
 	step("wrong secret",
@@ -557,6 +569,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	)
 	if got := textOf(carolRow); !strings.Contains(got, "Closed out") || !strings.Contains(got, "44,800") || !strings.Contains(got, "Client "+strconv.FormatUint(carol.Account, 10)) {
 		t.Errorf("carol's liquidation reads %q, want closed out at the 44,800 trigger mark", got)
+	}
+	replay, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector(`+strconv.Quote(carolRow+" td")+`).title`))
+	if want := "sampan replay --data DATA/journal --account " + strconv.FormatUint(carol.Account, 10); err != nil || !strings.Contains(replay, want) {
+		t.Errorf("carol's liquidation tooltip %q (%v), want the replay command %q", replay, err, want)
 	}
 	if got := textOf("#risk-liq-tape"); !strings.Contains(got, "45,000") || !strings.Contains(got, "Fund take-over") {
 		t.Errorf("tape %q, want a book fill at 45,000 and a fund take-over", got)
@@ -756,5 +772,146 @@ func checkMarkHistory(t *testing.T, ctx context.Context, v *venue) {
 	}
 	if got, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#funding-history"))); err != nil || !strings.Contains(got, "manual mode") {
 		t.Errorf("funding history %q (%v), want the manual-mode note", got, err)
+	}
+}
+
+// checkSpotTicket: bob (retail, logged in, refused a perpetual) is told the
+// spot markets are open to him; on BTC-USD the ticket reads Buy/Sell with no
+// reduce-only and shows his margin-financing account. With no cash a
+// resting buy is flagged before it is sent and the engine's refusal
+// (spot_resting_buy_needs_cash) is shown plainly; after a USD deposit the
+// same buy rests, its cash is shown reserved, and an IOC buy from the
+// maker's offer delivers BTC.
+func checkSpotTicket(t *testing.T, ctx context.Context, v *venue, maker, bob *gateway.Key, step func(string, ...chromedp.Action[chromedp.Void]), textOf func(string) string, shot func(string) chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ops := v.ops[gateway.RoleOperations]
+	deposit := func(k *gateway.Key, asset, qty string) {
+		v.do(ops, "POST", "/v1/admin/financing/deposits", fmt.Sprintf(`{"client_id":"%d","asset":"%s","qty":"%s","idempotency_key":"fd-%s-%s-%s"}`,
+			k.Account, asset, qty, k.ID, asset, qty), 200)
+	}
+	v.mark("BTC-USD", "50000")
+	deposit(maker, "BTC", "2")
+	v.order(maker, "BTC-USD", "sell", "50100", "0.5")
+
+	if got := textOf("#eligibility"); !strings.Contains(got, "spot markets BTC-USD and ETH-USD are open to you") {
+		t.Errorf("a retail client's banner %q does not say the spot markets are open", got)
+	}
+	js := func(expr string) string {
+		t.Helper()
+		out, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		return out
+	}
+	// Form controls are set as a user would, with the events the ticket listens to.
+	set := func(id, val, ev string) {
+		js(`(() => { const e = document.getElementById(` + strconv.Quote(id) + `); e.value = ` + strconv.Quote(val) +
+			`; e.dispatchEvent(new Event(` + strconv.Quote(ev) + `)); return ''; })()`)
+	}
+	set("ord-symbol", "BTC-USD", "change")
+	step("the spot ticket", chromedp.WaitVisible(chromedp.CSS(`#ord-spot .spot-row[data-k="cash"]`)))
+	if got := js(`[...document.querySelectorAll('#order-form .seg-side .seg-btn')].map((b) => b.textContent).join('/')`); got != "Buy/Sell" {
+		t.Errorf("spot side buttons %q, want Buy/Sell", got)
+	}
+	if got := js(`String(document.getElementById('ord-reduce-only-label').hidden)`); got != "true" {
+		t.Errorf("reduce-only hidden = %s on a spot market", got)
+	}
+	if got := textOf(`#ord-spot .spot-row[data-k="borrowable"]`); !strings.Contains(got, "not a margin client") {
+		t.Errorf("borrowable row %q, want 'not a margin client'", got)
+	}
+	set("ord-price", "49000", "input")
+	set("ord-qty", "0.1", "input")
+	if got := js(`(() => { const n = document.getElementById('ord-spot-note'); return n.dataset.rule + ' ' + n.classList.contains('spot-warn') + ' ' + n.textContent; })()`); !strings.HasPrefix(got, "resting true") || !strings.Contains(got, "needs 4,900.00 USD, you have 0.00") {
+		t.Errorf("spot note before a cashless resting buy: %q", got)
+	}
+	if got := textOf("#ord-value"); got != "4,900.00 USD" {
+		t.Errorf("order value %q, want 4,900.00 USD", got)
+	}
+	step("a resting buy without cash is refused",
+		chromedp.Click(chromedp.ID("ord-submit")),
+		chromedp.WaitVisible(chromedp.CSS(`#ord-refusal .code`)),
+		chromedp.MouseEvent(chromedp.MouseMoved, 4, 796),
+		// The refusal is under the ticket: scroll it into the picture.
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('ord-refusal').scrollIntoView({ block: 'end' })`),
+		shot("trader-spot"))
+	if got := textOf("#ord-refusal"); !strings.Contains(got, "A resting spot buy must be paid in cash you hold") || !strings.Contains(got, "spot_resting_buy_needs_cash") {
+		t.Errorf("refusal %q, want the engine's plain message and code", got)
+	}
+
+	// 10,000 USD arrives: the same buy rests and reserves 4,900.
+	deposit(bob, "USD", "10000")
+	js(`(() => { document.getElementById('ord-symbol').dispatchEvent(new Event('change')); return ''; })()`) // re-reads the account
+	step("cash arrives", chromedp.WaitVisible(chromedp.CSS(`#ord-spot .spot-row[data-k="cash"][title^="Held 10000 "]`)))
+	if got := js(`document.getElementById('ord-spot-note').className`); strings.Contains(got, "spot-warn") {
+		t.Errorf("note still warns with 10,000 USD held")
+	}
+	if got := textOf("#ord-spot-note"); !strings.Contains(got, "paid in USD cash you hold") || !strings.Contains(got, "Without an approved credit assessment no buy can borrow") {
+		t.Errorf("resting-buy note for a client without credit %q", got)
+	}
+	step("a resting buy paid in cash",
+		chromedp.Click(chromedp.ID("ord-submit")),
+		chromedp.WaitVisible(chromedp.CSS(`#open-orders tr[data-symbol="BTC-USD"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#ord-spot .spot-row[data-k="cash"][title$="resting buys 4900"]`)))
+	if got := textOf(`#ord-spot .spot-row[data-k="cash"]`); !strings.Contains(got, "5,100.00") {
+		t.Errorf("cash after the resting buy %q, want 5,100.00 available", got)
+	}
+	// An IOC buy of 0.05 at 50,100 takes the maker's offer.
+	set("ord-tif", "IOC", "change")
+	set("ord-price", "50100", "input")
+	set("ord-qty", "0.05", "input")
+	if got := js(`document.getElementById('ord-spot-note').dataset.rule`); got != "taking" {
+		t.Errorf("IOC buy note rule %q, want taking", got)
+	}
+	step("an IOC buy fills",
+		chromedp.Click(chromedp.ID("ord-submit")),
+		chromedp.WaitVisible(chromedp.CSS(`#ord-result .callout-ok`)),
+		chromedp.WaitVisible(chromedp.CSS(`#ord-spot .spot-row[data-k="held"][title^="Held 0.05 "]`)))
+	if got := textOf(`#ord-spot .spot-row[data-k="held"]`); !strings.Contains(got, "0.050") {
+		t.Errorf("BTC held %q, want 0.050", got)
+	}
+	step("the fill in the history", chromedp.Click(chromedp.ID("tab-fills")), chromedp.WaitVisible(chromedp.CSS(`#history tr td.num`)))
+	if got := js(`[...document.querySelectorAll('#history tr')].filter((r) => r.cells[1] && r.cells[1].textContent === 'BTC-USD').map((r) => r.cells[3].textContent + ' ' + r.cells[4].textContent + ' ' + r.cells[6].textContent).join(';')`); got != "50,100.0 0.050 —" {
+		t.Errorf("spot fill row %q, want 50,100.0 0.050 with no realised PnL", got)
+	}
+	// bob moves 1,000 USD from his derivatives account: held 10,000 −
+	// 2,505 (the IOC) + 1,000 = 8,495, of which 4,900 is reserved, so
+	// 3,595.00 available; moving 5,000 back would leave 3,495 under the
+	// 4,900 his resting buy reserves, and the engine refuses it.
+	step("transfer in",
+		chromedp.Click(chromedp.ID("xfer-toggle")),
+		chromedp.WaitVisible(chromedp.ID("xfer-amount")),
+		chromedp.SendKeys(chromedp.ID("xfer-amount"), "1000"),
+		chromedp.Click(chromedp.ID("xfer-in")),
+		chromedp.WaitVisible(chromedp.CSS(`#xfer-result .callout-ok`)),
+		chromedp.WaitVisible(chromedp.CSS(`#ord-spot .spot-row[data-k="cash"][title^="Held 8495 "]`)))
+	if got := textOf(`#ord-spot .spot-row[data-k="cash"]`); !strings.Contains(got, "3,595.00") {
+		t.Errorf("cash after the transfer %q, want 3,595.00 available", got)
+	}
+	if a := v.do(bob, "GET", "/v1/account", "", 200); a["collateral"] != "99000" {
+		t.Errorf("bob's derivatives collateral %v after moving 1,000 out of 100,000", a["collateral"])
+	}
+	step("transfer out refused",
+		chromedp.SendKeys(chromedp.ID("xfer-amount"), "5000"),
+		chromedp.Click(chromedp.ID("xfer-out")),
+		chromedp.WaitVisible(chromedp.ID("xfer-refusal")))
+	if got := textOf("#xfer-refusal"); !strings.Contains(got, "reserved_for_open_orders") {
+		t.Errorf("transfer refusal %q, want reserved_for_open_orders with the API's message", got)
+	}
+	// His holdings, as the API lists them: 8,495 USD (4,900 reserved) and
+	// 0.05 BTC.
+	step("holdings tab", chromedp.Click(chromedp.ID("tab-holdings")), chromedp.WaitVisible(chromedp.CSS(`#history tr[data-asset="BTC"]`)))
+	var want []string
+	for _, x := range v.do(bob, "GET", "/v1/financing", "", 200)["holdings"].([]any) {
+		m := x.(map[string]any)
+		want = append(want, m["asset"].(string)+" "+m["qty"].(string)+" "+m["reserved"].(string))
+	}
+	if got := js(`[...document.querySelectorAll('#history tr[data-asset]')].map((r) => r.dataset.asset + ' ' + r.dataset.qty + ' ' + r.cells[3].textContent.replaceAll(',', '')).join(';')`); got != strings.Join(want, ";") || !strings.Contains(got, "USD 8495 4900") {
+		t.Errorf("holdings tab %q, API %q (by hand USD 8495 with 4900 reserved)", got, strings.Join(want, ";"))
+	}
+	set("ord-tif", "GTC", "change")
+	set("ord-symbol", "BTC-USD-PERP", "change")
+	if got := js(`[...document.querySelectorAll('#order-form .seg-side .seg-btn')].map((b) => b.textContent).join('/') + ' ' + document.getElementById('ord-spot').hidden`); got != "Buy / Long/Sell / Short true" {
+		t.Errorf("back on the perpetual the ticket reads %q", got)
 	}
 }

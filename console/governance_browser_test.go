@@ -161,8 +161,8 @@ func TestGovernanceInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#gov-notice.callout-ok`)),
 		chromedp.WaitVisible(chromedp.CSS(row+`[data-state="scheduled"]`)),
 	)...)
-	if got := text("#gov-notice"); !strings.Contains(got, "scheduled") {
-		t.Errorf("approval notice %q", got)
+	if got := text("#gov-notice"); !strings.Contains(got, "scheduled") || strings.Contains(got, "null") {
+		t.Errorf("approval notice %q, want the scheduled notice (and no stray null from a missing code)", got)
 	}
 	// The auditor reads, without buttons.
 	step("auditor reads", cat(

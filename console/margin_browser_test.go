@@ -150,7 +150,7 @@ func TestMarginInBrowser(t *testing.T) {
 	v.submit(&engine.Command{Kind: engine.CmdFinDeposit, Client: maker, Ref: "BTC", Amount: 5 * satoshi})
 	v.submit(&engine.Command{Kind: engine.CmdPlaceOrder, Client: maker, Market: spotBTC, Side: book.Sell, Price: 100_000 * btcTicks, Qty: 2 * btcPerLot})
 	carol, carolKey := v.finClient("carol", 800)
-	dave, _ := v.finClient("dave", 1000)
+	dave, daveKey := v.finClient("dave", 1000)
 	erin, _ := v.finClient("erin", 200)
 	v.buyBTC(carol, 500)
 	v.buyBTC(dave, 500)
@@ -462,6 +462,50 @@ func TestMarginInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#history tr[data-kind="margin_call_opened"]`)))
 	if got := eval(`String(document.querySelectorAll('#history tr[data-kind]').length)`); got != strconv.Itoa(len(st2)) {
 		t.Errorf("statement shows %s entries, API %d", got, len(st2))
+	}
+
+	// The order ticket on BTC-USD shows what each margin client may borrow.
+	// carol is under call: nothing, and a taking buy is told why.
+	selectMarket := func(sym, tif string) {
+		eval(`(() => { const s = document.getElementById('ord-symbol'); s.value = ` + strconv.Quote(sym) + `; s.dispatchEvent(new Event('change'));
+			const t = document.getElementById('ord-tif'); t.value = ` + strconv.Quote(tif) + `; t.dispatchEvent(new Event('change')); return ''; })()`)
+	}
+	selectMarket("BTC-USD", "IOC")
+	step("carol's spot ticket", chromedp.WaitVisible(chromedp.CSS(`#ord-spot .spot-row[data-k="borrowable"]`)))
+	if got, want := text(`#ord-spot .spot-row[data-k="borrowable"] .num`), hkdWhole(fin["borrowable_hkd"].(string)); got != want || want != "0" {
+		t.Errorf("carol may borrow %q in the ticket, API %s (under call: 0)", got, fin["borrowable_hkd"])
+	}
+	if got := text("#ord-spot-note"); !strings.Contains(got, "A margin call is open") {
+		t.Errorf("carol's taking-buy note %q", got)
+	}
+	selectMarket("BTC-USD", "GTC")
+	if got := text("#ord-spot-note"); !strings.Contains(got, "Your margin call is open: nothing more can be borrowed") {
+		t.Errorf("carol's resting-buy note %q", got)
+	}
+	// dave may borrow min(2,000,000 − 390,000, 404,600 − 390,000) = 14,600,
+	// and owes US$50,000 (0.5 BTC at 100,000).
+	daveFin := v.do(daveKey, "GET", "/v1/financing", "", 200)
+	step("dave logs in",
+		chromedp.Click(chromedp.ID("logout")),
+		chromedp.WaitVisible(chromedp.ID("login-key")),
+		chromedp.SendKeys(chromedp.ID("login-key"), daveKey.ID),
+		chromedp.SendKeys(chromedp.ID("login-secret"), string(daveKey.Secret)),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("ord-symbol")))
+	selectMarket("BTC-USD", "IOC")
+	step("dave's spot ticket", chromedp.WaitVisible(chromedp.CSS(`#ord-spot .spot-row[data-k="borrowable"]`)))
+	if got, want := text(`#ord-spot .spot-row[data-k="borrowable"] .num`), hkdWhole(daveFin["borrowable_hkd"].(string)); got != want || want != "14,600" {
+		t.Errorf("dave may borrow %q in the ticket, API %s, by hand 14,600", got, daveFin["borrowable_hkd"])
+	}
+	if got := text(`#ord-spot .spot-row[data-k="loan"] .num`); got != "50,000.00" {
+		t.Errorf("dave's USD loan %q, by hand 50,000.00", got)
+	}
+	if got := attr("#ord-spot-note", "data-rule") + " " + text("#ord-spot-note"); !strings.HasPrefix(got, "taking A taking buy") || !strings.Contains(got, "borrows the rest") {
+		t.Errorf("dave's IOC note %q", got)
+	}
+	selectMarket("BTC-USD", "GTC")
+	if got := attr("#ord-spot-note", "data-rule"); got != "resting" {
+		t.Errorf("GTC note rule %q, want resting", got)
 	}
 
 	// 3. An operations key does not see the Margin view.

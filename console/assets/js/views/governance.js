@@ -163,7 +163,7 @@ function mountGovernance(root, ctx, o) {
   function say(kind, text, code) {
     notice.hidden = false;
     notice.className = `callout callout-${kind}`;
-    notice.replaceChildren(h('span', {}, text), code ? h('span', { class: 'code' }, code) : null);
+    notice.replaceChildren(h('span', {}, text), ...(code ? [h('span', { class: 'code' }, code)] : [])); // replaceChildren would print a null
   }
 
   async function act(p, verb) {

@@ -428,7 +428,9 @@ function tapePanel(o, ctx) {
       const pd = dp(c.symbol, 'tick');
       // The chain's header: who, where, why (the trigger) and the outcome.
       rows.push(h('tr', { class: `liq-chain liq-${c.status}`, dataset: { client: c.client_id, chain: c.id } },
-        h('td', { colspan: 5, title: `Collateral ${c.collateral} USD at the start; filled ${c.filled_notional} USD on the book` },
+        // The tooltip names the offline replay of this account (the log
+        // itself is not reachable from the browser).
+        h('td', { colspan: 5, title: `Collateral ${c.collateral} USD at the start; filled ${c.filled_notional} USD on the book.\nReplay it offline, every event of the account: sampan replay --data DATA/journal --account ${c.client_id}` },
           h('span', { class: `flag ${c.status === 'in_progress' ? 'flag-liq' : c.status === 'closed_out' ? 'flag-danger' : 'flag-watch'}` }, STATUS[c.status] || c.status),
           h('span', { class: 'strong' }, ` Client ${c.client_id} `), h('span', { class: 'muted' }, `${c.symbol} · ${dateTimeOf(c.started).replace(' UTC', '')} · `),
           `mark ${fmt(c.trigger_mark, pd)}, equity ${usd(c.equity)} < MM ${usd(c.maintenance_margin)}`,

@@ -6,7 +6,7 @@
 
 import { ApiError } from '../api.js';
 import { DepthBook } from '../book.js';
-import { ADL_TIP, adlLights, countdown, dateTimeOf, decimalsOf, fmt, fromScaled, h, pctSigned, round, sign, timeOf, toScaled, usd } from '../format.js';
+import { ADL_TIP, adlLights, countdown, dateTimeOf, decimalsOf, fmt, fromScaled, h, pct, pctSigned, round, sign, timeOf, toScaled, usd } from '../format.js';
 import { login, logout, onSessionChange, session } from '../session.js';
 import { CallClock, financingOffered } from './margin.js';
 
@@ -86,7 +86,7 @@ function mountAccount(root, ctx, s) {
     if (o.status === 'open' || o.status === 'partially_filled') orders.set(okey(o), o);
     renderOrders();
     refresh();
-  });
+  }, fin, refresh);
 
   const cancelAll = h('button', { class: 'btn btn-small', id: 'cancel-all', onclick: async () => {
     cancelAll.disabled = true;
@@ -140,9 +140,14 @@ function mountAccount(root, ctx, s) {
         `Equity ${usd(a.equity)} USD is below the maintenance margin of ${usd(a.maintenance_margin)} USD. `,
         'The engine has cancelled your open orders and is closing positions; withdrawals are suspended until it finishes.'));
     } else if (!a.eligible && a.ineligible_reason) {
+      const spot = ctx.markets.filter((m) => m.kind === 'spot').map((m) => m.symbol);
       banner.replaceChildren(h('div', { class: 'callout callout-warn', role: 'alert' },
         h('strong', {}, 'Not eligible to trade perpetual contracts. '), a.ineligible_reason.message,
-        h('span', { class: 'code' }, a.ineligible_reason.code)));
+        h('span', { class: 'code' }, a.ineligible_reason.code),
+        // Spot markets are open to every client (eligibility "none"): say so,
+        // or a retail client would think the whole ticket is closed to it.
+        spot.length ? h('div', { class: 'callout-more', id: 'spot-open' },
+          `The spot markets ${spot.join(' and ')} are open to you: buy with cash and sell what your margin-financing account holds.`) : null));
     } else banner.replaceChildren();
     const until = a.classification_expires ? ` · until ${dateTimeOf(a.classification_expires).slice(0, 10)}` : '';
     badges.replaceChildren(
@@ -366,6 +371,7 @@ function financingPanel(ctx, s) {
   const el = h('div', { class: 'fin-strip', id: 'financing', hidden: true });
   const call = h('div', { id: 'financing-call' });
   let f = null, busy = false;
+  const subs = new Set(); // the order ticket's spot box, redrawn after each read
   const clock = new CallClock();
   const left = () => (f && f.call && f.call.state !== 'none' ? clock.left('call') : null);
   function render() {
@@ -411,9 +417,74 @@ function financingPanel(ctx, s) {
       if (e.status >= 400 && e.status < 500) f = null; // no financing on this server, or not for this key
     } finally { busy = false; }
     render();
+    for (const cb of subs) cb(f);
   }
   const tick = setInterval(() => { if (left() !== null) render(); }, 1000);
-  return { el, call, load, destroy: () => clearInterval(tick) };
+  return {
+    el, call, load, offered,
+    data: () => f,
+    onData: (cb) => { subs.add(cb); return () => subs.delete(cb); },
+    destroy: () => clearInterval(tick),
+  };
+}
+
+/**
+ * Moving USD between the derivatives and margin-financing accounts
+ * (POST /v1/transfers), folded under a link in the spot box: cash for a
+ * resting spot buy comes this way. Leaving the financing account is a
+ * withdrawal there, so the engine may refuse it (a margin call, what
+ * resting orders reserve, lending value); the refusal is shown as worded.
+ */
+function transferForm(ctx, s, onMoved) {
+  if (!ctx.paths || !ctx.paths.has('/v1/transfers')) return h('span', { hidden: true });
+  const amount = h('input', { id: 'xfer-amount', inputmode: 'decimal', autocomplete: 'off', placeholder: 'USD', 'aria-label': 'Amount to move, USD' });
+  const result = h('div', { id: 'xfer-result', class: 'ord-result' });
+  const send = (from, to) => async () => {
+    result.replaceChildren();
+    for (const b of buttons) b.disabled = true;
+    try {
+      const r = await s.request('POST', '/v1/transfers', { from, to, amount: amount.value.trim(), idempotency_key: newClientOrderID() });
+      result.replaceChildren(h('div', { class: 'callout callout-ok', role: 'status' }, `Moved ${usd(r.amount)} USD to the ${to} account.`));
+      amount.value = '';
+      onMoved();
+    } catch (e) {
+      result.replaceChildren(h('div', { class: 'callout callout-error', role: 'alert', id: 'xfer-refusal' }, h('strong', {}, 'Transfer refused. '), refusal(e)));
+    } finally {
+      for (const b of buttons) b.disabled = false;
+    }
+  };
+  const buttons = [
+    h('button', { type: 'button', class: 'btn btn-small', id: 'xfer-in', title: 'From the derivatives account to the margin-financing account', onclick: send('derivatives', 'financing') }, 'To financing'),
+    h('button', { type: 'button', class: 'btn btn-small', id: 'xfer-out', title: 'From the margin-financing account to the derivatives account', onclick: send('financing', 'derivatives') }, 'To derivatives'),
+  ];
+  const body = h('div', { class: 'xfer', id: 'xfer', hidden: true }, h('div', { class: 'xfer-row' }, amount, ...buttons), result);
+  const toggle = h('button', { type: 'button', class: 'btn-link', id: 'xfer-toggle', 'aria-expanded': 'false', onclick: () => {
+    body.hidden = !body.hidden;
+    toggle.setAttribute('aria-expanded', String(!body.hidden));
+    if (!body.hidden) amount.focus();
+  } }, 'Move USD between your accounts');
+  return h('div', { class: 'xfer-wrap' }, toggle, body);
+}
+
+/**
+ * What of an asset the financing account can still use: held minus what
+ * resting spot orders reserve, as text and as a scaled BigInt (0 when not
+ * held; a currency with a loan holds no cash).
+ */
+function freeOf(f, asset) {
+  const hd = (f.holdings || []).find((x) => x.asset === asset);
+  const qty = hd ? hd.qty : '0', reserved = hd ? hd.reserved || '0' : '0';
+  const dp = Math.max(decimalsOf(qty), decimalsOf(reserved));
+  const v = toScaled(qty, dp) - toScaled(reserved, dp);
+  const scaled = v > 0n ? v : 0n;
+  return { qty, reserved, dp, scaled, text: fromScaled(scaled, dp) };
+}
+
+/** Compare two scaled decimals a·10^-ad and b·10^-bd exactly. */
+function cmpScaled(a, ad, b, bd) {
+  const d = Math.max(ad, bd);
+  const x = a * 10n ** BigInt(d - ad), y = b * 10n ** BigInt(d - bd);
+  return x > y ? 1 : x < y ? -1 : 0;
 }
 
 /** A fresh client_order_id: the API treats a repeat as a retry. */
@@ -456,29 +527,44 @@ function refusal(e) {
 
 // --------------------------------------------------------------- ticket --
 
-function orderTicket(ctx, s, onPlaced) {
+function orderTicket(ctx, s, onPlaced, fin, onMoved) {
   let symbol = ctx.markets[0].symbol, side = 'buy', type = 'limit';
   let book = null, stopDepth = () => {};
   const mkt = () => ctx.bySymbol.get(symbol);
+  // A spot market (margin financing) trades the asset itself: no long or
+  // short, no leverage, no reduce-only (the engine refuses the flag), and it
+  // is paid from the margin-financing account, not the derivatives margin.
+  const isSpot = () => mkt().kind === 'spot';
 
-  const symSel = h('select', { id: 'ord-symbol', onchange: () => { symbol = symSel.value; watchBook(); update(); } },
-    ctx.markets.map((m) => h('option', { value: m.symbol }, m.symbol)));
+  const symSel = h('select', { id: 'ord-symbol', onchange: () => {
+    symbol = symSel.value;
+    watchBook();
+    sideSeg.draw();
+    if (isSpot()) fin.load(); // the cash and holdings the spot box shows
+    update();
+  } },
+  ctx.markets.map((m) => h('option', { value: m.symbol }, m.kind === 'spot' ? `${m.symbol} (spot)` : m.symbol)));
   const seg = (name, opts, get, set) => {
     const wrap = h('div', { class: `seg seg-${name}`, role: 'radiogroup' });
-    const draw = () => wrap.replaceChildren(...opts.map(([v, label]) => h('button', {
+    wrap.draw = () => wrap.replaceChildren(...opts().map(([v, label]) => h('button', {
       type: 'button', class: `seg-btn ${get() === v ? 'on' : ''} seg-${v}`, role: 'radio', 'aria-checked': String(get() === v), id: `ord-${name}-${v}`,
-      onclick: () => { set(v); draw(); update(); },
+      onclick: () => { set(v); wrap.draw(); update(); },
     }, label)));
-    draw();
+    wrap.draw();
     return wrap;
   };
-  const sideSeg = seg('side', [['buy', 'Buy / Long'], ['sell', 'Sell / Short']], () => side, (v) => { side = v; });
-  const typeSeg = seg('type', [['limit', 'Limit'], ['market', 'Market']], () => type, (v) => { type = v; });
+  const sideSeg = seg('side', () => (isSpot() ? [['buy', 'Buy'], ['sell', 'Sell']] : [['buy', 'Buy / Long'], ['sell', 'Sell / Short']]),
+    () => side, (v) => { side = v; });
+  const typeSeg = seg('type', () => [['limit', 'Limit'], ['market', 'Market']], () => type, (v) => { type = v; });
   const priceIn = h('input', { id: 'ord-price', inputmode: 'decimal', autocomplete: 'off', oninput: () => update() });
   const qtyIn = h('input', { id: 'ord-qty', inputmode: 'decimal', autocomplete: 'off', oninput: () => update() });
-  const tifSel = h('select', { id: 'ord-tif', title: 'Time in force' }, [['GTC', 'GTC'], ['IOC', 'IOC'], ['FOK', 'FOK']].map(([v, t]) => h('option', { value: v }, t)));
+  const tifSel = h('select', { id: 'ord-tif', title: 'Time in force', onchange: () => update() }, [['GTC', 'GTC'], ['IOC', 'IOC'], ['FOK', 'FOK']].map(([v, t]) => h('option', { value: v }, t)));
   const postOnly = h('input', { type: 'checkbox', id: 'ord-post-only', onchange: () => update() });
   const reduceOnly = h('input', { type: 'checkbox', id: 'ord-reduce-only' });
+  const reduceLabel = h('label', { class: 'check', id: 'ord-reduce-only-label' }, reduceOnly, 'Reduce-only');
+  const kindNote = h('span', { class: 'panel-note', id: 'ord-kind' });
+  const spotBox = h('div', { class: 'spot-box', id: 'ord-spot', hidden: true });
+  const xfer = transferForm(ctx, s, () => { fin.load(); onMoved(); });
   const bidBtn = h('button', { type: 'button', class: 'quote quote-bid', id: 'ord-bid', onclick: () => pick('bid') });
   const askBtn = h('button', { type: 'button', class: 'quote quote-ask', id: 'ord-ask', onclick: () => pick('ask') });
   const priceUnit = h('span', { class: 'unit' }, 'USD');
@@ -516,7 +602,12 @@ function orderTicket(ctx, s, onPlaced) {
 
   function update() {
     const m = mkt(), pd = decimalsOf(m.tick), qd = decimalsOf(m.lot);
-    qtyUnit.textContent = m.symbol.split('-')[0];
+    const spot = isSpot();
+    qtyUnit.textContent = m.base_asset || m.symbol.split('-')[0];
+    priceUnit.textContent = m.quote_asset || m.settlement_asset || 'USD';
+    kindNote.textContent = spot ? 'Spot' : 'Perpetual';
+    reduceLabel.hidden = spot;
+    if (spot) reduceOnly.checked = false;
     priceIn.placeholder = `tick ${m.tick}`;
     qtyIn.placeholder = `lot ${m.lot}`;
     priceRow.hidden = type === 'market';
@@ -524,10 +615,69 @@ function orderTicket(ctx, s, onPlaced) {
     postOnly.disabled = type === 'market';
     if (type === 'market') postOnly.checked = false;
     const p = toScaled(priceIn.value, pd), q = toScaled(qtyIn.value, qd);
-    value.textContent = type === 'limit' && p !== null && q !== null && p > 0n && q > 0n ? fmt(fromScaled(p * q, pd + qd), 2) + ' USD' : '—';
+    const exact = type === 'limit' && p !== null && q !== null && p > 0n && q > 0n ? fromScaled(p * q, pd + qd) : null;
+    value.textContent = exact === null ? '—' : `${usd(exact)} ${priceUnit.textContent}`;
+    value.title = exact === null ? '' : `Exact: ${exact} ${priceUnit.textContent}`;
     submit.textContent = `${side === 'buy' ? 'Buy' : 'Sell'} ${m.symbol}`;
     submit.className = `btn btn-submit btn-${side}`;
+    spotBox.hidden = !spot;
+    if (spot) renderSpot(p !== null && q !== null && p > 0n && q > 0n ? p * q : null, pd + qd, q, qd);
   }
+
+  // The spot box: what the margin-financing account can pay with, and how
+  // this order would be paid. A resting buy (GTC limit, or post-only) must
+  // be covered by quote cash held and not reserved (the engine refuses it
+  // with spot_resting_buy_needs_cash); an IOC, FOK or market buy spends the
+  // cash first and may borrow the rest; a sell needs the asset held.
+  function renderSpot(cost, costDp, qty, qd) {
+    const m = mkt(), base = m.base_asset, quote = m.quote_asset;
+    const f = fin.data();
+    if (!f) {
+      spotBox.replaceChildren(h('p', { class: 'spot-note' }, fin.offered
+        ? 'Reading your margin-financing account…'
+        : 'This server does not offer GET /v1/financing, so the console cannot show your cash and holdings. A resting buy is paid in cash you hold; an IOC, FOK or market buy may borrow.'));
+      return;
+    }
+    const cash = freeOf(f, quote), held = freeOf(f, base);
+    const loan = (f.loans || []).find((l) => l.currency === quote);
+    const cr = f.credit || {}, callOpen = f.call && f.call.state !== 'none';
+    const margin = cr.assessed && cr.approved && !cr.expired;
+    const row = (k, v, key, tip) => h('div', { class: 'spot-row', dataset: { k: key }, title: tip || null },
+      h('span', { class: 'muted' }, k), h('span', { class: 'num' }, v));
+    const rows = [
+      row(`${quote} cash available`, usd(cash.text), 'cash', `Held ${cash.qty} ${quote}, reserved by resting buys ${cash.reserved}`),
+      row(`${base} available`, fmt(held.text, decimalsOf(m.lot)), 'held', `Held ${held.qty} ${base}, reserved by resting sells ${held.reserved}`),
+    ];
+    if (loan) rows.push(row(`${quote} loan`, usd(loan.balance), 'loan', `Exact: ${loan.balance} ${quote}; accrued interest ${loan.accrued_interest}`));
+    rows.push(margin
+      ? row('Can borrow (HKD)', hkdText(f.borrowable_hkd), 'borrowable', `Exact: HK$${f.borrowable_hkd}. The lower of credit limit − loan and lending value − loan; a purchase adds the lending value of what it buys.`)
+      : row('Can borrow', cr.assessed ? 'No (credit not approved or expired)' : 'No (not a margin client)', 'borrowable'));
+
+    const resting = type === 'limit' && (tifSel.value === 'GTC' || postOnly.checked);
+    let note, warn = false;
+    if (side === 'sell') {
+      warn = qty !== null && qty > 0n && cmpScaled(qty, qd, held.scaled, held.dp) > 0;
+      note = `A sell needs ${base} you hold and have not reserved for other sells${warn ? `: you have ${fmt(held.text, decimalsOf(m.lot))} ${base}.` : '; it never borrows.'}`;
+    } else if (resting) {
+      warn = cost !== null && cmpScaled(cost, costDp, cash.scaled, cash.dp) > 0;
+      note = warn
+        ? `A resting buy is paid in ${quote} cash you hold: this one needs ${usd(fromScaled(cost, costDp))} ${quote}, you have ${usd(cash.text)}. ${margin && !callOpen ? 'To buy on margin, send it IOC, FOK or market.' : `Deposit ${quote} or transfer it from your derivatives account first.`}`
+        : `A resting buy (GTC or post-only) is paid in ${quote} cash you hold, reserved while it rests; it never borrows. ${
+          callOpen ? 'Your margin call is open: nothing more can be borrowed until it is cured.'
+            : margin ? 'To buy on margin, send an IOC, FOK or market order.' : 'Without an approved credit assessment no buy can borrow.'}`;
+    } else if (callOpen) {
+      warn = true;
+      note = `A margin call is open: the engine lends nothing more until it is cured, so this buy must be covered by ${quote} cash.`;
+    } else if (margin) {
+      note = `A taking buy (IOC, FOK or market) spends your ${quote} cash first and borrows the rest against your collateral, within what you can borrow plus the lending value of the ${base} bought.`;
+    } else {
+      note = `A taking buy spends your ${quote} cash; without an approved credit assessment it cannot borrow.`;
+    }
+    spotBox.replaceChildren(h('div', { class: 'spot-head' }, 'Margin-financing account'), ...rows,
+      h('p', { class: `spot-note ${warn ? 'spot-warn' : ''}`, id: 'ord-spot-note', dataset: { rule: side === 'sell' ? 'sell' : resting ? 'resting' : 'taking' } }, note),
+      ...(quote === 'USD' ? [xfer] : [])); // the same nodes each time: what is typed survives a redraw
+  }
+  const stopFin = fin.onData(() => { if (isSpot()) update(); });
 
   const form = h('form', { class: 'ticket-form', id: 'order-form', onsubmit: async (e) => {
     e.preventDefault();
@@ -537,7 +687,7 @@ function orderTicket(ctx, s, onPlaced) {
       body.time_in_force = tifSel.value;
       if (postOnly.checked) body.post_only = true;
     }
-    if (reduceOnly.checked) body.reduce_only = true;
+    if (reduceOnly.checked && !isSpot()) body.reduce_only = true;
     submit.disabled = true;
     result.replaceChildren();
     try {
@@ -562,15 +712,16 @@ function orderTicket(ctx, s, onPlaced) {
   h('div', { class: 'ticket-opts' },
     h('div', { class: 'checks' },
       h('label', { class: 'check' }, postOnly, 'Post-only'),
-      h('label', { class: 'check' }, reduceOnly, 'Reduce-only')),
+      reduceLabel),
     h('label', { for: 'ord-tif', class: 'sr-only' }, 'Time in force'), tifSel),
+  spotBox,
   h('div', { class: 'ord-value' }, h('span', { class: 'muted' }, 'Order value'), value),
   submit, result);
 
   watchBook();
   update();
-  const el = h('section', { class: 'panel ticket' }, h('header', { class: 'panel-head' }, h('h2', {}, 'New order')), form);
-  return { el, destroy: () => stopDepth() };
+  const el = h('section', { class: 'panel ticket' }, h('header', { class: 'panel-head' }, h('h2', {}, 'New order'), kindNote), form);
+  return { el, destroy: () => { stopDepth(); stopFin(); } };
 }
 
 // -------------------------------------------------------------- history --
@@ -588,6 +739,12 @@ function historyPanel(ctx, s) {
   ];
   // The margin-financing statement (loans, purchases and sales, interest,
   // calls, close-out steps), on a venue with financing.
+  // What the financing account holds: spot purchases land here, not in
+  // Positions.
+  if (financingOffered(ctx) && ctx.paths && ctx.paths.has('/v1/financing')) {
+    tabs.push({ id: 'holdings', title: 'Holdings', path: '/v1/financing', key: 'holdings',
+      head: ['Asset', 'Kind', 'Qty', 'Reserved', 'Financed', 'Price', 'Haircut', 'Lending value (HKD)'], nums: [2, 3, 4, 5, 6, 7], row: holdingRow });
+  }
   if (financingOffered(ctx) && ctx.paths && ctx.paths.has('/v1/financing/statement')) {
     tabs.push({ id: 'statement', title: 'Financing statement', path: '/v1/financing/statement?limit=100', key: 'entries',
       head: ['Time', 'Entry', 'Asset', 'Qty', 'Amount', 'Detail'], nums: [3, 4], row: statementRow });
@@ -605,7 +762,9 @@ function historyPanel(ctx, s) {
       h('td', { class: f.side === 'buy' ? 'up' : 'down' }, f.side === 'buy' ? 'Buy' : 'Sell'),
       h('td', { class: 'num' }, fmt(f.price, pdp(f.symbol))), h('td', { class: 'num' }, fmt(f.qty, qdp(f.symbol))),
       h('td', { class: 'num', title: `Exact: ${f.fee} USD` }, usd(f.fee)),
-      h('td', { class: `num ${pnlClass(f.realized_pnl)}`, title: `Exact: ${f.realized_pnl} USD` }, signedUsd(f.realized_pnl)),
+      // A spot fill exchanges the asset itself: there is no position, so no realised PnL.
+      spec(f.symbol) && spec(f.symbol).kind === 'spot' ? h('td', { class: 'num muted', title: 'Spot: no position, no realised PnL' }, '—')
+        : h('td', { class: `num ${pnlClass(f.realized_pnl)}`, title: `Exact: ${f.realized_pnl} USD` }, signedUsd(f.realized_pnl)),
       h('td', { class: 'muted' }, f.liquidity));
   }
   function orderRow(o) {
@@ -624,6 +783,17 @@ function historyPanel(ctx, s) {
       h('td', { class: 'num' }, fmt(p.mark, pdp(p.symbol))),
       h('td', { class: 'num', title: `Exact: ${p.notional} USD` }, usd(p.notional)),
       h('td', { class: `num ${pnlClass(p.amount)}`, title: `Exact: ${p.amount} USD` }, signedUsd(p.amount)));
+  }
+
+  function holdingRow(x) {
+    return h('tr', { dataset: { asset: x.asset, qty: x.qty } },
+      h('td', { class: 'strong' }, x.asset), h('td', { class: 'muted' }, (x.kind || '').replaceAll('_', ' ')),
+      h('td', { class: 'num' }, fmt(x.qty)),
+      h('td', { class: 'num', title: 'Reserved by resting spot orders' }, fmt(x.reserved || '0')),
+      h('td', { class: 'num', title: 'Bought with the loan: sold first in a close-out' }, fmt(x.financed || '0')),
+      h('td', { class: 'num' }, x.price ? `${fmt(x.price)} ${x.price_ccy || ''}` : '—'),
+      h('td', { class: 'num' }, x.eligible ? pct(fromScaled(BigInt(x.haircut_ppm || 0), 6)) : 'Not eligible'),
+      h('td', { class: 'num', title: `Exact: HK$${x.lending_value_hkd}` }, hkdText(x.lending_value_hkd)));
   }
 
   function statementRow(e) {
@@ -666,7 +836,9 @@ function historyPanel(ctx, s) {
     el: h('section', { class: 'panel' }, h('header', { class: 'panel-head panel-tabs' }, bar),
       h('div', { class: 'scroll scroll-short' }, h('table', { class: 'tbl' }, thead, body))),
     reload,
-    onFill(f) { if (active.id === 'fills') { rows.unshift(f); render(); } },
+    onFill(f) {
+      if (active.id === 'fills') { rows.unshift(f); render(); } else if (active.id === 'holdings') later();
+    },
     onOrder() { if (active.id === 'orders') later(); },
     onFunding(p) { if (active.id === 'funding') { rows.unshift(p); render(); } },
     destroy() { alive = false; clearTimeout(timer); },
