@@ -77,6 +77,12 @@ func NewSim(cfg SimConfig) *Sim {
 // Fair returns the current fair price (units of 10^-Decimals).
 func (s *Sim) Fair() int64 { return s.fair }
 
+// Shift moves the fair price by ppm at once (a scripted move on top of the
+// random walk; the next step's quotes carry it).
+func (s *Sim) Shift(ppm int64) {
+	s.fair = max(s.fair+ppmOf(s.fair, ppm), 1)
+}
+
 func (s *Sim) draw(ppm int64) int64 {
 	if ppm <= 0 {
 		return 0

@@ -168,3 +168,25 @@ func TestSimThroughIndex(t *testing.T) {
 		t.Errorf("entered %d exited %d", entered, exited)
 	}
 }
+
+// Shift moves the fair price by exactly the ppm asked (rounded down), and
+// the next step's quotes are around the shifted price.
+func TestSimShift(t *testing.T) {
+	cfg := DefaultSim(7)
+	cfg.Vol, cfg.JumpOdds, cfg.Spread = 0, 0, 0
+	s := NewSim(cfg)
+	s.Shift(-25_000) // −2.5% of 65,000.00
+	if s.Fair() != 6_337_500 {
+		t.Fatalf("fair after −2.5%%: %d", s.Fair())
+	}
+	_, qs := s.Next()
+	for _, q := range qs {
+		if q.Price != "63375" {
+			t.Fatalf("quote %+v", q)
+		}
+	}
+	s.Shift(-2_000_000) // never below one unit
+	if s.Fair() != 1 {
+		t.Fatalf("floor: %d", s.Fair())
+	}
+}

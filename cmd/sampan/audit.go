@@ -64,7 +64,7 @@ func init() {
 		Use:   "export --data DIR [--from N] [--to M] [--out FILE]",
 		Short: "Replay the journal and write every engine event as a hash-chained JSON line",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			data, err := auditExport(dir, from, to)
+			data, err := auditExport(journalDirOf(dir), from, to)
 			if err != nil {
 				return err
 			}
@@ -76,7 +76,7 @@ func init() {
 			return err
 		},
 	}
-	export.Flags().StringVar(&dir, "data", "", "journal directory of a stopped node (DATA/journal)")
+	export.Flags().StringVar(&dir, "data", "", "data directory of a stopped node (DATA or DATA/journal)")
 	export.Flags().Uint64Var(&from, "from", 1, "first record (event sequence number)")
 	export.Flags().Uint64Var(&to, "to", 0, "last record (0: the end)")
 	export.Flags().StringVar(&out, "out", "", "write to this file instead of standard output")

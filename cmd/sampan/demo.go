@@ -83,7 +83,8 @@ var demoClients = []demoClientSpec{
 	{"alice", "individual_pi", "a professional investor (evidence, knowledge, disclosure v1 accepted): may trade perpetuals", "250000"},
 	{"bob", "retail", "a retail client: refused when opening a perpetual position, and told why", "10000"},
 	{"carol", "individual_pi", "a professional investor whose evidence expires in about 20 days (on the renewal list); also a margin client: HK shares and HKD as collateral, BTC bought on margin", "50000"},
-	{"dave", "individual_pi", "a highly leveraged trader who sits near his liquidation price", "8000"},
+	{"dave", "individual_pi", "an ETH long at about 7× leverage: the ETH fall of the first minute leaves him a few percent from his liquidation price", "8000"},
+	{"frank", "individual_pi", "an ETH long at about 9.5× leverage: the ETH fall of the first minute liquidates him (replay it)", "4000"},
 	{"erin", "retail", "a margin client (0005.HK, BTC bought on margin) whose shares fell: under a margin call, its deadline counting down", "1000"},
 	{"mm-1", "institutional_pi", "market-maker bot", "5000000"},
 	{"mm-2", "institutional_pi", "market-maker bot", "5000000"},
@@ -183,7 +184,7 @@ func runDemo(ctx context.Context, data, httpAddr string) error {
 	}
 	run(func(ctx context.Context) { demoStatus(ctx, s, stats) })
 	if fresh {
-		run(func(ctx context.Context) { openDaveLong(ctx, s, st) })
+		run(func(ctx context.Context) { leveragedLongs(ctx, s, st, feeds) })
 		run(func(ctx context.Context) { fin.marginBuys(ctx, fairTicks(feeds, markets[fin.spotBTC])) })
 	}
 	run(fin.runPrices)
@@ -396,8 +397,12 @@ What to try:
   GET /v1/disclosure as alice shows the risk disclosure she accepted (version, SHA-256, text).
   As the compliance officer: GET /v1/admin/renewals lists carol, whose classification expires soon;
   POST /v1/admin/clients/{id}/classification with new evidence renews it (docs/api.md, Onboarding).
+  In the first minute of a new demo ETH falls about 11%%: frank (about 9.5× long) is liquidated —
+  the Risk view's tape shows it — and dave (about 7×) is left near his liquidation price. To see
+  exactly why frank was liquidated, stop the demo and run
+    go run ./cmd/sampan replay --data %s --account %s
 
-`, u, u)
+`, u, u, s.cfg.Data, st.Clients["frank"].ID)
 }
 
 // setupDemoGovernance leaves one parameter change waiting for a checker:
@@ -548,34 +553,6 @@ func demoStatus(ctx context.Context, s *service, stats *bots.Stats) {
 			fmt.Printf("%s  BTC-USD-PERP last %v mark %v  bot orders %d (refused %d)\n", time.Now().Format("15:04:05"),
 				tk["last"], tk["mark"], stats.Orders.Load(), stats.Rejected.Load())
 		}
-	}
-}
-
-// openDaveLong has dave buy at market, near his maximum leverage, once the
-// makers are quoting, so ordinary price moves bring him near his
-// liquidation price.
-func openDaveLong(ctx context.Context, s *service, st *demoState) {
-	select {
-	case <-ctx.Done():
-		return
-	case <-time.After(3 * time.Second):
-	}
-	// An IOC limit a little above fair rather than a market order: the
-	// pre-trade check values a market order at its band-edge worst price,
-	// which a nearly fully levered account cannot afford.
-	m := demoMarkets(s)[0]
-	var tk map[string]any
-	_ = client.New(s.URL(), "", "").Do(ctx, "GET", "/v1/markets/BTC-USD-PERP/ticker", nil, &tk)
-	mark, _ := tk["mark"].(string)
-	p, err := m.Spec.ParsePrice(mark)
-	if err != nil {
-		fmt.Println("note: no mark yet for dave's opening order:", err)
-		return
-	}
-	limit := m.Spec.FormatPrice(p + p/1000)
-	dave := clientFor(s, st, "dave")
-	if _, err := dave.Place(ctx, client.Order{Symbol: "BTC-USD-PERP", Side: "buy", Type: "limit", TimeInForce: "IOC", Price: limit, Qty: "1.0", ClientOrderID: "dave-open"}); err != nil && ctx.Err() == nil {
-		fmt.Println("note: dave's opening order was refused:", err)
 	}
 }
 

@@ -167,6 +167,13 @@ func (f *simFeeds) fair(u string) int64 {
 	return f.sims[u].Fair()
 }
 
+// shift moves an underlying's simulated fair price by ppm (scripted moves).
+func (f *simFeeds) shift(u string, ppm int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sims[u].Shift(ppm)
+}
+
 func (f *simFeeds) run(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()

@@ -82,3 +82,11 @@ var governanceRoles = map[gateway.Role]governance.Role{
 	gateway.RoleCompliance: governance.RoleComplianceOfficer, gateway.RoleOperations: governance.RoleOperations,
 	gateway.RoleAuditor: governance.RoleAuditor,
 }
+
+// journalDirOf accepts a node's data directory or its journal directory.
+func journalDirOf(dir string) string {
+	if _, err := os.Stat(filepath.Join(dir, "journal", "wal")); err == nil {
+		return filepath.Join(dir, "journal")
+	}
+	return dir
+}

@@ -26,6 +26,7 @@ func init() {
 			if engineFactory == nil {
 				return errNoEngine
 			}
+			dir := journalDirOf(dir)
 			factoryDir = dir
 			sm := engineFactory()
 			view, _ := sm.(accountView)
@@ -56,7 +57,7 @@ func init() {
 			return nil
 		},
 	}
-	c.Flags().StringVar(&dir, "data", "", "data directory of a stopped node")
+	c.Flags().StringVar(&dir, "data", "", "data directory of a stopped node (DATA or DATA/journal)")
 	c.Flags().Uint64Var(&until, "until", 0, "last log index to apply (0: the whole log)")
 	c.Flags().StringVar(&account, "account", "", "account to show")
 	c.MarkFlagRequired("data")

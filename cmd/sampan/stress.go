@@ -68,14 +68,6 @@ operator key with view_risk: risk officer, admin or auditor).`,
 	rootCmd.AddCommand(c)
 }
 
-// journalDirOf accepts a node's data directory or its journal directory.
-func journalDirOf(dir string) string {
-	if _, err := os.Stat(filepath.Join(dir, "journal", "wal")); err == nil {
-		return filepath.Join(dir, "journal")
-	}
-	return dir
-}
-
 // stressOffline rebuilds the engine from the directory and runs the test.
 func stressOffline(dir string) (gateway.StressReport, error) {
 	jdir := journalDirOf(dir)

@@ -32,6 +32,7 @@ It exits non-zero unless everything matches.`,
 			if engineFactory == nil {
 				return errNoEngine
 			}
+			dir := journalDirOf(dir)
 			factoryDir = dir
 			rep, err := journal.Verify(dir, engineFactory)
 			if err != nil {
@@ -44,7 +45,7 @@ It exits non-zero unless everything matches.`,
 			return nil
 		},
 	}
-	c.Flags().StringVar(&dir, "data", "", "data directory of a stopped node")
+	c.Flags().StringVar(&dir, "data", "", "data directory of a stopped node (DATA or DATA/journal)")
 	c.MarkFlagRequired("data")
 	rootCmd.AddCommand(c)
 }
