@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/sampan-hk/sampan/core/eligibility"
 	"github.com/sampan-hk/sampan/core/engine"
 	"github.com/sampan-hk/sampan/core/fixed"
+	"github.com/sampan-hk/sampan/core/lending"
 )
 
 // This file answers "why": it renders engine state and events for one
@@ -140,14 +143,98 @@ func (m *Machine) FormatEvent(ev *engine.Event) string {
 	case engine.EvAdlQuantile:
 		return fmt.Sprintf("%s client %d %s %s position %s: ADL queue quantile %d", head, ev.Client, sym, ev.Side, qty(ev.Size), ev.Quantile)
 	case engine.EvFinancing, engine.EvSecuritySale:
-		// Financing amounts are minor units of the asset named by id
-		// (engine.CollateralTable lists the registry); base figures are micro-HKD.
-		f := ev.Fin
-		return fmt.Sprintf("%s client %d %s asset %d qty %d amount %d debit %d lending value %d shortfall %d step %s",
-			head, ev.Client, f.Kind, f.Asset, f.Qty, f.Amount, f.Debit, f.Lending, f.Short, f.Step)
+		return head + " " + m.financingLine(ev)
+	case engine.EvEligibility:
+		return head + " " + eligibilityLine(ev)
 	case engine.EvCloseOutOrder:
 		return fmt.Sprintf("%s client %d %s close-out step %d: sell %s at %s, unfilled %s, proceeds %s",
 			head, ev.Client, sym, ev.Flags, qty(ev.Qty), px(ev.Price), qty(ev.Remaining), usd(ev.Amount))
 	}
 	return fmt.Sprintf("%s client %d market %s price %s qty %s amount %s code %s", head, ev.Client, sym, px(ev.Price), qty(ev.Qty), usd(ev.Amount), ev.Code)
+}
+
+// financingLine renders a lending event with asset codes and decimal
+// amounts (quantities in the asset's units, money in the currency's,
+// debit, lending value and shortfall in the base currency).
+func (m *Machine) financingLine(ev *engine.Event) string {
+	f := ev.Fin
+	var asset, ccy, base lending.Asset
+	m.View(func(e *engine.Engine) {
+		if b := e.Financing(); b != nil {
+			asset, ccy, base = b.Asset(f.Asset), b.Asset(f.Currency), b.Asset(lending.BaseAsset)
+		}
+	})
+	dec := func(a fixed.Amount, as lending.Asset) string {
+		return fixed.TrimDecimal(fixed.FormatDecimal(int64(a), as.Decimals)) + " " + as.Code
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "client %d financing %s", ev.Client, f.Kind)
+	if f.Qty != 0 {
+		fmt.Fprintf(&sb, " %s", dec(f.Qty, asset))
+	} else if asset.Code != "" && f.Amount != 0 {
+		ccy = asset // loan events: Amount is in Asset (the loan currency)
+	}
+	if f.Amount != 0 {
+		fmt.Fprintf(&sb, " amount %s", dec(f.Amount, ccy))
+	}
+	if f.Step != 0 {
+		fmt.Fprintf(&sb, " close-out step %s", f.Step)
+	}
+	fmt.Fprintf(&sb, "; after: debit %s, lending value %s", dec(f.Debit, base), dec(f.Lending, base))
+	if f.Short != 0 {
+		fmt.Fprintf(&sb, ", shortfall %s", dec(f.Short, base))
+	}
+	if f.Deadline != 0 {
+		fmt.Fprintf(&sb, ", deadline %s", time.Unix(0, f.Deadline).UTC().Format(time.RFC3339))
+	}
+	return sb.String()
+}
+
+// eligibilityLine renders an onboarding record: only the fields its kind
+// sets.
+func eligibilityLine(ev *engine.Event) string {
+	if ev.Gov == nil {
+		return fmt.Sprintf("client %d eligibility", ev.Client)
+	}
+	r := ev.Gov.Elig
+	if r == nil { // decoded from the log: the record is in the audit payload
+		d, err := eligibility.DecodeEvent(ev.Gov.Audit)
+		if err != nil {
+			return fmt.Sprintf("client %d eligibility (%v)", ev.Client, err)
+		}
+		r = &d
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "client %d %s", ev.Client, r.Kind)
+	hk := time.FixedZone("HKT", eligibility.HKOffsetSeconds)
+	day := func(ns int64) string { return time.Unix(0, ns).In(hk).Format(time.DateOnly) } // dates are Hong Kong days
+	hkd := func(a fixed.Amount) string { return "HK$" + fixed.TrimDecimal(fixed.FormatDecimal(int64(a), 2)) }
+	if r.Class != 0 || r.Evidence != 0 {
+		fmt.Fprintf(&sb, " class %s evidence %s", r.Class, r.Evidence)
+	}
+	if r.EvidenceDate != 0 {
+		fmt.Fprintf(&sb, " dated %s", day(r.EvidenceDate))
+	}
+	if r.Portfolio != 0 {
+		fmt.Fprintf(&sb, " portfolio %s", hkd(r.Portfolio))
+	}
+	if r.TotalAssets != 0 {
+		fmt.Fprintf(&sb, " total assets %s", hkd(r.TotalAssets))
+	}
+	if r.Expiry != 0 {
+		fmt.Fprintf(&sb, " expires %s", day(r.Expiry))
+	}
+	if r.Trades != 0 || r.Basis != 0 {
+		fmt.Fprintf(&sb, " knowledge basis %s (%d trades)", r.Basis, r.Trades)
+	}
+	if r.Version != 0 {
+		fmt.Fprintf(&sb, " disclosure v%d", r.Version)
+	}
+	if r.Operator != "" {
+		fmt.Fprintf(&sb, " by %s", r.Operator)
+	}
+	if r.Reference != "" {
+		fmt.Fprintf(&sb, " ref %q", r.Reference)
+	}
+	return sb.String()
 }

@@ -70,6 +70,48 @@ func (e *Event) Encode(dst []byte) []byte {
 	return appendStr(dst, e.Reference)
 }
 
+// ErrBadEvent: DecodeEvent met a payload Encode could not have written.
+var ErrBadEvent = errors.New("eligibility: malformed event payload")
+
+// DecodeEvent reads an Encode payload back (format 1), so an audit record
+// or a replayed engine event can be shown field by field.
+func DecodeEvent(b []byte) (Event, error) {
+	var e Event
+	if len(b) < 5+8*8+4+32 || b[0] != 1 {
+		return e, ErrBadEvent
+	}
+	e.Kind, e.Class, e.Evidence, e.Basis = EventKind(b[1]), Class(b[2]), EvidenceKind(b[3]), Basis(b[4])
+	b = b[5:]
+	u := make([]uint64, 8)
+	for i := range u {
+		u[i], b = binary.BigEndian.Uint64(b), b[8:]
+	}
+	e.Seq, e.Time, e.Client, e.EvidenceDate = u[0], int64(u[1]), u[2], int64(u[3])
+	e.Portfolio, e.TotalAssets, e.Expiry, e.Trades = fixed.Amount(u[4]), fixed.Amount(u[5]), int64(u[6]), int64(u[7])
+	e.Version, b = binary.BigEndian.Uint32(b), b[4:]
+	copy(e.Digest[:], b)
+	b = b[32:]
+	var ok bool
+	if e.Operator, b, ok = readStr(b); !ok {
+		return e, ErrBadEvent
+	}
+	if e.Reference, b, ok = readStr(b); !ok || len(b) != 0 {
+		return e, ErrBadEvent
+	}
+	return e, nil
+}
+
+func readStr(b []byte) (string, []byte, bool) {
+	if len(b) < 2 {
+		return "", b, false
+	}
+	n := int(binary.BigEndian.Uint16(b))
+	if len(b) < 2+n {
+		return "", b, false
+	}
+	return string(b[2 : 2+n]), b[2+n:], true
+}
+
 func appendStr(dst []byte, s string) []byte {
 	dst = binary.BigEndian.AppendUint16(dst, uint16(len(s)))
 	return append(dst, s...)
