@@ -163,38 +163,44 @@ func (s *Server) getOpenOrders(w http.ResponseWriter, r *http.Request, c *call) 
 	return nil
 }
 
+// The history endpoints page newest first (history.go): ?limit, ?before
+// (the previous page's next_before) and ?end_time.
+
 func (s *Server) getOrderHistory(w http.ResponseWriter, r *http.Request, c *call) *Error {
-	if e := query(r, "limit"); e != nil {
-		return e
-	}
-	n, e := limitParam(r, 100, ListLimitMax)
+	p, e := pageParams(r, 100, ListLimitMax)
 	if e != nil {
 		return e
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"orders": s.md.Orders(engine.ClientID(c.key.Account), n)})
+	out, next, e := s.orderHistory(r.Context(), engine.ClientID(c.key.Account), p)
+	if e != nil {
+		return e
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"orders": out, "next_before": next})
 	return nil
 }
 
 func (s *Server) getFills(w http.ResponseWriter, r *http.Request, c *call) *Error {
-	if e := query(r, "limit"); e != nil {
-		return e
-	}
-	n, e := limitParam(r, 100, ListLimitMax)
+	p, e := pageParams(r, 100, ListLimitMax)
 	if e != nil {
 		return e
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"fills": s.md.Fills(engine.ClientID(c.key.Account), n)})
+	out, next, e := s.fillHistory(r.Context(), engine.ClientID(c.key.Account), p)
+	if e != nil {
+		return e
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"fills": out, "next_before": next})
 	return nil
 }
 
 func (s *Server) getFundingPayments(w http.ResponseWriter, r *http.Request, c *call) *Error {
-	if e := query(r, "limit"); e != nil {
-		return e
-	}
-	n, e := limitParam(r, 100, ListLimitMax)
+	p, e := pageParams(r, 100, ListLimitMax)
 	if e != nil {
 		return e
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"funding_payments": s.md.FundingPayments(engine.ClientID(c.key.Account), n)})
+	out, next, e := s.fundingHistory(r.Context(), engine.ClientID(c.key.Account), p)
+	if e != nil {
+		return e
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"funding_payments": out, "next_before": next})
 	return nil
 }

@@ -11,8 +11,8 @@ import (
 )
 
 // A client's margin-financing statement: its financing events, newest
-// first, from the read model (marketdata keeps the newest entries since the
-// node started; the read store keeps them all).
+// first, paged by seq: the read model (marketdata) answers the newest entries
+// since the node started, the read store the older ones (history.go).
 
 type statementJSON struct {
 	Seq      uint64 `json:"seq"`
@@ -27,10 +27,7 @@ type statementJSON struct {
 }
 
 func (s *Server) getFinStatement(w http.ResponseWriter, r *http.Request, c *call) *Error {
-	if e := query(r, "limit"); e != nil {
-		return e
-	}
-	n, e := limitParam(r, 100, StatementLimitMax)
+	p, e := pageParams(r, 100, StatementLimitMax)
 	if e != nil {
 		return e
 	}
@@ -44,12 +41,15 @@ func (s *Server) getFinStatement(w http.ResponseWriter, r *http.Request, c *call
 	if !enabled {
 		return engineError(engine.CodeFinancingDisabled)
 	}
-	entries := s.md.Statement(engine.ClientID(c.key.Account), n)
+	entries, next, e := s.statementHistory(r.Context(), engine.ClientID(c.key.Account), p)
+	if e != nil {
+		return e
+	}
 	out := make([]statementJSON, 0, len(entries))
 	for i := range entries {
 		out = append(out, s.statementOf(&reg, &entries[i]))
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"entries": out})
+	WriteJSON(w, http.StatusOK, map[string]any{"entries": out, "next_before": next})
 	return nil
 }
 

@@ -76,6 +76,7 @@ type Server struct {
 	riskScans chan struct{}
 	// workers runs pipelined WebSocket trading requests (ws.go).
 	workers workerPool
+	history HistorySource // read store for history pages, nil: memory only (history.go)
 }
 
 // NewServer builds the API over x and starts its market-data consumer; it

@@ -129,6 +129,58 @@ var schema = []string{
 		flag BOOLEAN
 	)`,
 	`CREATE INDEX IF NOT EXISTS prices_market_kind_time ON prices (market, kind, time)`,
+	// History for the API (docs/read-store.md, "Serving the API"). The
+	// partial index pages a client's orders by acceptance without costing
+	// the other order steps anything; the two trade indexes find an
+	// order's fills (an order's state is folded from its steps and fills).
+	`CREATE INDEX IF NOT EXISTS orders_client_accepted ON orders (client, seq) WHERE event = 'accepted'`,
+	`CREATE INDEX IF NOT EXISTS trades_taker_order ON trades (taker_order)`,
+	`CREATE INDEX IF NOT EXISTS trades_maker_order ON trades (maker_order)`,
+	// Funding payments and financing statement entries in full (the
+	// ledger keeps only the money move): rare rows, so cheap to keep.
+	`CREATE TABLE IF NOT EXISTS funding_payments (
+		seq BIGINT PRIMARY KEY,
+		time BIGINT NOT NULL,
+		client BIGINT NOT NULL,
+		market BIGINT NOT NULL,
+		boundary BIGINT NOT NULL,
+		size BIGINT NOT NULL,
+		rate BIGINT NOT NULL,
+		notional BIGINT NOT NULL,
+		amount BIGINT NOT NULL,
+		balance BIGINT NOT NULL,
+		mark BIGINT NOT NULL
+	)`,
+	`CREATE INDEX IF NOT EXISTS funding_payments_client ON funding_payments (client, seq)`,
+	`CREATE TABLE IF NOT EXISTS financing_statement (
+		seq BIGINT PRIMARY KEY,
+		time BIGINT NOT NULL,
+		client BIGINT NOT NULL,
+		kind_code BIGINT NOT NULL,
+		market BIGINT NOT NULL,
+		step BIGINT NOT NULL,
+		price BIGINT NOT NULL,
+		qty BIGINT NOT NULL,
+		remaining BIGINT NOT NULL,
+		amount BIGINT NOT NULL,
+		code BIGINT NOT NULL,
+		fin_kind BIGINT NOT NULL,
+		fin_asset BIGINT NOT NULL,
+		fin_currency BIGINT NOT NULL,
+		fin_qty BIGINT NOT NULL,
+		fin_amount BIGINT NOT NULL,
+		fin_fine BIGINT NOT NULL,
+		fin_base BIGINT NOT NULL,
+		fin_debit BIGINT NOT NULL,
+		fin_lending BIGINT NOT NULL,
+		fin_short BIGINT NOT NULL,
+		fin_deadline BIGINT NOT NULL,
+		fin_step BIGINT NOT NULL,
+		fin_trigger BIGINT NOT NULL,
+		fin_ppm BIGINT NOT NULL,
+		fin_day BIGINT NOT NULL
+	)`,
+	`CREATE INDEX IF NOT EXISTS financing_statement_client ON financing_statement (client, seq)`,
 	`CREATE TABLE IF NOT EXISTS projector_state (
 		id BIGINT PRIMARY KEY,
 		last_seq BIGINT NOT NULL,
@@ -161,6 +213,7 @@ const (
 // run of events, and the seq they bring the store to.
 type Rows struct {
 	Events, Trades, Orders, Positions, Ledger, Prices table
+	Funding, Statement                                table
 	// latest holds the newest position per (client, market) in this flush;
 	// LatestRows returns them as upserts for positions_latest.
 	latest map[[2]int64][]any
@@ -184,6 +237,9 @@ func newRows() *Rows {
 		Positions: table{name: "positions", cols: []string{"seq", "time", "client", "market", "size", "cost", "realized", "mark", "liq_price"}},
 		Ledger:    table{name: "ledger", cols: []string{"seq", "leg", "time", "client", "market", "kind", "account", "amount", "balance", "rate"}},
 		Prices:    table{name: "prices", cols: []string{"seq", "time", "market", "kind", "price", "source", "rate", "flag"}},
+		Funding: table{name: "funding_payments", cols: []string{"seq", "time", "client", "market", "boundary", "size", "rate", "notional",
+			"amount", "balance", "mark"}},
+		Statement: table{name: "financing_statement", cols: statementCols},
 		latest:    map[[2]int64][]any{},
 	}
 }
@@ -197,7 +253,7 @@ func (r *Rows) reset() {
 }
 
 func (r *Rows) tables() []*table {
-	return []*table{&r.Events, &r.Trades, &r.Orders, &r.Positions, &r.Ledger, &r.Prices}
+	return []*table{&r.Events, &r.Trades, &r.Orders, &r.Positions, &r.Ledger, &r.Prices, &r.Funding, &r.Statement}
 }
 
 // LatestRows returns the positions_latest upserts in a fixed order.
@@ -325,6 +381,15 @@ func (r *Rows) add(ev *engine.Event) {
 			rate = int64(ev.Detail.Rate)
 		}
 		ledger(0, LedgerFunding, "derivatives", int64(ev.Amount), int64(ev.Balance), rate)
+		if ev.Detail != nil {
+			d := ev.Detail
+			r.Funding.rows = append(r.Funding.rows, []any{seq, t, c, int64(ev.Market), d.At, int64(ev.Size), int64(d.Rate),
+				int64(d.Notional), int64(ev.Amount), int64(ev.Balance), int64(ev.Price)})
+		}
+	case engine.EvFinancing, engine.EvCloseOutOrder, engine.EvSecuritySale:
+		if ev.Client != 0 {
+			r.Statement.rows = append(r.Statement.rows, statementRow(ev))
+		}
 	case engine.EvMarkSet:
 		price("mark_set", int64(ev.Price), nil, nil, nil)
 	case engine.EvMark:

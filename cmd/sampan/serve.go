@@ -185,6 +185,9 @@ func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 		gcfg.IPRate, gcfg.IPBurst = cfg.IPRate, cfg.IPBurst
 	}
 	s.api = gateway.NewServer(s.x, gcfg)
+	// History pages older than the in-memory read models reach come from
+	// the read store (docs/api.md, "History and paging").
+	s.api.SetHistory(proj)
 	// The Binance-compatible adapter: same keys, same engine commands, its
 	// own paths (/fapi/, /sapi/, Binance's WebSocket paths).
 	s.bn = binance.NewHandler(s.x, s.keys, s.api.MarketData(), binance.Config{KeyRate: gcfg.KeyRate, KeyBurst: gcfg.KeyBurst,
