@@ -551,8 +551,8 @@ func (s *scanner) object(t reflect.Type) bool {
 	}
 }
 
-// fastDecode fills the two hot request types (an order, a WebSocket
-// request) straight from the bytes, after the scanner has accepted the body
+// fastDecode fills the hot request types (an order, a batch of orders, a
+// WebSocket request) straight from the bytes, after the scanner has accepted the body
 // (valid JSON, no duplicate or unknown keys, no trailing data). It handles
 // only the plain shapes clients send: string fields as strings without
 // escapes or non-ASCII bytes, bool fields as true/false, a WebSocket args
@@ -576,8 +576,47 @@ func fastDecode(body []byte, dst any) bool {
 		}
 		*d = r
 		return true
+	case *batchRequest:
+		var b batchRequest
+		if !fastObject(body, func(key []byte, p *fastParser) bool { return string(key) == "orders" && p.orders(&b.Orders) }) {
+			return false
+		}
+		*d = b
+		return true
 	}
 	return false
+}
+
+// orders reads an array of order objects (a batch's "orders"). Like
+// encoding/json, an empty array gives an empty, non-nil slice.
+func (p *fastParser) orders(dst *[]OrderRequest) bool {
+	if p.peek() != '[' {
+		return false // null or a wrong type: let the decoder say so
+	}
+	p.i++
+	out := make([]OrderRequest, 0, 8)
+	if p.peek() == ']' {
+		p.i++
+		*dst = out
+		return true
+	}
+	for {
+		var o OrderRequest
+		if !p.object(func(key []byte, p *fastParser) bool { return o.set(key, p) }) {
+			return false
+		}
+		out = append(out, o)
+		switch p.peek() {
+		case ',':
+			p.i++
+		case ']':
+			p.i++
+			*dst = out
+			return true
+		default:
+			return false
+		}
+	}
 }
 
 func (o *OrderRequest) set(key []byte, p *fastParser) bool {
@@ -651,11 +690,17 @@ func (p *fastParser) peek() byte {
 // the value.
 func fastObject(b []byte, set func(key []byte, p *fastParser) bool) bool {
 	p := &fastParser{b: b}
+	return p.object(set)
+}
+
+// object calls set for each key of the object at p and moves past it.
+func (p *fastParser) object(set func(key []byte, p *fastParser) bool) bool {
 	if p.peek() != '{' {
 		return false
 	}
 	p.i++
 	if p.peek() == '}' {
+		p.i++
 		return true
 	}
 	for {
@@ -675,6 +720,7 @@ func fastObject(b []byte, set func(key []byte, p *fastParser) bool) bool {
 		case ',':
 			p.i++
 		case '}':
+			p.i++
 			return true
 		default:
 			return false

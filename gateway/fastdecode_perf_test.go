@@ -12,7 +12,7 @@ import (
 // too and produce the same value.
 func fastAgrees(t testing.TB, body []byte) (taken bool) {
 	t.Helper()
-	for _, dst := range []any{&OrderRequest{}, &wsRequest{}} {
+	for _, dst := range []any{&OrderRequest{}, &wsRequest{}, &batchRequest{}} {
 		typ := reflect.TypeOf(dst).Elem()
 		var s scanner
 		if !s.scan(body, typ) {
@@ -46,6 +46,10 @@ var fastCases = []string{
 	`{"op":"place","id":"7","args":{"symbol":"BTC-USD-PERP","side":"buy","qty":"1","nested":{"a":"}\"]"}}}`,
 	`{"op":"place","id":"7","args":[1,2,{"a":[]}]}`, `{"op":"ping"}`, `{"op":"place","args":null}`, `{"op":"place","args":"x"}`,
 	`{"op":"subscribe","id":"s","channels":["trades:BTC-USD-PERP"]}`, `{"op":1}`, `{"id":"a\\b","op":"ping"}`,
+	// batches
+	`{"orders":[{"symbol":"BTC-USD-PERP","side":"buy","type":"limit","price":"64000","qty":"0.001"} , {"side":"sell","post_only":true},{}]}`,
+	`{"orders":[]}`, `{ "orders" : [ ] }`, `{"orders":null}`, `{"orders":[null]}`, `{"orders":[{"qty":"1"},null]}`, `{"orders":{}}`,
+	`{"orders":[{"qty":1}]}`, `{"orders":[{"qty":"1"}],"x":1}`, `{"orders":[[]]}`, `{"orders":[{"side":"b\u0075y"}]}`,
 }
 
 func TestFastDecodeMatchesEncodingJSON(t *testing.T) {
@@ -58,10 +62,13 @@ func TestFastDecodeMatchesEncodingJSON(t *testing.T) {
 	if taken < 8 {
 		t.Fatalf("fast path took only %d of the plain cases: it is not exercised", taken)
 	}
+	if !fastAgrees(t, []byte(batchPlain)) || !fastAgrees(t, []byte(`{"orders":[]}`)) {
+		t.Fatal("fast path did not take a plain batch")
+	}
 	// Every single-byte mutation of the plain bodies (deleted, replaced
 	// by each JSON-significant byte) must agree as well.
 	subs := []byte(`{}[]":,\ 0tfnu` + "\x00\x80")
-	for _, c := range fastCases[:2] {
+	for _, c := range append(fastCases[:2:2], batchPlain) {
 		for i := range len(c) {
 			fastAgrees(t, []byte(c[:i]+c[i+1:]))
 			for _, b := range subs {
@@ -70,6 +77,9 @@ func TestFastDecodeMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// batchPlain is a plain batch body, mutated byte by byte above.
+const batchPlain = `{"orders":[{"symbol":"BTC-USD-PERP","side":"buy","qty":"1","reduce_only":true},{"price":"1"}]}`
 
 func FuzzFastDecode(f *testing.F) {
 	for _, c := range fastCases {

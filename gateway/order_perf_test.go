@@ -1,11 +1,16 @@
 package gateway
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sampan-hk/sampan/core/engine"
 )
 
 // BenchmarkPlaceOrderHandler measures the server's order path without the
@@ -32,6 +37,41 @@ func BenchmarkPlaceOrderHandler(b *testing.B) {
 		ev.srv.ServeHTTP(w, req)
 		if w.Code != http.StatusOK {
 			b.Fatalf("%d %s", w.Code, w.Body)
+		}
+	}
+}
+
+// BenchmarkPlaceTogether20 is the server's path for a WebSocket
+// place_batch of 20 orders without the network: strict decode of the
+// batch, 20 commands submitted together (in-memory log), one
+// read-your-writes wait, and the JSON answer. ns/op and allocs/op are per
+// batch; divide by 20 for per order.
+func BenchmarkPlaceTogether20(b *testing.B) {
+	ev := newEnv(b, nil)
+	ev.setMark("BTC-USD-PERP", "65000")
+	k := ev.client("perf", "100000000", true)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var body []byte
+	for i := range b.N {
+		body = append(body[:0], `{"orders":[`...)
+		for j := range BatchMax {
+			if j > 0 {
+				body = append(body, ',')
+			}
+			body = append(body, `{"symbol":"BTC-USD-PERP","side":"buy","type":"limit","time_in_force":"IOC","price":"64000","qty":"0.001","client_order_id":"p`...)
+			body = append(body, strconv.Itoa(i*BatchMax+j)...)
+			body = append(body, `"}`...)
+		}
+		body = append(body, "]}"...)
+		var br batchRequest
+		if e := DecodeStrict(body, &br); e != nil {
+			b.Fatal(e)
+		}
+		items := ev.srv.placeTogether(context.Background(), br.Orders, engine.ClientID(k.Account), ev.srv.workers.run)
+		out, _ := json.Marshal(wsReply{ID: "1", Op: "place_batch", Status: http.StatusOK, Result: batchResult{items}})
+		if bytes.Count(out, []byte(`"status":200`)) != BatchMax+1 {
+			b.Fatalf("%s", out)
 		}
 	}
 }

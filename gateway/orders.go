@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/sampan-hk/sampan/core/book"
 	"github.com/sampan-hk/sampan/core/engine"
@@ -151,6 +152,13 @@ func (s *Server) orderCommand(o *OrderRequest, client engine.ClientID) (*engine.
 
 // place submits one order and reports its state once applied.
 func (s *Server) place(ctx context.Context, o *OrderRequest, client engine.ClientID) (*OrderResponse, *Error) {
+	return s.placeWith(ctx, o, client, s.submit)
+}
+
+// placeWith is place with the submit step given: submitBounded when the
+// caller's ctx already carries the submit deadline (WebSocket).
+func (s *Server) placeWith(ctx context.Context, o *OrderRequest, client engine.ClientID,
+	submit func(context.Context, *engine.Command) (engine.Result, *Error)) (*OrderResponse, *Error) {
 	c, e := s.orderCommand(o, client)
 	if e != nil {
 		return nil, e
@@ -158,7 +166,7 @@ func (s *Server) place(ctx context.Context, o *OrderRequest, client engine.Clien
 	if c.Key != 0 {
 		s.md.Name(client, c.Key, o.ClientOrderID)
 	}
-	res, e := s.submit(ctx, c)
+	res, e := submit(ctx, c)
 	if e != nil {
 		return nil, e
 	}
@@ -166,14 +174,20 @@ func (s *Server) place(ctx context.Context, o *OrderRequest, client engine.Clien
 		return nil, engineError(res.Code)
 	}
 	s.settle(ctx)
+	return s.orderResponse(o, c, res), nil
+}
+
+// orderResponse is an accepted order as the read model shows it once
+// settled.
+func (s *Server) orderResponse(o *OrderRequest, c *engine.Command, res engine.Result) *OrderResponse {
 	sp := &s.specs[c.Market].Spec
-	v, ok := s.md.Order(client, c.Market, res.Order)
+	v, ok := s.md.Order(c.Client, c.Market, res.Order)
 	if !ok { // the record left the bounded history (or a resync dropped it)
 		v = marketdata.OrderView{OrderID: strconv.FormatUint(uint64(res.Order), 10), ClientOrderID: o.ClientOrderID,
 			Symbol: o.Symbol, Side: o.Side, Price: o.Price, Qty: sp.FormatQty(res.Qty), Status: "unknown",
 			PostOnly: o.PostOnly, ReduceOnly: o.ReduceOnly}
 	}
-	return &OrderResponse{OrderView: v, AcceptedQty: sp.FormatQty(res.Qty), Replayed: res.Replayed}, nil
+	return &OrderResponse{OrderView: v, AcceptedQty: sp.FormatQty(res.Qty), Replayed: res.Replayed}
 }
 
 func (s *Server) postOrder(w http.ResponseWriter, r *http.Request, c *call) *Error {
@@ -213,25 +227,132 @@ func (s *Server) postBatch(w http.ResponseWriter, r *http.Request, c *call) *Err
 	if e := DecodeStrict(c.body, &b); e != nil {
 		return e
 	}
+	if e := b.checkSize(); e != nil {
+		return e
+	}
+	out := make([]BatchItem, len(b.Orders))
+	for i := range b.Orders {
+		resp, e := s.place(r.Context(), &b.Orders[i], engine.ClientID(c.key.Account))
+		out[i] = batchItem(i, resp, e)
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"results": out})
+	return nil
+}
+
+// checkSize refuses an empty batch and one over BatchMax.
+func (b *batchRequest) checkSize() *Error {
 	if len(b.Orders) == 0 {
 		return badField(CodeMissingField, "orders", "orders must hold 1 to "+strconv.Itoa(BatchMax)+" orders")
 	}
 	if len(b.Orders) > BatchMax {
 		return Errf(http.StatusRequestEntityTooLarge, CodeTooManyItems, "orders", "a batch holds at most "+strconv.Itoa(BatchMax)+" orders")
 	}
-	out := make([]BatchItem, len(b.Orders))
-	for i := range b.Orders {
-		resp, e := s.place(r.Context(), &b.Orders[i], engine.ClientID(c.key.Account))
+	return nil
+}
+
+// batchItem is item i's result; an error's field is prefixed with the
+// item's place in the batch.
+func batchItem(i int, resp *OrderResponse, e *Error) BatchItem {
+	if e == nil {
+		return BatchItem{Status: http.StatusOK, Order: resp}
+	}
+	if e.Field != "" {
+		e.Field = "orders[" + strconv.Itoa(i) + "]." + e.Field
+	}
+	return BatchItem{Status: e.Status, Error: e}
+}
+
+// placeTogether validates every order of a batch, then submits the valid
+// ones all at once (run starts each on another goroutine) and waits for
+// the read model once for all of them. The commands are in the log
+// together, so the batch costs about one commit's latency instead of one
+// per order; in exchange the orders of one batch have no guaranteed
+// relative execution order. A client_order_id used twice in one batch is
+// refused for the later item before anything is submitted, so which item
+// gets the order does not depend on timing. Results are in request order.
+func (s *Server) placeTogether(ctx context.Context, orders []OrderRequest, client engine.ClientID, run func(func())) []BatchItem {
+	out := make([]BatchItem, len(orders))
+	cmds := make([]*engine.Command, len(orders))
+	for i := range orders {
+		c, e := s.orderCommand(&orders[i], client)
+		if e == nil {
+			e = duplicateClientOrderID(orders, i)
+		}
 		if e != nil {
-			if e.Field != "" {
-				e.Field = "orders[" + strconv.Itoa(i) + "]." + e.Field
-			}
-			out[i] = BatchItem{Status: e.Status, Error: e}
+			out[i] = batchItem(i, nil, e)
 			continue
 		}
-		out[i] = BatchItem{Status: http.StatusOK, Order: resp}
+		if c.Key != 0 {
+			s.md.Name(client, c.Key, orders[i].ClientOrderID)
+		}
+		cmds[i] = c
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"results": out})
+	results := make([]engine.Result, len(orders))
+	errs := make([]*Error, len(orders))
+	sctx, cancel := context.WithTimeout(ctx, s.cfg.SubmitTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	last := -1 // submitted on this goroutine, after the others are started
+	for i, c := range cmds {
+		if c == nil {
+			continue
+		}
+		if last >= 0 {
+			wg.Add(1)
+			j, cj := last, cmds[last]
+			run(func() {
+				defer wg.Done()
+				defer s.recoverSubmit(&errs[j], cj)
+				results[j], errs[j] = s.submitBounded(sctx, cj)
+			})
+		}
+		last = i
+	}
+	if last < 0 {
+		return out
+	}
+	results[last], errs[last] = s.submitBounded(sctx, cmds[last])
+	wg.Wait()
+	s.settle(ctx)
+	for i, c := range cmds {
+		if c == nil {
+			continue
+		}
+		e := errs[i]
+		if e == nil && results[i].Code != engine.OK {
+			e = engineError(results[i].Code)
+		}
+		if e != nil {
+			out[i] = batchItem(i, nil, e)
+			continue
+		}
+		out[i] = batchItem(i, s.orderResponse(&orders[i], c, results[i]), nil)
+	}
+	return out
+}
+
+// recoverSubmit turns a panic in a batch item's goroutine into a 500 for
+// that item (logged), as the request's own goroutine does for the whole
+// request: a worker has no recover of its own.
+func (s *Server) recoverSubmit(e **Error, c *engine.Command) {
+	if v := recover(); v != nil {
+		s.log.Error("gateway: batch submit panic", "kind", c.Kind.String(), "panic", v)
+		*e = Errf(http.StatusInternalServerError, CodeInternal, "", "internal error; it has been logged")
+	}
+}
+
+// duplicateClientOrderID refuses item i when an earlier item of the batch
+// carries the same client_order_id.
+func duplicateClientOrderID(orders []OrderRequest, i int) *Error {
+	id := orders[i].ClientOrderID
+	if id == "" {
+		return nil
+	}
+	for j := range orders[:i] {
+		if orders[j].ClientOrderID == id {
+			return badField(CodeInvalidField, "client_order_id", "client_order_id repeats orders["+strconv.Itoa(j)+"] of this batch")
+		}
+	}
 	return nil
 }
 

@@ -2,11 +2,13 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +30,8 @@ import (
 //	login                    "args": {"key", "timestamp", "signature"}; signature =
 //	                          hex HMAC-SHA256(secret, timestamp + "LOGIN" + "/v1/ws")
 //	place                    "args": the POST /v1/orders body
+//	place_batch              "args": the POST /v1/orders/batch body ({"orders": [≤ 20]}); result
+//	                          {"results": [...]}, one per order in request order (see placeTogether)
 //	cancel                   "args": {"symbol", "order_id" | "client_order_id"}
 //	cancel_all               "args": {"symbol"?}
 //	ping
@@ -36,9 +40,10 @@ import (
 // stream messages {"channel", "symbol"?, "type"?, "data"}. Depth starts with
 // a snapshot; each update has seq = prev_seq + 1.
 //
-// Pipelining: a connection may have up to wsInflightMax place / cancel /
-// cancel_all requests in flight. They are submitted concurrently and each is
-// answered as soon as its command is durable, so replies can arrive out of
+// Pipelining: a connection may have up to wsInflightMax place / place_batch
+// / cancel / cancel_all requests in flight (a batch is one request). They
+// are submitted concurrently and each is answered as soon as its command
+// (a batch: all of its commands) is durable, so replies can arrive out of
 // order and carry the request's "id" for matching; requests in flight
 // together have no guaranteed relative execution order (send a cancel after
 // the place's reply if it must follow it). Beyond the limit the server stops
@@ -92,6 +97,11 @@ type wsLogin struct {
 	Signature string `json:"signature"`
 }
 
+// batchResult is a place_batch reply's result.
+type batchResult struct {
+	Results []BatchItem `json:"results"`
+}
+
 type wsCancel struct {
 	Symbol        string `json:"symbol"`
 	OrderID       string `json:"order_id,omitempty"`
@@ -111,6 +121,9 @@ type wsSession struct {
 	// order placed by this connection lands after the cancel-all.
 	slots    chan struct{}
 	inflight sync.WaitGroup
+
+	// submitCtx is the deadline single orders are submitted under.
+	submitCtx sharedDeadline
 
 	mu       sync.Mutex // key and balances are set by the reader, read by the writer
 	key      *Key
@@ -150,6 +163,7 @@ func (ws *wsSession) run() {
 	// wait for those in flight, so the cancel-all below comes after them.
 	<-readDone
 	ws.inflight.Wait()
+	ws.submitCtx.release()
 	ws.mu.Lock()
 	k := ws.key
 	ws.mu.Unlock()
@@ -205,7 +219,7 @@ func (ws *wsSession) writeLoop(ctx context.Context) (websocket.StatusCode, strin
 				continue
 			}
 		}
-		if ws.cork != nil && !corked && pending() {
+		if ws.cork != nil && !corked && (pending() || moreSoon(pending)) {
 			_ = ws.cork.set(true)
 			corked = true
 		}
@@ -222,6 +236,16 @@ func (ws *wsSession) writeLoop(ctx context.Context) (websocket.StatusCode, strin
 			return websocket.StatusGoingAway, "write failed"
 		}
 	}
+}
+
+// moreSoon yields the processor once and reports whether messages were
+// queued meanwhile. Replies come in bursts (one commit answers many
+// pipelined requests, whose goroutines are runnable at the same moment
+// the first reply arrives); letting them run before the first write puts
+// the burst in one write(2) instead of one each.
+func moreSoon(pending func() bool) bool {
+	runtime.Gosched()
+	return pending()
 }
 
 // writeDeadline is the write loop's deadline. One serves a burst: a
@@ -245,6 +269,42 @@ func (d *writeDeadline) get(parent context.Context) context.Context {
 }
 
 func (d *writeDeadline) release() {
+	if d.cancel != nil {
+		d.cancel()
+	}
+	d.ctx, d.cancel = nil, nil
+}
+
+// sharedDeadline hands the pipelined orders of one connection a shared
+// submit deadline: a context with its own timer per order was a
+// measurable share of the order path. A new one is made once the current
+// is older than wsSubmitRenew, so every submit still gets at least
+// SubmitTimeout − wsSubmitRenew. A replaced context is not cancelled
+// (submits in flight still use it); it ends at its deadline, so at most
+// SubmitTimeout / wsSubmitRenew of them are alive per connection.
+type sharedDeadline struct {
+	mu     sync.Mutex
+	ctx    context.Context
+	cancel context.CancelFunc
+	from   time.Time
+}
+
+const wsSubmitRenew = time.Second
+
+func (d *sharedDeadline) get(parent context.Context, timeout time.Duration) context.Context {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if now := time.Now(); d.ctx == nil || now.Sub(d.from) > wsSubmitRenew {
+		d.ctx, d.cancel = context.WithTimeout(parent, timeout)
+		d.from = now
+	}
+	return d.ctx
+}
+
+// release cancels the current context once nothing uses it any more.
+func (d *sharedDeadline) release() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.cancel != nil {
 		d.cancel()
 	}
@@ -381,13 +441,28 @@ func (ws *wsSession) answer(req *wsRequest, result any, e *Error) {
 	ws.reply(b)
 }
 
+// wsReadKeep is the read buffer a connection keeps between messages; one
+// grown past it by a large message is dropped afterwards.
+const wsReadKeep = 16 << 10
+
+// readLoop reads each message into one reused buffer (conn.Read allocates
+// and grows a fresh one per message). handle keeps nothing that points
+// into it: decoded strings and args are copies (TestFastDecodeArgsAreCopied).
 func (ws *wsSession) readLoop(ctx context.Context) {
+	var buf bytes.Buffer
 	for {
-		_, data, err := ws.conn.Read(ctx)
+		_, r, err := ws.conn.Reader(ctx)
 		if err != nil {
 			return
 		}
-		ws.handle(ctx, data)
+		buf.Reset()
+		if _, err := buf.ReadFrom(r); err != nil {
+			return // over the read limit, or the connection failed
+		}
+		ws.handle(ctx, buf.Bytes())
+		if buf.Cap() > wsReadKeep {
+			buf = bytes.Buffer{}
+		}
 	}
 }
 
@@ -422,7 +497,7 @@ func (ws *wsSession) handle(ctx context.Context, data []byte) {
 		return
 	}
 	switch req.Op {
-	case "place", "cancel", "cancel_all":
+	case "place", "place_batch", "cancel", "cancel_all":
 		client, e := ws.tradeClient()
 		if e != nil {
 			ws.answer(&req, nil, e)
@@ -521,14 +596,14 @@ func (ws *wsSession) dispatch(ctx context.Context, req *wsRequest) (any, *Error)
 		return ws.subscribe(req)
 	case "login":
 		return ws.login(req)
-	case "place", "cancel", "cancel_all":
+	case "place", "place_batch", "cancel", "cancel_all":
 		client, e := ws.tradeClient()
 		if e != nil {
 			return nil, e
 		}
 		return ws.trade(ctx, req, client)
 	}
-	return nil, badField(CodeInvalidField, "op", "op must be one of ping, subscribe, unsubscribe, login, place, cancel, cancel_all")
+	return nil, badField(CodeInvalidField, "op", "op must be one of ping, subscribe, unsubscribe, login, place, place_batch, cancel, cancel_all")
 }
 
 func (ws *wsSession) login(req *wsRequest) (any, *Error) {
@@ -636,7 +711,16 @@ func (ws *wsSession) trade(ctx context.Context, req *wsRequest, client engine.Cl
 		if e := DecodeStrict(req.Args, &o); e != nil {
 			return nil, e
 		}
-		return ws.s.place(ctx, &o, client)
+		return ws.s.placeWith(ws.submitCtx.get(ctx, ws.s.cfg.SubmitTimeout), &o, client, ws.s.submitBounded)
+	case "place_batch":
+		var b batchRequest
+		if e := DecodeStrict(req.Args, &b); e != nil {
+			return nil, e
+		}
+		if e := b.checkSize(); e != nil {
+			return nil, e
+		}
+		return batchResult{ws.s.placeTogether(ctx, b.Orders, client, ws.s.workers.run)}, nil
 	case "cancel":
 		var c wsCancel
 		if e := DecodeStrict(req.Args, &c); e != nil {

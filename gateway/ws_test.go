@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -421,5 +422,198 @@ func TestWSBadMessages(t *testing.T) {
 	w.send(`{"op":"ping","id":"ok"}`)
 	if r := w.reply("ok"); r["status"].(float64) != 200 {
 		t.Fatalf("ping after garbage: %v", r)
+	}
+}
+
+// wsTrader is a logged-in WebSocket for a funded PI client.
+func wsTrader(t *testing.T, ev *env, name string) (*wsClient, *Key) {
+	t.Helper()
+	k := ev.client(name, "100000", true)
+	w := ev.dialWS(0)
+	w.send(loginMsg(k, ev.stamp()))
+	if r := w.reply("login"); r["status"].(float64) != 200 {
+		t.Fatalf("login: %v", r)
+	}
+	return w, k
+}
+
+func wsBatch(id string, orders ...string) string {
+	return `{"op":"place_batch","id":"` + id + `","args":{"orders":[` + strings.Join(orders, ",") + `]}}`
+}
+
+// batchResults reads a place_batch reply's per-order results.
+func batchResults(t *testing.T, r map[string]any) []map[string]any {
+	t.Helper()
+	res, _ := r["result"].(map[string]any)
+	items, _ := res["results"].([]any)
+	if r["status"].(float64) != 200 || items == nil {
+		t.Fatalf("place_batch: %v", r)
+	}
+	out := make([]map[string]any, len(items))
+	for i, it := range items {
+		out[i] = it.(map[string]any)
+	}
+	return out
+}
+
+// itemOrder is a successful item's order, or fails the test.
+func itemOrder(t *testing.T, it map[string]any, i int) map[string]any {
+	t.Helper()
+	o, _ := it["order"].(map[string]any)
+	if it["status"].(float64) != 200 || o == nil {
+		t.Fatalf("item %d: %v", i, it)
+	}
+	return o
+}
+
+func itemError(t *testing.T, it map[string]any, i int, status float64, code, field string) {
+	t.Helper()
+	e, _ := it["error"].(map[string]any)
+	if it["status"].(float64) != status || e == nil || e["code"] != code || e["field"] != field || it["order"] != nil {
+		t.Fatalf("item %d: %v, want %v %s %s", i, it, status, code, field)
+	}
+}
+
+func openOrders(ev *env, k *Key) int {
+	var n int
+	ev.x.View(func(e *engine.Engine) { n = len(e.OpenOrders(engine.ClientID(k.Account), nil)) })
+	return n
+}
+
+// place_batch: one result per order in request order; a bad order among
+// good ones is refused alone with its reason (validation, a client order
+// id repeated within the batch, an engine refusal); sending the same
+// batch again replays each accepted order by its client_order_id.
+func TestWSPlaceBatchResultsInOrder(t *testing.T) {
+	ev := newEnv(t, nil)
+	ev.setMark(btc, "65000")
+	w, k := wsTrader(t, ev, "wsb")
+	reduceOnly := `{"symbol":"BTC-USD-PERP","side":"sell","type":"limit","price":"66000","qty":"0.01","reduce_only":true,"client_order_id":"b-ro"}`
+	msg := wsBatch("b1",
+		order(btc, "buy", "64000", "0.01", "b-0"),
+		order(btc, "buy", "64000.05", "0.01", "b-1"), // off tick
+		order(btc, "buy", "63900", "0.02", "b-2"),
+		order(btc, "sell", "66000", "0.01", "b-0"), // repeats item 0's id
+		reduceOnly, // no position to reduce: the engine refuses it
+		order(btc, "sell", "66100", "0.03", "b-5"),
+	)
+	w.send(msg)
+	items := batchResults(t, w.reply("b1"))
+	if len(items) != 6 {
+		t.Fatalf("%d results for 6 orders", len(items))
+	}
+	ids := map[int]string{}
+	for i, want := range map[int][3]string{0: {"b-0", "64000", "0.01"}, 2: {"b-2", "63900", "0.02"}, 5: {"b-5", "66100", "0.03"}} {
+		o := itemOrder(t, items[i], i)
+		if o["client_order_id"] != want[0] || o["price"] != want[1] || o["qty"] != want[2] || o["status"] != "open" || o["replayed"] != false {
+			t.Fatalf("item %d is not its order: %v", i, o)
+		}
+		ids[i] = o["order_id"].(string)
+	}
+	itemError(t, items[1], 1, 400, "INVALID_PRICE_STEP", "orders[1].price")
+	itemError(t, items[3], 3, 400, "INVALID_FIELD", "orders[3].client_order_id")
+	if st := items[4]["status"].(float64); st < 400 || st >= 500 || items[4]["error"] == nil {
+		t.Fatalf("reduce-only without a position: %v", items[4])
+	}
+	if n := openOrders(ev, k); n != 3 {
+		t.Fatalf("%d open orders, want the 3 good ones", n)
+	}
+	// The same batch again: every accepted order is replayed, not placed
+	// twice; the refused ones are refused again for the same reasons.
+	w.send(strings.Replace(msg, `"id":"b1"`, `"id":"b2"`, 1))
+	again := batchResults(t, w.reply("b2"))
+	for i, id := range ids {
+		if o := itemOrder(t, again[i], i); o["order_id"] != id || o["replayed"] != true {
+			t.Fatalf("item %d not replayed as order %s: %v", i, id, o)
+		}
+	}
+	itemError(t, again[1], 1, 400, "INVALID_PRICE_STEP", "orders[1].price")
+	itemError(t, again[3], 3, 400, "INVALID_FIELD", "orders[3].client_order_id")
+	if n := openOrders(ev, k); n != 3 {
+		t.Fatalf("%d open orders after the replay, want 3", n)
+	}
+	// Nothing valid at all: every item refused, nothing submitted.
+	w.send(wsBatch("b3", order(btc, "buy", "64000.05", "0.01", "b-7"), order(btc, "buy", "64000", "0", "b-8")))
+	none := batchResults(t, w.reply("b3"))
+	itemError(t, none[0], 0, 400, "INVALID_PRICE_STEP", "orders[0].price")
+	itemError(t, none[1], 1, 400, "INVALID_FIELD", "orders[1].qty")
+	if n := openOrders(ev, k); n != 3 {
+		t.Fatalf("%d open orders after an all-bad batch, want 3", n)
+	}
+}
+
+// place_batch bad input: every per-order rule applies to each item (with
+// its place in the field), the size limits and strict decoding apply to
+// the message, and trading needs a login with the trade permission.
+func TestWSPlaceBatchBadInput(t *testing.T) {
+	ev := newEnv(t, nil)
+	ev.setMark(btc, "65000")
+	w, k := wsTrader(t, ev, "wsbad")
+	good := order(btc, "buy", "64000", "0.001", "")
+	for i, c := range []struct {
+		item, code, field string
+	}{
+		{order(btc, "buy", "6.5e4", "0.001", ""), "INVALID_FIELD", "price"},
+		{order(btc, "buy", "+64000", "0.001", ""), "INVALID_FIELD", "price"},
+		{order(btc, "buy", "64000", "0.0015", ""), "INVALID_QTY_STEP", "qty"},
+		{order(btc, "buy", "64000", "0", ""), "INVALID_FIELD", "qty"},
+		{order(btc, "buy", "64000", "1000.001", ""), "OUT_OF_RANGE", "qty"},
+		{order(btc, "buy", "", "0.001", ""), "MISSING_FIELD", "price"},
+		{order("NOPE-PERP", "buy", "64000", "0.001", ""), "unknown_market", "symbol"},
+		{order(btc, "up", "64000", "0.001", ""), "INVALID_FIELD", "side"},
+		{order(btc, "buy", "64000", "0.001", "bad id!"), "INVALID_FIELD", "client_order_id"},
+	} {
+		id := "x" + strconv.Itoa(i)
+		w.send(wsBatch(id, good, c.item, good))
+		items := batchResults(t, w.reply(id))
+		if len(items) != 3 {
+			t.Fatalf("%s: %d results", c.item, len(items))
+		}
+		itemOrder(t, items[0], 0)
+		itemOrder(t, items[2], 2)
+		st := 400.0
+		if c.code == "unknown_market" {
+			st = 404
+		}
+		itemError(t, items[1], 1, st, c.code, "orders[1]."+c.field)
+	}
+	whole := []struct {
+		msg   string
+		st    float64
+		code  string
+		field string
+	}{
+		{wsBatch("m0"), 400, "MISSING_FIELD", "orders"},
+		{wsBatch("m1", slices.Repeat([]string{good}, BatchMax+1)...), 413, "TOO_MANY_ITEMS", "orders"},
+		{wsBatch("m2", good, `{"symbol":"BTC-USD-PERP","side":"buy","type":"limit","price":"64000","qty":"1","qty":"2"}`), 400, "DUPLICATE_FIELD", ""},
+		{wsBatch("m3", good, `{"symbol":"BTC-USD-PERP","side":"buy","type":"limit","price":"64000","qty":"1","x":1}`), 400, "UNKNOWN_FIELD", ""},
+		{wsBatch("m4", good, `{"symbol":"BTC-USD-PERP","side":"buy","type":"limit","price":64000,"qty":"1"}`), 400, "INVALID_FIELD", ""},
+		{`{"op":"place_batch","id":"m5","args":{"orders":[` + good + `],"extra":1}}`, 400, "UNKNOWN_FIELD", "extra"},
+	}
+	before := openOrders(ev, k)
+	for _, c := range whole {
+		var req struct{ ID string }
+		_ = json.Unmarshal([]byte(c.msg), &req)
+		w.send(c.msg)
+		r := w.reply(req.ID)
+		e, _ := r["error"].(map[string]any)
+		if r["status"].(float64) != c.st || e == nil || e["code"] != c.code || (c.field != "" && e["field"] != c.field) {
+			t.Fatalf("%.80s…: %v", c.msg, r)
+		}
+	}
+	// At the limit the batch is accepted, and none of the refused
+	// messages placed anything.
+	if n := openOrders(ev, k); n != before {
+		t.Fatalf("refused batches left %d orders", n-before)
+	}
+	w.send(wsBatch("full", slices.Repeat([]string{good}, BatchMax)...))
+	for i, it := range batchResults(t, w.reply("full")) {
+		itemOrder(t, it, i)
+	}
+	// Without a login: 401 for the whole batch.
+	anon := ev.dialWS(0)
+	anon.send(wsBatch("a", good))
+	if r := anon.reply("a"); r["status"].(float64) != 401 {
+		t.Fatalf("batch before login: %v", r)
 	}
 }

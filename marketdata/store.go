@@ -93,7 +93,7 @@ type Store struct {
 	names   names
 	seq     uint64 // last engine event sequence reflected here
 	now     int64  // engine time of the last batch
-	changed chan struct{}
+	waiters seqWaiters
 	resyncs uint64
 	fan     fanout
 
@@ -107,7 +107,7 @@ type Store struct {
 
 // New returns a store for x. Call Run to start consuming.
 func New(x *exchange.Exchange, cfg Config) *Store {
-	s := &Store{x: x, cfg: cfg.withDefaults(), clients: map[engine.ClientID]*client{}, changed: make(chan struct{})}
+	s := &Store{x: x, cfg: cfg.withDefaults(), clients: map[engine.ClientID]*client{}}
 	x.View(func(e *engine.Engine) { s.specs = append([]engine.MarketSpec(nil), e.Markets()...) })
 	for i := range s.specs {
 		s.markets = append(s.markets, newMarket(engine.MarketID(i), &s.specs[i], s.cfg))
@@ -159,7 +159,7 @@ func (s *Store) consume(ctx context.Context, sub *exchange.Subscription, skip ui
 			if !ok {
 				return true
 			}
-			s.apply(&b, skip)
+			s.waiters.publish(s.apply(&b, skip))
 		}
 	}
 }
@@ -203,7 +203,6 @@ func (s *Store) rebuild(resync bool) uint64 {
 		s.readPositions(open)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if resync {
 		s.resyncs++
 		s.resyncLiquidations(queued, open)
@@ -228,7 +227,8 @@ func (s *Store) rebuild(resync bool) uint64 {
 	if now > s.now {
 		s.now = now
 	}
-	s.notify()
+	s.mu.Unlock()
+	s.waiters.publish(seq)
 	return seq
 }
 
@@ -263,12 +263,6 @@ func (s *Store) readPositions(open map[posKey]engine.PositionView) {
 	}
 }
 
-// notify wakes WaitSeq callers; the caller holds mu.
-func (s *Store) notify() {
-	close(s.changed)
-	s.changed = make(chan struct{})
-}
-
 // Seq returns the last engine event sequence the store reflects.
 func (s *Store) Seq() uint64 {
 	s.mu.RLock()
@@ -277,27 +271,18 @@ func (s *Store) Seq() uint64 {
 }
 
 // WaitSeq waits until the store reflects engine event seq (read-your-writes
-// for a request that just committed), or ctx ends.
+// for a request that just committed), or ctx ends. Only a batch that
+// reaches seq wakes the caller (waitseq.go).
 func (s *Store) WaitSeq(ctx context.Context, seq uint64) bool {
-	for {
-		s.mu.RLock()
-		ok, ch := s.seq >= seq, s.changed
-		s.mu.RUnlock()
-		if ok {
-			return true
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return false
-		}
-	}
+	return s.waiters.wait(ctx, seq)
 }
 
-// apply folds one batch into the models and publishes the derived
-// messages. The store's time is the engine's time, so candles and the 24h
-// window are deterministic for a given log.
-func (s *Store) apply(b *exchange.Batch, skip uint64) {
+// apply folds one batch into the models, publishes the derived messages
+// and returns the sequence the store now reflects. The store's time is the
+// engine's time, so candles and the 24h window are deterministic for a
+// given log. WaitSeq callers are woken by the caller, after mu is
+// released, so they do not wake only to block on it.
+func (s *Store) apply(b *exchange.Batch, skip uint64) uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if b.Now > s.now {
@@ -329,7 +314,7 @@ func (s *Store) apply(b *exchange.Batch, skip uint64) {
 	for _, c := range dirty {
 		s.fan.touchAccount(c)
 	}
-	s.notify()
+	return s.seq
 }
 
 // event applies one non-depth event and returns a client whose account
