@@ -171,7 +171,7 @@ type Engine struct {
 	liqGen      uint32
 	adlQ        []uint8        // per line: the last published ADL quantile (0: none)
 	adlNext     int64          // next quantile publication time
-	eqs         []fixed.Amount // scratch
+	adlc        adlPublication // quantile publication in progress
 	liqClient   ClientID       // the client whose liquidation order is matching
 	liqFilled   fixed.Qty
 	liqNotional fixed.Amount

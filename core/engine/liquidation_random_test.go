@@ -101,10 +101,16 @@ func (g *liqGen) command() Command {
 // every command (CheckInvariants includes the detection index against a
 // brute-force scan), plus: no client ends a command with a negative
 // balance and no position unless it is in the liquidation queue, and a
-// snapshot restored mid-run continues identically.
+// snapshot restored mid-run (often mid-way through an ADL quantile
+// publication cycle) continues identically.
 func runLiq(t *testing.T, seed uint64, n int, oracle bool) ([32]byte, map[EventKind]int) {
 	cfg := testConfig()
 	e := MustNew(cfg)
+	// A small ADL publication budget (1–8 work units a Tick), so cycles
+	// span many Ticks, the mid-run snapshot often lands inside one, and
+	// liquidations happen while one runs.
+	budget := 1 + int(seed%8)
+	e.adlc.budget = budget
 	g := &liqGen{r: rng(seed), e: e, now: 1e9, n: 12, oracle: oracle}
 	kinds := map[EventKind]int{}
 	for _, c := range g.setup() {
@@ -137,6 +143,7 @@ func runLiq(t *testing.T, seed uint64, n int, oracle bool) ([32]byte, map[EventK
 			if twin, err = Restore(cfg, snap); err != nil {
 				t.Fatalf("restore: %v", err)
 			}
+			twin.adlc.budget = budget
 			if twin.StateHash() != e.StateHash() {
 				t.Fatal("restored hash differs")
 			}
@@ -169,7 +176,7 @@ func TestLiquidationRandomized(t *testing.T) {
 			}
 		}
 	}
-	for _, k := range []EventKind{EvLiquidationStarted, EvLiquidationOrder, EvInsuranceTakeover, EvDeleveraged, EvLiquidationFinished, EvInsuranceFund} {
+	for _, k := range []EventKind{EvLiquidationStarted, EvLiquidationOrder, EvInsuranceTakeover, EvDeleveraged, EvLiquidationFinished, EvInsuranceFund, EvAdlQuantile} {
 		t.Logf("%-22v %d", k, total[k])
 		if total[k] == 0 {
 			t.Errorf("no %v event in the randomized runs: the stream does not reach that path", k)

@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"bytes"
+	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/sampan-hk/sampan/core/book"
@@ -394,5 +397,440 @@ func TestLiqParamsValidated(t *testing.T) {
 	cfg.Markets[1].Liquidation.MarketNotional = 0
 	if _, err := New(cfg); err == nil {
 		t.Fatal("a zero market cap was accepted")
+	}
+}
+
+// ADL quantile publication cycles (liquidate.go): spread over Ticks, each
+// within its work budget, and publishing the ranking defined there.
+
+// adlRef is the brute-force reference ranking: every position of an
+// account not in the queue, scored at the given marks with the account as
+// it is now, sorted per market side (score descending, then client id).
+type adlRef struct {
+	q    []uint8 // per line: quantile (0: not ranked)
+	rank []int   // per line: rank within its side
+}
+
+// adlScores scores the lines of clients [lo, hi) at marks into sides.
+func adlScores(e *Engine, marks []fixed.Price, lo, hi int, sides [][]adlEntry) {
+	nm := len(e.markets)
+	for c := lo; c < hi; c++ {
+		if e.clients[c].queued {
+			continue
+		}
+		eq := e.led.Balance(ledger.USD, e.clients[c].deriv)
+		for i := 0; i < nm; i++ {
+			eq += e.line(ClientID(c), MarketID(i)).Unrealized(&e.markets[i].params, marks[i])
+		}
+		for i := 0; i < nm; i++ {
+			l := e.line(ClientID(c), MarketID(i))
+			if l.Size == 0 {
+				continue
+			}
+			p := &e.markets[i].params
+			s := liquidation.Score(l.Unrealized(p, marks[i]), l.Cost, p.Notional(l.Size, marks[i]), eq)
+			side := 2 * i
+			if l.Size < 0 {
+				side++
+			}
+			sides[side] = append(sides[side], adlEntry{score: s, c: ClientID(c)})
+		}
+	}
+}
+
+// rankSides sorts each side with a plain sort and assigns quantiles.
+func rankSides(e *Engine, sides [][]adlEntry) adlRef {
+	nm := len(e.markets)
+	ref := adlRef{q: make([]uint8, len(e.lines)), rank: make([]int, len(e.lines))}
+	for s, list := range sides {
+		slices.SortFunc(list, func(a, b adlEntry) int {
+			if a.score != b.score {
+				if a.score > b.score {
+					return -1
+				}
+				return 1
+			}
+			return int(a.c) - int(b.c)
+		})
+		for r, en := range list {
+			line := int(en.c)*nm + s/2
+			ref.q[line], ref.rank[line] = liquidation.Quantile(r, len(list)), r
+		}
+	}
+	return ref
+}
+
+func adlBrute(e *Engine, marks []fixed.Price) adlRef {
+	sides := make([][]adlEntry, 2*len(e.markets))
+	adlScores(e, marks, 1, len(e.clients), sides)
+	return rankSides(e, sides)
+}
+
+// adlPopulation adds n traders (5k–50k USD) paired long/short in both
+// markets at random prices near the marks (so PnL% differs), leverage
+// under about 4×, then moves the marks so every score differs.
+func adlPopulation(h *harness, r *rng, n int) []ClientID {
+	h.mark(btc, 500_000)
+	h.mark(eth, 300_000)
+	ids := make([]ClientID, n)
+	for i := range ids {
+		ids[i] = h.trader(r.between(5_000, 50_000))
+	}
+	for i := 0; i+1 < n; i += 2 {
+		for _, m := range []MarketID{btc, eth} {
+			px := h.e.Mark(m) + fixed.Price(r.between(-5_000, 5_000))
+			q := fixed.Qty(r.between(10, 120)) // BTC 50 USD a lot, ETH 30
+			sell, buy := ids[i], ids[i+1]
+			if r.chance(50) {
+				sell, buy = buy, sell
+			}
+			h.ok(limit(sell, m, book.Sell, px, q))
+			h.ok(limit(buy, m, book.Buy, px, q))
+		}
+	}
+	h.mark(btc, 515_000)
+	h.mark(eth, 291_000)
+	return ids
+}
+
+func (h *harness) marks() []fixed.Price {
+	out := make([]fixed.Price, len(h.e.markets))
+	for i := range out {
+		out[i] = h.e.Mark(MarketID(i))
+	}
+	return out
+}
+
+// adlRunCycle ticks once a second from a due time until the cycle ends,
+// calling between before every Tick but the first, and checks each Tick
+// stays within its budget (one client or one event of overshoot). It
+// returns the cycle's quantile events and the number of Ticks.
+func (h *harness) adlRunCycle(between func()) ([]Event, int) {
+	h.t.Helper()
+	e := h.e
+	budget := e.adlc.budget
+	if budget <= 0 {
+		budget = AdlWorkPerTick
+	}
+	nm := len(e.markets)
+	var evs []Event
+	ticks := 0
+	for ticks == 0 || e.AdlPublishing() {
+		if ticks > 0 && between != nil {
+			between()
+		}
+		next0, done0 := e.adlc.next, adlDone(e)
+		if !e.AdlPublishing() {
+			next0, done0 = 1, 0 // this Tick starts the cycle
+		}
+		h.ok(Command{Kind: CmdTick})
+		ticks++
+		n := 0
+		for _, ev := range h.evs {
+			if ev.Kind == EvAdlQuantile {
+				evs = append(evs, ev)
+				n++
+			}
+		}
+		work := (e.adlc.next-next0)*nm + adlDone(e) - done0 + n*adlEventWork
+		if work <= 0 && e.AdlPublishing() || work >= budget+nm+adlEventWork {
+			h.t.Fatalf("tick %d: work %d (%d events), budget %d", ticks, work, n, budget)
+		}
+		h.now += 1e9
+	}
+	return evs, ticks
+}
+
+func adlDone(e *Engine) int {
+	n := 0
+	for _, sd := range e.adlc.sides {
+		n += sd.done
+	}
+	return n
+}
+
+// A cycle spread over many Ticks (marks moving between them) publishes
+// exactly the brute-force ranking at the marks of its first Tick: every
+// quantile, an event for each changed one and no other, in rank order
+// side by side; the next cycle starts AdlPublishEvery after this one did.
+// With the default budget the cycle fits in one Tick.
+func TestAdlCycleMatchesBruteForce(t *testing.T) {
+	for _, budget := range []int{1, 7, 64, 0} {
+		h := newHarness(t)
+		r := rng(uint64(budget) + 1)
+		adlPopulation(h, &r, 40)
+		h.e.adlc.budget = budget
+		minTicks := 1
+		if budget > 0 {
+			minTicks = 40 * 2 / budget
+		}
+		for cycle := 0; cycle < 3; cycle++ {
+			h.now += AdlPublishEvery
+			start := h.now
+			want := adlBrute(h.e, h.marks())
+			before := slices.Clone(h.e.adlQ)
+			evs, ticks := h.adlRunCycle(func() {
+				h.mark(MarketID(r.intn(2)), h.e.Mark(MarketID(r.intn(2)))+fixed.Price(r.between(-300, 300)))
+			})
+			if ticks < minTicks {
+				t.Fatalf("budget %d: cycle in %d Ticks, want ≥ %d", budget, ticks, minTicks)
+			}
+			checkAdlEvents(t, h.e, evs, want, before)
+			if !slices.Equal(h.e.adlQ, want.q) {
+				t.Fatalf("budget %d cycle %d: published quantiles differ from the brute-force ranking", budget, cycle)
+			}
+			if h.e.adlNext != start+AdlPublishEvery {
+				t.Fatalf("next cycle at %d, want %d", h.e.adlNext, start+AdlPublishEvery)
+			}
+			h.mark(btc, h.e.Mark(btc)+fixed.Price(r.between(-8_000, 8_000)))
+			h.mark(eth, h.e.Mark(eth)+fixed.Price(r.between(-5_000, 5_000)))
+		}
+	}
+}
+
+// checkAdlEvents: one event per line whose quantile changed from before,
+// carrying the reference quantile and side, in (side, rank) order.
+func checkAdlEvents(t *testing.T, e *Engine, evs []Event, want adlRef, before []uint8) {
+	t.Helper()
+	nm := len(e.markets)
+	changed := 0
+	for line, q := range want.q {
+		if q != 0 && before[line] != q {
+			changed++
+		}
+	}
+	if len(evs) != changed {
+		t.Fatalf("%d quantile events, %d quantiles changed", len(evs), changed)
+	}
+	prev := -1
+	for _, ev := range evs {
+		line := int(ev.Client)*nm + int(ev.Market)
+		side := 2 * int(ev.Market)
+		if ev.Side == book.Sell {
+			side++
+		}
+		if ev.Quantile != want.q[line] || before[line] == ev.Quantile || (ev.Size > 0) != (ev.Side == book.Buy) {
+			t.Fatalf("event %+v, reference quantile %d, before %d", ev, want.q[line], before[line])
+		}
+		key := side<<32 | want.rank[line]
+		if key <= prev {
+			t.Fatalf("events out of rank order at %+v", ev)
+		}
+		prev = key
+	}
+}
+
+// adlChurn is a random account change: a crossing trade between two of
+// ids near the mark (opening, growing, closing or flipping positions), a
+// deposit or a withdrawal; rejections are fine.
+func (h *harness) adlChurn(r *rng, ids []ClientID) {
+	h.t.Helper()
+	a, b := ids[r.intn(len(ids))], ids[r.intn(len(ids))]
+	m := MarketID(r.intn(2))
+	switch r.intn(4) {
+	case 0:
+		h.do(Command{Kind: CmdDeposit, Client: a, Amount: fixed.Amount(r.between(1, 5_000) * usd)})
+	case 1:
+		h.do(Command{Kind: CmdWithdraw, Client: a, Amount: fixed.Amount(r.between(1, 3_000) * usd)})
+	default:
+		px := h.e.Mark(m) + fixed.Price(r.between(-2_000, 2_000))
+		q := fixed.Qty(r.between(1, 150))
+		h.do(limit(a, m, book.Sell, px, q))
+		h.do(ioc(b, m, book.Buy, px, q))
+		h.do(Command{Kind: CmdCancelAll, Client: a, Market: AllMarkets})
+	}
+}
+
+// Accounts that trade, deposit or withdraw while a cycle is scoring are
+// ranked as they stood on the Tick that scored them: the reference scores
+// each Tick's clients (the cursor's advance) from the state just before
+// that Tick, at the marks of the cycle's first Tick. A position closed or
+// flipped after it was scored, or whose account is in liquidation, ends
+// at 0; every other ranked position at its reference quantile, and every
+// event carries it.
+func TestAdlCycleAccountsChangeWhileScoring(t *testing.T) {
+	for seed := uint64(1); seed <= 6; seed++ {
+		h := newHarness(t)
+		r := rng(seed)
+		ids := adlPopulation(h, &r, 30)
+		h.e.adlc.budget = 5
+		h.now += AdlPublishEvery
+		frozen := h.marks()
+		sides := make([][]adlEntry, 2*len(h.e.markets))
+		var evs []Event
+		for ticks := 0; ticks == 0 || h.e.AdlPublishing(); ticks++ {
+			scoring := ticks == 0 || h.e.adlc.phase == adlScoring
+			if scoring && ticks > 0 {
+				for k := r.intn(4); k > 0; k-- {
+					h.adlChurn(&r, ids)
+				}
+				h.mark(MarketID(r.intn(2)), h.e.Mark(MarketID(r.intn(2)))+fixed.Price(r.between(-300, 300)))
+			}
+			lo := h.e.adlc.next
+			if ticks == 0 {
+				lo = 1
+			}
+			pre := make([][]adlEntry, len(sides))
+			if scoring {
+				adlScores(h.e, frozen, 1, len(h.e.clients), pre)
+			}
+			h.ok(Command{Kind: CmdTick})
+			h.now += 1e9
+			for s := range pre {
+				for _, en := range pre[s] {
+					if int(en.c) >= lo && int(en.c) < h.e.adlc.next {
+						sides[s] = append(sides[s], en)
+					}
+				}
+			}
+			for _, ev := range h.evs {
+				if ev.Kind == EvAdlQuantile {
+					evs = append(evs, ev)
+				}
+			}
+		}
+		want := rankSides(h.e, sides)
+		nm := len(h.e.markets)
+		for _, ev := range evs {
+			if line := int(ev.Client)*nm + int(ev.Market); ev.Quantile != want.q[line] {
+				t.Fatalf("seed %d: event %+v, reference %d", seed, ev, want.q[line])
+			}
+		}
+		for line, q := range want.q {
+			if q == 0 {
+				continue
+			}
+			l, s := &h.e.lines[line], 0
+			if l.Size < 0 {
+				s = 1
+			}
+			same := l.Size != 0 && sides[2*(line%nm)+s] != nil && slices.ContainsFunc(sides[2*(line%nm)+s], func(en adlEntry) bool { return int(en.c) == line/nm })
+			if same && !h.e.clients[line/nm].queued {
+				if h.e.adlQ[line] != q {
+					t.Fatalf("seed %d: line %d published %d, reference %d", seed, line, h.e.adlQ[line], q)
+				}
+			} else if h.e.adlQ[line] != 0 {
+				t.Fatalf("seed %d: line %d closed or flipped since scored, still %d", seed, line, h.e.adlQ[line])
+			}
+		}
+	}
+}
+
+// A liquidation while a cycle runs deleverages against the exact current
+// ranking, not the cycle's. TestLiqFundExhaustedADL's accounts, but s2 is
+// created first: at the cycle's marks (50,000: no PnL, every score 0) s2
+// ranks first; at 35,000, where the ADL happens, s1 (more leverage) does,
+// and the fills go s1 then s2 with the current quantiles 5 and 3.
+func TestAdlMidCycleDeleveragesCurrentRanking(t *testing.T) {
+	h := wholeStep(t)
+	s2, a, s1 := h.trader(100_000), h.trader(10_000), h.trader(10_000)
+	h.fund(2_000 * usd)
+	h.mark(btc, 500_000)
+	h.ok(limit(s1, btc, book.Sell, 500_000, 600))
+	h.ok(limit(s2, btc, book.Sell, 500_000, 400))
+	h.ok(limit(a, btc, book.Buy, 500_000, 1000))
+	h.e.adlc.budget = 2 // one client a Tick
+	h.now += AdlPublishEvery
+	h.ok(Command{Kind: CmdTick})
+	if !h.e.AdlPublishing() || h.e.adlc.next != 2 {
+		t.Fatalf("cycle not under way: %+v", h.e.adlc)
+	}
+	nm := len(h.e.markets)
+	cycle := adlBrute(h.e, h.marks())
+	now := h.marks()
+	now[btc] = 350_000
+	cur := adlBrute(h.e, now)
+	l1, l2 := int(s1)*nm, int(s2)*nm
+	if cycle.rank[l2] != 0 || cur.rank[l1] != 0 || cur.q[l1] != 5 || cur.q[l2] != 3 {
+		t.Fatalf("scenario: cycle ranks %d %d, current %d %d", cycle.rank[l1], cycle.rank[l2], cur.rank[l1], cur.rank[l2])
+	}
+	h.mark(btc, 350_000)
+	var adl []Event
+	for _, ev := range h.evs {
+		if ev.Kind == EvDeleveraged {
+			adl = append(adl, ev)
+		}
+	}
+	if len(adl) != 2 || adl[0].Client != s1 || adl[0].Qty != 600 || adl[0].Price != 400_250 || adl[0].Quantile != cur.q[l1] ||
+		adl[1].Client != s2 || adl[1].Qty != 400 || adl[1].Quantile != cur.q[l2] || h.collateral(a) != 0 {
+		t.Fatalf("ADL mid-cycle %+v", adl)
+	}
+	// The cycle goes on; every position it ranked is closed: nothing to publish.
+	evs, _ := h.adlRunCycle(nil)
+	if len(evs) != 0 || slices.ContainsFunc(h.e.adlQ, func(q uint8) bool { return q != 0 }) {
+		t.Fatalf("closed positions published: %+v", evs)
+	}
+}
+
+// A snapshot taken mid-cycle (scoring or publishing) restores to the same
+// state hash and bytes, and the twin then emits the same events and
+// reaches the same hashes under the same commands (ticks, trades, marks);
+// a byte flipped anywhere in the cycle's encoding is refused or restores
+// without panicking.
+func TestAdlCycleSnapshotMidCycle(t *testing.T) {
+	phases := map[uint8]bool{}
+	for _, stop := range []int{1, 7, 19, 24, 35} {
+		h := newHarness(t)
+		r := rng(uint64(stop))
+		ids := adlPopulation(h, &r, 30)
+		h.e.adlc.budget = 3
+		h.now += AdlPublishEvery
+		for i := 0; i < stop; i++ {
+			h.ok(Command{Kind: CmdTick})
+			h.now += 1e9
+		}
+		if !h.e.AdlPublishing() {
+			t.Fatalf("stop %d: cycle over", stop)
+		}
+		phases[h.e.adlc.phase] = true
+		snap := h.e.AppendSnapshot(nil)
+		cyc := h.e.appendAdlCycle(nil)
+		at := bytes.LastIndex(snap, cyc)
+		tw, err := Restore(testConfig(), snap)
+		if err != nil {
+			t.Fatalf("stop %d: %v", stop, err)
+		}
+		tw.adlc.budget = 3
+		if tw.StateHash() != h.e.StateHash() || !bytes.Equal(tw.AppendSnapshot(nil), snap) {
+			t.Fatalf("stop %d: restored state differs", stop)
+		}
+		for k := 0; k < 150; k++ {
+			var cmd Command
+			switch x := r.intn(10); {
+			case x < 6:
+				cmd = Command{Kind: CmdTick}
+				h.now += r.between(1e9, 5e9)
+			case x < 8:
+				m := MarketID(r.intn(2))
+				cmd = Command{Kind: CmdSetMark, Market: m, Price: h.e.Mark(m) + fixed.Price(r.between(-500, 500))}
+			default:
+				m := MarketID(r.intn(2))
+				cmd = Command{Kind: CmdPlaceOrder, Client: ids[r.intn(len(ids))], Market: m, Side: book.Side(r.intn(2)),
+					Type: book.Market, Qty: fixed.Qty(r.between(1, 50))}
+			}
+			r1, ev1 := h.e.Apply(&cmd, h.now)
+			ev1 = slices.Clone(ev1)
+			r2, ev2 := tw.Apply(&cmd, h.now)
+			if r1 != r2 || !reflect.DeepEqual(ev1, ev2) {
+				t.Fatalf("stop %d cmd %d %v: twin diverged", stop, k, cmd.Kind)
+			}
+		}
+		if tw.StateHash() != h.e.StateHash() {
+			t.Fatalf("stop %d: twin hash diverged", stop)
+		}
+		if at < 0 {
+			t.Fatalf("stop %d: no cycle state in the snapshot", stop)
+		}
+		if stop%2 == 0 {
+			continue
+		}
+		for i := at - 8 - len(h.e.adlQ); i < at+len(cyc); i += 1 + i%3 {
+			if bad, err := Restore(testConfig(), reseal(snap, i, 0xa5)); err == nil && bad.CheckInvariants() != nil {
+				t.Fatalf("byte %d: restored an invalid state", i)
+			}
+		}
+	}
+	if !phases[adlScoring] || !phases[adlPublishing] {
+		t.Fatalf("snapshots did not cover both phases: %v", phases)
 	}
 }

@@ -65,6 +65,10 @@ const snapshotVersion = 4
 // and, after the valuation state, the insurance fund's lines (client 0,
 // markets × line) and the liquidation queue (u32 n | n × u32 client).
 // Version 1 snapshots still restore (no fund positions, empty queue).
+// An ADL quantile publication cycle in progress is encoded without a new
+// version: the next-publication time carries a flag bit (never set by
+// older writers) and the cycle's state follows the published quantiles
+// (liquidate.go appendLiquidationState).
 
 var snapshotMagic = []byte("SMPS")
 
