@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
@@ -108,6 +109,38 @@ func opKey(k *Key, v string) (uint64, *Error) {
 	}
 	return KeyOf(k.ID + "\x00" + v), nil
 }
+
+// optKey reads the optional idempotency_key of a governance, onboarding
+// or credit command: none means the command is not idempotent (as before
+// keys existed). The engine scopes these keys by the acting operator;
+// opKey also folds in the API key id, as for every operator key.
+func optKey(k *Key, v string) (uint64, *Error) {
+	if v == "" {
+		return 0, nil
+	}
+	return opKey(k, v)
+}
+
+// keyOnly reads the optional body of an action whose path says everything
+// else: nothing, {} or {"idempotency_key": "..."}; no query string.
+func keyOnly(r *http.Request, c *call) (uint64, *Error) {
+	var q struct {
+		IdempotencyKey string `json:"idempotency_key"`
+	}
+	if e := query(r); e != nil {
+		return 0, e
+	}
+	if len(bytes.TrimSpace(c.body)) > 0 {
+		if e := DecodeStrict(c.body, &q); e != nil {
+			return 0, e
+		}
+	}
+	return optKey(c.key, q.IdempotencyKey)
+}
+
+// replayedOf is a POST response's "replayed" flag (GET answers leave it
+// out).
+func replayedOf(res engine.Result) *bool { return &res.Replayed }
 
 // opSubmit submits an operator command and answers with result fields.
 func (s *Server) opSubmit(w http.ResponseWriter, r *http.Request, cmd *engine.Command, out map[string]any) *Error {

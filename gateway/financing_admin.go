@@ -121,6 +121,7 @@ func (s *Server) postCreditAssessment(w http.ResponseWriter, r *http.Request, c 
 		Experience *int64 `json:"experience"`
 		NextReview string `json:"next_review"`
 		Note       string `json:"note"`
+		IdemKey    string `json:"idempotency_key"`
 	}
 	id, e := clientParam(r.PathValue("id"), "id")
 	if e == nil {
@@ -156,7 +157,11 @@ func (s *Server) postCreditAssessment(w http.ResponseWriter, r *http.Request, c 
 			return e
 		}
 	}
-	cmd := &engine.Command{Kind: engine.CmdCreditAssessment, Client: id, Flag: *q.Approved, Gov: args}
+	key, e := optKey(c.key, q.IdemKey)
+	if e != nil {
+		return e
+	}
+	cmd := &engine.Command{Kind: engine.CmdCreditAssessment, Client: id, Key: key, Flag: *q.Approved, Gov: args}
 	return s.opSubmit(w, r, cmd, map[string]any{"client_id": strconv.FormatUint(uint64(id), 10), "approved": *q.Approved,
 		"approver": c.key.Operator, "next_review": q.NextReview})
 }
@@ -197,6 +202,7 @@ func (s *Server) postAsset(w http.ResponseWriter, r *http.Request, c *call) *Err
 		Decimals *int   `json:"decimals"`
 		Quote    string `json:"quote"`
 		Lot      string `json:"lot"`
+		IdemKey  string `json:"idempotency_key"`
 	}
 	if e := decodeOp(r, c, &q); e != nil {
 		return e
@@ -215,9 +221,13 @@ func (s *Server) postAsset(w http.ResponseWriter, r *http.Request, c *call) *Err
 	if err != nil || lot <= 0 {
 		return badField(CodeInvalidField, "lot", "lot must be a positive quantity with at most decimals places (a board lot, e.g. \"100\")")
 	}
+	key, e := optKey(c.key, q.IdemKey)
+	if e != nil {
+		return e
+	}
 	args := &engine.GovArgs{Operator: c.key.Operator, Asset: q.Code, AssetKind: uint8(kind), Decimals: uint8(*q.Decimals),
 		Quote: q.Quote, Lot: fixed.Amount(lot)}
-	return s.opSubmit(w, r, &engine.Command{Kind: engine.CmdRegisterAsset, Gov: args}, map[string]any{"code": q.Code, "kind": q.Kind})
+	return s.opSubmit(w, r, &engine.Command{Kind: engine.CmdRegisterAsset, Key: key, Gov: args}, map[string]any{"code": q.Code, "kind": q.Kind})
 }
 
 // postSecuritySale books the execution of a close-out securities sale

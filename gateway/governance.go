@@ -129,6 +129,7 @@ type versionJSON struct {
 	ReviewedAt  int64     `json:"reviewed_at,omitempty"`
 	Overdue     bool      `json:"overdue,omitempty"`
 	Value       valueJSON `json:"value"`
+	Replayed    *bool     `json:"replayed,omitempty"` // POST answers: an idempotent retry's
 }
 
 func versionOut(v governance.Version, now int64) versionJSON {
@@ -163,6 +164,7 @@ type proposalJSON struct {
 	Version     uint64       `json:"version,omitempty"`
 	Changes     []changeJSON `json:"changes"`
 	Value       valueJSON    `json:"value"`
+	Replayed    *bool        `json:"replayed,omitempty"` // POST answers: an idempotent retry's
 }
 
 // diff lists the fields and table cells that differ between two values
@@ -342,6 +344,8 @@ type changeRequest struct {
 	Note   string               `json:"note,omitempty"`
 	// EffectiveAt is for proposals only (ms since the epoch).
 	EffectiveAt int64 `json:"effective_at,omitempty"`
+	// IdempotencyKey makes a retry return the first result (optional).
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
 }
 
 // build reads the set's current value under the engine's read lock and
@@ -394,13 +398,14 @@ func (s *Server) build(q *changeRequest) (string, governance.Domain, *Error) {
 	return string(v.Encode(nil)), sc.Domain, nil
 }
 
-func (s *Server) writeProposal(w http.ResponseWriter, id uint64) {
+func (s *Server) writeProposal(w http.ResponseWriter, id uint64, res engine.Result) {
 	var out proposalJSON
 	s.x.View(func(e *engine.Engine) {
 		g := e.Governance()
 		p, _ := g.Proposal(id)
 		out = proposalOut(g, p)
 	})
+	out.Replayed = replayedOf(res)
 	WriteJSON(w, http.StatusOK, out)
 }
 
@@ -419,27 +424,18 @@ func (s *Server) postProposal(w http.ResponseWriter, r *http.Request, c *call) *
 	if e := govCheck(c.key, governance.PermPropose, dom); e != nil {
 		return e
 	}
-	if _, e := s.submitOK(r, &engine.Command{Kind: engine.CmdProposeParams, Gov: &engine.GovArgs{Operator: c.key.Operator,
-		Set: q.Set, Value: val, At: nsOf(q.EffectiveAt), Note: q.Note}}); e != nil {
+	key, e := optKey(c.key, q.IdempotencyKey)
+	if e != nil {
 		return e
 	}
-	// exchange.EncodeResult does not carry Result.ID yet, so the new
-	// proposal is found as this operator's newest one for the set (the
-	// engine numbers proposals in submission order).
-	var id uint64
-	s.x.View(func(e *engine.Engine) {
-		g := e.Governance()
-		for n := uint64(1); ; n++ {
-			p, ok := g.Proposal(n)
-			if !ok {
-				break
-			}
-			if p.Proposer == c.key.Operator && p.Set == q.Set {
-				id = n
-			}
-		}
-	})
-	s.writeProposal(w, id)
+	// Result.ID is the proposal created, or on a replay the one the first
+	// request created.
+	res, e := s.submitOK(r, &engine.Command{Kind: engine.CmdProposeParams, Key: key, Gov: &engine.GovArgs{Operator: c.key.Operator,
+		Set: q.Set, Value: val, At: nsOf(q.EffectiveAt), Note: q.Note}})
+	if e != nil {
+		return e
+	}
+	s.writeProposal(w, res.ID, res)
 	return nil
 }
 
@@ -473,7 +469,8 @@ func (s *Server) setDomain(set string) governance.Domain {
 func (s *Server) decide(kind engine.CommandKind) privateHandler {
 	return func(w http.ResponseWriter, r *http.Request, c *call) *Error {
 		var q struct {
-			Note string `json:"note,omitempty"`
+			Note           string `json:"note,omitempty"`
+			IdempotencyKey string `json:"idempotency_key,omitempty"`
 		}
 		p, e := s.proposalParam(r)
 		if e == nil && len(strings.TrimSpace(string(c.body))) > 0 {
@@ -492,10 +489,15 @@ func (s *Server) decide(kind engine.CommandKind) privateHandler {
 				return e
 			}
 		}
-		if _, e := s.submitOK(r, &engine.Command{Kind: kind, Gov: &engine.GovArgs{Operator: c.key.Operator, ID: p.ID, Note: q.Note}}); e != nil {
+		key, e := optKey(c.key, q.IdempotencyKey)
+		if e != nil {
 			return e
 		}
-		s.writeProposal(w, p.ID)
+		res, e := s.submitOK(r, &engine.Command{Kind: kind, Key: key, Gov: &engine.GovArgs{Operator: c.key.Operator, ID: p.ID, Note: q.Note}})
+		if e != nil {
+			return e
+		}
+		s.writeProposal(w, p.ID, res)
 		return nil
 	}
 }
@@ -515,25 +517,21 @@ func (s *Server) postEmergency(w http.ResponseWriter, r *http.Request, c *call) 
 	if e := govCheck(c.key, governance.PermEmergencyTighten, dom); e != nil {
 		return e
 	}
-	if _, e := s.submitOK(r, &engine.Command{Kind: engine.CmdEmergencyTighten, Gov: &engine.GovArgs{Operator: c.key.Operator,
-		Set: q.Set, Value: val, Note: q.Note}}); e != nil {
+	key, e := optKey(c.key, q.IdempotencyKey)
+	if e != nil {
 		return e
 	}
-	// The new version is the newest emergency version this operator
-	// applied to the set (Result.ID does not cross the exchange yet).
-	var n uint64
-	s.x.View(func(e *engine.Engine) {
-		for _, v := range e.Governance().History(q.Set) {
-			if v.Origin == governance.OriginEmergency && v.Proposer == c.key.Operator {
-				n = v.Number
-			}
-		}
-	})
-	s.writeVersion(w, q.Set, n)
+	// Result.ID is the version applied (on a replay: the first one).
+	res, e := s.submitOK(r, &engine.Command{Kind: engine.CmdEmergencyTighten, Key: key, Gov: &engine.GovArgs{Operator: c.key.Operator,
+		Set: q.Set, Value: val, Note: q.Note}})
+	if e != nil {
+		return e
+	}
+	s.writeVersion(w, q.Set, res.ID, res)
 	return nil
 }
 
-func (s *Server) writeVersion(w http.ResponseWriter, set string, n uint64) {
+func (s *Server) writeVersion(w http.ResponseWriter, set string, n uint64, res engine.Result) {
 	var out versionJSON
 	s.x.View(func(e *engine.Engine) {
 		g := e.Governance()
@@ -542,6 +540,7 @@ func (s *Server) writeVersion(w http.ResponseWriter, set string, n uint64) {
 			out = versionOut(h[n-1], g.Now())
 		}
 	})
+	out.Replayed = replayedOf(res)
 	WriteJSON(w, http.StatusOK, out)
 }
 
@@ -564,9 +563,10 @@ func (s *Server) getUnreviewed(w http.ResponseWriter, r *http.Request, c *call) 
 
 func (s *Server) postReview(w http.ResponseWriter, r *http.Request, c *call) *Error {
 	var q struct {
-		Set     string `json:"set"`
-		Version uint64 `json:"version"`
-		Note    string `json:"note,omitempty"`
+		Set            string `json:"set"`
+		Version        uint64 `json:"version"`
+		Note           string `json:"note,omitempty"`
+		IdempotencyKey string `json:"idempotency_key,omitempty"`
 	}
 	if e := decodeOp(r, c, &q); e != nil {
 		return e
@@ -586,10 +586,15 @@ func (s *Server) postReview(w http.ResponseWriter, r *http.Request, c *call) *Er
 			return e
 		}
 	}
-	if _, e := s.submitOK(r, &engine.Command{Kind: engine.CmdReviewEmergency, Gov: &engine.GovArgs{Operator: c.key.Operator,
-		Set: q.Set, ID: q.Version, Note: q.Note}}); e != nil {
+	key, e := optKey(c.key, q.IdempotencyKey)
+	if e != nil {
 		return e
 	}
-	s.writeVersion(w, q.Set, q.Version)
+	res, e := s.submitOK(r, &engine.Command{Kind: engine.CmdReviewEmergency, Key: key, Gov: &engine.GovArgs{Operator: c.key.Operator,
+		Set: q.Set, ID: q.Version, Note: q.Note}})
+	if e != nil {
+		return e
+	}
+	s.writeVersion(w, q.Set, q.Version, res)
 	return nil
 }

@@ -145,3 +145,113 @@ func TestGovernanceEmergency(t *testing.T) {
 		t.Fatalf("still unreviewed: %s", u.body)
 	}
 }
+
+// idemCase is one keyed POST: sent twice it answers the same with
+// "replayed": true the second time; with the same key and another payload
+// it is a 409; check reads the answer's identity (e.g. the proposal id).
+type idemCase struct {
+	name, path, body, other string
+	key                     *Key
+	check                   string // field that must be equal in both answers
+	otherPath               string // the conflicting request's path when not path
+}
+
+func (ev *env) idempotent(c idemCase) *resp {
+	ev.t.Helper()
+	first := ev.must(ev.do("POST", c.path, c.body, c.key), 200)
+	again := ev.must(ev.do("POST", c.path, c.body, c.key), 200)
+	if first.str("replayed") != "false" || again.str("replayed") != "true" {
+		ev.t.Fatalf("%s: replayed %q then %q: %s / %s", c.name, first.str("replayed"), again.str("replayed"), first.body, again.body)
+	}
+	if c.check != "" && (first.str(c.check) == "" || first.str(c.check) != again.str(c.check)) {
+		ev.t.Fatalf("%s: %s %q then %q", c.name, c.check, first.str(c.check), again.str(c.check))
+	}
+	if c.otherPath == "" {
+		c.otherPath = c.path
+	}
+	if c.other == "" {
+		return first
+	}
+	if x := ev.do("POST", c.otherPath, c.other, c.key); x.status != 409 || x.str("code") != string(CodeIdempotencyConflict) {
+		ev.t.Fatalf("%s: a conflicting retry answered %d %s", c.name, x.status, x.body)
+	}
+	return first
+}
+
+// Every governance, onboarding and credit POST takes an optional
+// idempotency_key: a retry returns the first result marked replayed (the
+// same proposal, version, operator), another payload under the key is a
+// 409, and without a key the endpoints behave as before (a second
+// proposal; a second approval is a conflict of state).
+func TestGovernanceIdempotencyKeys(t *testing.T) {
+	ev := finEnv(t)
+	risk, comp, admin := ev.ops[RoleRisk], ev.ops[RoleCompliance], ev.ops[RoleAdmin]
+	_, lev := ev.btcParams()
+	eff := strconv.FormatInt(ev.engineNow().Add(time.Hour).UnixMilli(), 10)
+	prop := func(note, key string) string {
+		b := `{"set":"market:BTC-USD-PERP","fields":{"max_leverage":` + strconv.FormatInt(lev-1, 10) + `},"effective_at":` + eff + `,"note":"` + note + `"`
+		if key != "" {
+			b += `,"idempotency_key":"` + key + `"`
+		}
+		return b + "}"
+	}
+	p := ev.idempotent(idemCase{"propose", "/v1/admin/proposals", prop("a", "p-1"), prop("b", "p-1"), risk, "id", ""})
+	id := p.str("id")
+	pending := ev.must(ev.do("GET", "/v1/admin/proposals?state=pending", "", risk), 200)
+	if n := len(pending.json["proposals"].([]any)); n != 1 {
+		t.Fatalf("a retried proposal made %d proposals: %s", n, pending.body)
+	}
+	// Keys are per operator: the second risk officer's p-1 is its own.
+	p2 := ev.must(ev.do("POST", "/v1/admin/proposals", prop("c", "p-1"), ev.risk2), 200)
+	if p2.str("id") == id || p2.str("replayed") != "false" {
+		t.Fatalf("another operator's key: %s", p2.body)
+	}
+	// No key: as before, a repeat is a new proposal.
+	n1 := ev.must(ev.do("POST", "/v1/admin/proposals", prop("d", ""), risk), 200)
+	n2 := ev.must(ev.do("POST", "/v1/admin/proposals", prop("d", ""), risk), 200)
+	if n1.str("id") == n2.str("id") || n1.str("replayed") != "false" {
+		t.Fatalf("keyless repeats: %s / %s", n1.body, n2.body)
+	}
+	if x := ev.must(ev.do("POST", "/v1/admin/proposals", prop("e", strings.Repeat("k", IdempotencyKeyMax+1)), risk), 400); x.str("field") != "idempotency_key" {
+		t.Fatalf("long key: %s", x.body)
+	}
+	// Approve and withdraw carry no note: the other payload is another
+	// proposal under the same key.
+	ev.idempotent(idemCase{"approve", "/v1/admin/proposals/" + id + "/approve", `{"idempotency_key":"a-1"}`,
+		`{"idempotency_key":"a-1"}`, ev.risk2, "state", "/v1/admin/proposals/" + n1.str("id") + "/approve"})
+	ev.idempotent(idemCase{"reject", "/v1/admin/proposals/" + n1.str("id") + "/reject", `{"note":"no","idempotency_key":"r-1"}`,
+		`{"note":"non","idempotency_key":"r-1"}`, ev.risk2, "state", ""})
+	ev.idempotent(idemCase{"withdraw", "/v1/admin/proposals/" + n2.str("id") + "/withdraw", `{"idempotency_key":"w-1"}`,
+		`{"idempotency_key":"w-1"}`, risk, "state", "/v1/admin/proposals/" + id + "/withdraw"})
+	em := `{"set":"market:BTC-USD-PERP","fields":{"max_leverage":` + strconv.FormatInt(lev-2, 10) + `},"note":"vol","idempotency_key":"e-1"}`
+	v := ev.idempotent(idemCase{"emergency", "/v1/admin/emergency", em, strings.Replace(em, `"vol"`, `"volatile"`, 1), risk, "version", ""})
+	ev.idempotent(idemCase{"review", "/v1/admin/emergency/review", `{"set":"market:BTC-USD-PERP","version":` + v.str("version") + `,"note":"ok","idempotency_key":"v-1"}`,
+		`{"set":"market:BTC-USD-PERP","version":` + v.str("version") + `,"note":"fine","idempotency_key":"v-1"}`, ev.risk2, "reviewer", ""})
+
+	// Onboarding.
+	cid, _ := ev.newClient("idem", "1000")
+	cls := classifyBody("individual_pi", "custodian_statement", ev.dateAgo(0, 0, 0), "9000000", "")
+	ev.idempotent(idemCase{"classification", "/v1/admin/clients/" + cid + "/classification", strings.Replace(cls, "{", `{"idempotency_key":"c-1",`, 1),
+		strings.Replace(strings.Replace(cls, "{", `{"idempotency_key":"c-1",`, 1), "9000000", "9000001", 1), comp, "classified_at", ""})
+	ev.idempotent(idemCase{"knowledge", "/v1/admin/clients/" + cid + "/knowledge", `{"basis":"training","reference":"k","idempotency_key":"k-1"}`,
+		`{"basis":"work_experience","reference":"k","idempotency_key":"k-1"}`, comp, "assessed_at", ""})
+	// (This build holds one disclosure text, so there is no other payload.)
+	ev.idempotent(idemCase{"disclosure", "/v1/admin/disclosures", `{"version":1,"idempotency_key":"d-1"}`, "", comp, "digest", ""})
+	ev.idempotent(idemCase{"add operator", "/v1/admin/operators", `{"id":"ops-9","role":"operations","idempotency_key":"o-1"}`,
+		`{"id":"ops-9","role":"auditor","idempotency_key":"o-1"}`, admin, "id", ""})
+	ev.must(ev.do("POST", "/v1/admin/operators", `{"id":"ops-8","role":"operations"}`, admin), 200)
+	ev.idempotent(idemCase{"disable operator", "/v1/admin/operators/ops-9/disable", `{"idempotency_key":"x-1"}`, `{"idempotency_key":"x-1"}`,
+		admin, "active", "/v1/admin/operators/ops-8/disable"})
+	// Without a key, disabling again is refused by state, as before.
+	if x := ev.must(ev.do("POST", "/v1/admin/operators/ops-9/disable", "", admin), 403); x.str("code") != "operator_disabled" {
+		t.Fatalf("keyless repeat: %s", x.body)
+	}
+
+	// Credit.
+	ca := `{"approved":true,"grade":"A","credit_limit_hkd":"1000000","net_assets_hkd":"20000000","income_hkd":"3000000","experience":8,"next_review":"2099-01-01","idempotency_key":"ca-1"}`
+	ev.idempotent(idemCase{"credit assessment", "/v1/admin/clients/" + cid + "/credit-assessment", ca, strings.Replace(ca, `"A"`, `"B"`, 1), risk, "client_id", ""})
+	as := `{"code":"SOL","kind":"virtual_asset","decimals":8,"quote":"USD","lot":"1","idempotency_key":"as-1"}`
+	ev.idempotent(idemCase{"register asset", "/v1/admin/assets", as, strings.Replace(as, `"lot":"1"`, `"lot":"2"`, 1), risk, "code", ""})
+	// Without a key a second registration is refused by state, as before.
+	ev.must(ev.do("POST", "/v1/admin/assets", `{"code":"SOL","kind":"virtual_asset","decimals":8,"quote":"USD","lot":"1"}`, risk), 409)
+}

@@ -206,6 +206,7 @@ type classifyRequest struct {
 	PortfolioHKD   string `json:"portfolio_hkd,omitempty"`
 	TotalAssetsHKD string `json:"total_assets_hkd,omitempty"`
 	Reference      string `json:"reference,omitempty"`
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
 }
 
 // evidence turns the form into engine arguments; the engine decides.
@@ -322,17 +323,26 @@ func (s *Server) postClassification(w http.ResponseWriter, r *http.Request, c *c
 		return e
 	}
 	a.Operator = c.key.Operator
+	key, e := optKey(c.key, q.IdempotencyKey)
+	if e != nil {
+		return e
+	}
+	// Without a key a retry is recognised by the record on file (the
+	// behaviour before keys); with one the engine decides.
 	rec, known := s.eligRecord(id)
-	if known && sameEvidence(rec.Classification, &a, a.Operator) {
+	if key == 0 && known && sameEvidence(rec.Classification, &a, a.Operator) {
 		o := classificationOut(id, rec.Classification)
 		o.Replayed = true
 		WriteJSON(w, http.StatusOK, o)
 		return nil
 	}
-	if rec, e = s.submitEligibility(r, &engine.Command{Kind: engine.CmdClassifyClient, Client: id, Gov: &a}); e != nil {
+	rec, replayed, e := s.submitEligibility(r, &engine.Command{Kind: engine.CmdClassifyClient, Client: id, Key: key, Gov: &a})
+	if e != nil {
 		return e
 	}
-	WriteJSON(w, http.StatusOK, classificationOut(id, rec.Classification))
+	o := classificationOut(id, rec.Classification)
+	o.Replayed = replayed
+	WriteJSON(w, http.StatusOK, o)
 	return nil
 }
 
@@ -343,18 +353,19 @@ func (s *Server) eligRecord(id engine.ClientID) (rec eligibility.Client, known b
 }
 
 // submitEligibility submits an officer's classification or knowledge
-// record and returns the client's record as it stands after it; a refusal
-// names the threshold it missed (classifyRefusal).
-func (s *Server) submitEligibility(r *http.Request, cmd *engine.Command) (eligibility.Client, *Error) {
+// record and returns the client's record as it stands after it and
+// whether the engine answered an idempotent retry; a refusal names the
+// threshold it missed (classifyRefusal).
+func (s *Server) submitEligibility(r *http.Request, cmd *engine.Command) (eligibility.Client, bool, *Error) {
 	res, e := s.submit(r.Context(), cmd)
 	if e != nil {
-		return eligibility.Client{}, e
+		return eligibility.Client{}, false, e
 	}
 	if res.Code != engine.OK {
-		return eligibility.Client{}, s.classifyRefusal(res.Code)
+		return eligibility.Client{}, false, s.classifyRefusal(res.Code)
 	}
 	rec, _ := s.eligRecord(cmd.Client)
-	return rec, nil
+	return rec, res.Replayed, nil
 }
 
 // classifyRefusal names the threshold in force in a threshold refusal, so
@@ -390,6 +401,8 @@ type knowledgeRequest struct {
 	Basis     string `json:"basis"`
 	Trades    int64  `json:"trades,omitempty"`
 	Reference string `json:"reference,omitempty"`
+	// IdempotencyKey makes a retry return the first result (optional).
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
 }
 
 type knowledgeJSON struct {
@@ -423,18 +436,25 @@ func (s *Server) postKnowledge(w http.ResponseWriter, r *http.Request, c *call) 
 		return badField(CodeInvalidField, "reference", "reference must be at most "+strconv.Itoa(eligibility.MaxRefLen)+" bytes")
 	}
 	a := engine.GovArgs{Operator: c.key.Operator, Basis: basis, Trades: q.Trades, Note: q.Reference}
+	key, e := optKey(c.key, q.IdempotencyKey)
+	if e != nil {
+		return e
+	}
 	rec, known := s.eligRecord(id)
 	k := rec.Knowledge
-	if known && k.Basis == basis && k.Trades == q.Trades && k.Reference == q.Reference && k.Assessor == a.Operator {
+	if key == 0 && known && k.Basis == basis && k.Trades == q.Trades && k.Reference == q.Reference && k.Assessor == a.Operator {
 		o := knowledgeOut(id, k)
 		o.Replayed = true
 		WriteJSON(w, http.StatusOK, o)
 		return nil
 	}
-	if rec, e = s.submitEligibility(r, &engine.Command{Kind: engine.CmdRecordKnowledge, Client: id, Gov: &a}); e != nil {
+	rec, replayed, e := s.submitEligibility(r, &engine.Command{Kind: engine.CmdRecordKnowledge, Client: id, Key: key, Gov: &a})
+	if e != nil {
 		return e
 	}
-	WriteJSON(w, http.StatusOK, knowledgeOut(id, rec.Knowledge))
+	o := knowledgeOut(id, rec.Knowledge)
+	o.Replayed = replayed
+	WriteJSON(w, http.StatusOK, o)
 	return nil
 }
 

@@ -56,7 +56,8 @@ type disclosureJSON struct {
 	Digest        string `json:"digest"` // hex SHA-256 of the text
 	PublishedAt   string `json:"published_at"`
 	PublishedBy   string `json:"published_by,omitempty"`
-	TextAvailable bool   `json:"text_available"` // this build holds the text and its digest matches
+	TextAvailable bool   `json:"text_available"`     // this build holds the text and its digest matches
+	Replayed      *bool  `json:"replayed,omitempty"` // POST answers: an idempotent retry's
 }
 
 func disclosureOut(d eligibility.Disclosure) disclosureJSON {
@@ -73,7 +74,8 @@ func (s *Server) postDisclosure(w http.ResponseWriter, r *http.Request, c *call)
 		return e
 	}
 	var q struct {
-		Version uint64 `json:"version"`
+		Version        uint64 `json:"version"`
+		IdempotencyKey string `json:"idempotency_key,omitempty"`
 	}
 	if e := decodeOp(r, c, &q); e != nil {
 		return e
@@ -81,18 +83,33 @@ func (s *Server) postDisclosure(w http.ResponseWriter, r *http.Request, c *call)
 	if q.Version == 0 || q.Version > MaxDisclosureVersion {
 		return badField(CodeInvalidField, "version", "version must be a positive integer (the number of an embedded disclosure text)")
 	}
+	key, e := optKey(c.key, q.IdempotencyKey)
+	if e != nil {
+		return e
+	}
 	text, ok := DisclosureText(uint32(q.Version))
 	if !ok {
 		return Errf(http.StatusNotFound, CodeNotFound, "version", "this build holds no text for risk disclosure version "+
 			strconv.FormatUint(q.Version, 10)+"; versions available: "+versionList(DisclosureVersions()))
 	}
 	a := engine.GovArgs{Operator: c.key.Operator, ID: q.Version, Digest: sha256.Sum256(text)}
-	if _, e := s.submitOK(r, &engine.Command{Kind: engine.CmdPublishDisclosure, Gov: &a}); e != nil {
+	res, e := s.submitOK(r, &engine.Command{Kind: engine.CmdPublishDisclosure, Key: key, Gov: &a})
+	if e != nil {
 		return e
 	}
+	// The version asked for, as published (a replay may come after a
+	// newer one).
 	var d eligibility.Disclosure
-	s.x.View(func(en *engine.Engine) { d, _ = en.Eligibility().CurrentDisclosure() })
-	WriteJSON(w, http.StatusOK, disclosureOut(d))
+	s.x.View(func(en *engine.Engine) {
+		for _, x := range en.Eligibility().Disclosures() {
+			if uint64(x.Version) == q.Version {
+				d = x
+			}
+		}
+	})
+	o := disclosureOut(d)
+	o.Replayed = replayedOf(res)
+	WriteJSON(w, http.StatusOK, o)
 	return nil
 }
 

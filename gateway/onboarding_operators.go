@@ -37,6 +37,8 @@ type operatorJSON struct {
 	Role    string `json:"role"`
 	Active  bool   `json:"active"`
 	AddedAt string `json:"added_at,omitempty"` // empty for genesis operators
+	// Replayed is set on POST answers: an idempotent retry's.
+	Replayed *bool `json:"replayed,omitempty"`
 }
 
 func operatorOut(o governance.Operator) operatorJSON {
@@ -57,10 +59,12 @@ func (s *Server) getOperators(w http.ResponseWriter, r *http.Request, c *call) *
 	return nil
 }
 
-func (s *Server) writeOperator(w http.ResponseWriter, id string) {
+func (s *Server) writeOperator(w http.ResponseWriter, id string, res engine.Result) {
 	var o governance.Operator
 	s.x.View(func(e *engine.Engine) { o, _ = e.Governance().Operator(id) })
-	WriteJSON(w, http.StatusOK, operatorOut(o))
+	out := operatorOut(o)
+	out.Replayed = replayedOf(res)
+	WriteJSON(w, http.StatusOK, out)
 }
 
 // postOperator adds an operator (CmdAddOperator).
@@ -69,8 +73,9 @@ func (s *Server) postOperator(w http.ResponseWriter, r *http.Request, c *call) *
 		return e
 	}
 	var q struct {
-		ID   string `json:"id"`
-		Role string `json:"role"`
+		ID             string `json:"id"`
+		Role           string `json:"role"`
+		IdempotencyKey string `json:"idempotency_key,omitempty"`
 	}
 	if e := decodeOp(r, c, &q); e != nil {
 		return e
@@ -82,10 +87,15 @@ func (s *Server) postOperator(w http.ResponseWriter, r *http.Request, c *call) *
 	if e != nil {
 		return e
 	}
-	if _, e := s.submitOK(r, &engine.Command{Kind: engine.CmdAddOperator, Gov: &engine.GovArgs{Operator: c.key.Operator, Target: q.ID, Role: role}}); e != nil {
+	key, e := optKey(c.key, q.IdempotencyKey)
+	if e != nil {
 		return e
 	}
-	s.writeOperator(w, q.ID)
+	res, e := s.submitOK(r, &engine.Command{Kind: engine.CmdAddOperator, Key: key, Gov: &engine.GovArgs{Operator: c.key.Operator, Target: q.ID, Role: role}})
+	if e != nil {
+		return e
+	}
+	s.writeOperator(w, q.ID, res)
 	return nil
 }
 
@@ -105,17 +115,14 @@ func operatorID(id, field string) *Error {
 }
 
 // operatorAction checks an action on the operator named in the path: the
-// caller manages operators, the id is well-formed, and there is no query
-// or body (the path says everything).
+// caller manages operators and the id is well-formed. The caller reads
+// the (absent or key-only) input.
 func operatorAction(r *http.Request, c *call) (string, *Error) {
 	if e := govCheck(c.key, governance.PermManageOperators, governance.DomainNone); e != nil {
 		return "", e
 	}
 	id := r.PathValue("id")
-	if e := operatorID(id, "id"); e != nil {
-		return "", e
-	}
-	return id, noInput(r, c)
+	return id, operatorID(id, "id")
 }
 
 // postDisableOperator disables an operator for good (CmdDisableOperator);
@@ -125,15 +132,20 @@ func (s *Server) postDisableOperator(w http.ResponseWriter, r *http.Request, c *
 	if e != nil {
 		return e
 	}
+	key, e := keyOnly(r, c)
+	if e != nil {
+		return e
+	}
 	var known bool
 	s.x.View(func(e *engine.Engine) { _, known = e.Governance().Operator(id) })
 	if !known {
 		return Errf(http.StatusNotFound, CodeNotFound, "id", "no such operator")
 	}
-	if _, e := s.submitOK(r, &engine.Command{Kind: engine.CmdDisableOperator, Gov: &engine.GovArgs{Operator: c.key.Operator, Target: id}}); e != nil {
+	res, e := s.submitOK(r, &engine.Command{Kind: engine.CmdDisableOperator, Key: key, Gov: &engine.GovArgs{Operator: c.key.Operator, Target: id}})
+	if e != nil {
 		return e
 	}
-	s.writeOperator(w, id)
+	s.writeOperator(w, id, res)
 	return nil
 }
 
@@ -142,6 +154,9 @@ func (s *Server) postDisableOperator(w http.ResponseWriter, r *http.Request, c *
 // client permissions.
 func (s *Server) postOperatorKey(w http.ResponseWriter, r *http.Request, c *call) *Error {
 	id, e := operatorAction(r, c)
+	if e == nil {
+		e = noInput(r, c)
+	}
 	if e != nil {
 		return e
 	}

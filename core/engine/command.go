@@ -40,8 +40,10 @@ const (
 	// Governance (governance.go, docs/governance.md). Operator is the
 	// acting operator's id, filled by the gateway from the API key; the
 	// engine re-checks its role and permission for every one of them.
-	// These commands carry no idempotency key (Key must be 0).
-	CmdAddOperator       CommandKind = 16 // Operator, Target, Role
+	// Each may carry an idempotency Key, scoped to the acting operator
+	// (AcceptDisclosure: to the client); so may CreditAssessment and
+	// RegisterAsset (idem.go, keyBegin).
+	CmdAddOperator       CommandKind = 16 // Operator, Target, Role (every governance kind: and Key)
 	CmdDisableOperator   CommandKind = 17 // Operator, Target
 	CmdProposeParams     CommandKind = 18 // Operator, Set, Value, At (effective time), Note → Result.ID (proposal)
 	CmdApproveProposal   CommandKind = 19 // Operator, ID (proposal)
@@ -193,6 +195,36 @@ func (c *Command) fingerprint() uint64 {
 	mix(uint64(c.Expiry))
 	for i := 0; i < len(c.Ref); i++ {
 		mix(uint64(c.Ref[i]))
+	}
+	if c.Gov != nil {
+		h = c.Gov.fingerprint(h)
+	}
+	return h
+}
+
+// fingerprint continues a command's fingerprint over every governance
+// argument. Strings are length-prefixed so adjacent fields cannot trade
+// bytes ("ab"+"c" and "a"+"bc" differ).
+func (a *GovArgs) fingerprint(h uint64) uint64 {
+	mix := func(v uint64) {
+		h ^= v
+		h *= 0xbf58476d1ce4e5b9
+		h ^= h >> 31
+	}
+	for _, s := range [...]string{a.Operator, a.Target, a.Set, a.Value, a.Note, a.Grade, a.Asset, a.Quote} {
+		mix(uint64(len(s)) | 1<<63)
+		for i := 0; i < len(s); i++ {
+			mix(uint64(s[i]))
+		}
+	}
+	for _, v := range [...]int64{int64(a.Role), int64(a.ID), a.At, int64(a.PIClass), int64(a.Evidence), int64(a.Basis),
+		int64(a.Portfolio), int64(a.TotalAssets), a.Trades, int64(a.CreditLimit), int64(a.NetAssets), int64(a.Income),
+		a.Experience, a.Review, int64(a.AssetKind), int64(a.Decimals), int64(a.Lot)} {
+		mix(uint64(v))
+	}
+	for i := 0; i < len(a.Digest); i += 8 {
+		mix(uint64(a.Digest[i]) | uint64(a.Digest[i+1])<<8 | uint64(a.Digest[i+2])<<16 | uint64(a.Digest[i+3])<<24 |
+			uint64(a.Digest[i+4])<<32 | uint64(a.Digest[i+5])<<40 | uint64(a.Digest[i+6])<<48 | uint64(a.Digest[i+7])<<56)
 	}
 	return h
 }

@@ -24,6 +24,13 @@ import (
 // rejects unknown kinds and versions, short or trailing bytes, a bool that
 // is not 0 or 1 and an oversized string; it never panics. Canonical bytes
 // decode and re-encode to the same bytes (fuzzed).
+//
+// Command version 2 exists for the governance, eligibility and financing
+// risk commands (the kinds whose arguments are in Command.Gov): their
+// version 1 layout followed by the idempotency key (u64). The encoder
+// writes version 2 only for a non-zero key, so keyless records stay
+// version 1 byte for byte; a version 2 record with key 0 is not canonical
+// and is refused.
 
 // Encoding errors.
 var (
@@ -35,10 +42,16 @@ var (
 	ErrStringTooLong = errors.New("engine: string longer than its limit")
 	ErrDetail        = errors.New("engine: event detail present on a kind without one, or missing")
 	ErrBadValue      = errors.New("engine: parameter value is not canonical")
+	ErrNonCanonical  = errors.New("engine: record is not in its canonical version")
 )
 
-// Version is the current record version for every kind.
+// Version is the record version of every event kind and of every command
+// without a version 2 layout (cmdLayoutV2).
 const Version = 1
+
+// VersionKeyed is the command version carrying a governance-side
+// command's idempotency key.
+const VersionKeyed = 2
 
 type field uint8
 
@@ -162,6 +175,27 @@ var cmdLayoutV1 = [cmdKindEnd][]field{
 	CmdBookSecuritySale:  {fClient, fKey, fRef, fQty, fAmount},
 }
 
+// cmdLayoutV2 is version 1 plus the key, for the kinds with GovArgs.
+var cmdLayoutV2 = func() (l [cmdKindEnd][]field) {
+	for k := CommandKind(1); k < cmdKindEnd; k++ {
+		if hasGovArgs(k) {
+			l[k] = append(append([]field(nil), cmdLayoutV1[k]...), fKey)
+		}
+	}
+	return l
+}()
+
+// cmdLayout is the layout of a kind in a version (nil: no such version).
+func cmdLayout(k CommandKind, ver uint8) []field {
+	switch ver {
+	case Version:
+		return cmdLayoutV1[k]
+	case VersionKeyed:
+		return cmdLayoutV2[k]
+	}
+	return nil
+}
+
 var evLayoutV1 = [evKindEnd][]field{
 	EvClientCreated:     {fClient},
 	EvDeposited:         {fClient, fAmount, fBalance},
@@ -223,8 +257,12 @@ func AppendCommand(dst []byte, c *Command) ([]byte, error) {
 		len(c.args().Asset) > finCodeMax || len(c.args().Quote) > finCodeMax || len(c.args().Grade) > finCodeMax {
 		return dst, ErrStringTooLong
 	}
-	dst = append(dst, byte(c.Kind), Version)
-	for _, f := range cmdLayoutV1[c.Kind] {
+	ver := uint8(Version)
+	if c.Key != 0 && cmdLayoutV2[c.Kind] != nil {
+		ver = VersionKeyed
+	}
+	dst = append(dst, byte(c.Kind), ver)
+	for _, f := range cmdLayout(c.Kind, ver) {
 		dst = putCmdField(dst, c, f)
 	}
 	return dst, nil
@@ -409,7 +447,8 @@ func DecodeCommand(b []byte) (Command, error) {
 	if k == 0 || k >= cmdKindEnd {
 		return c, ErrUnknownKind
 	}
-	if b[1] != Version {
+	layout := cmdLayout(k, b[1])
+	if layout == nil {
 		return c, ErrUnknownVer
 	}
 	c.Kind = k
@@ -417,7 +456,7 @@ func DecodeCommand(b []byte) (Command, error) {
 	if hasGovArgs(k) {
 		c.Gov = new(GovArgs)
 	}
-	for _, f := range cmdLayoutV1[k] {
+	for _, f := range layout {
 		switch f {
 		case fClient:
 			c.Client = ClientID(r.u32())
@@ -534,6 +573,9 @@ func DecodeCommand(b []byte) (Command, error) {
 	}
 	if len(r.b) != 0 {
 		return Command{}, ErrTrailing
+	}
+	if b[1] == VersionKeyed && c.Key == 0 {
+		return Command{}, ErrNonCanonical
 	}
 	return c, nil
 }

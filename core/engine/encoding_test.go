@@ -64,6 +64,12 @@ var goldenCommands = []struct {
 	{"register_asset", Command{Kind: CmdRegisterAsset, Gov: &GovArgs{Operator: "rita", Asset: "0388.HK", AssetKind: uint8(lending.Security),
 		Decimals: 0, Quote: "HKD", Lot: 100}}},
 	{"book_security_sale", Command{Kind: CmdBookSecuritySale, Client: 7, Key: 18, Ref: "0700.HK", Qty: 100, Amount: 28_500_000_000}},
+	// Version 2: the governance-side kinds with an idempotency key.
+	{"propose_parameters_keyed", Command{Kind: CmdProposeParams, Key: 0x1122334455667788, Gov: &GovArgs{Operator: "rita", Set: "market:BTC-USD-PERP", Value: goldenValue(), At: 1_767_229_200_000_000_000, Note: "raise taker fee"}}},
+	{"approve_proposal_keyed", Command{Kind: CmdApproveProposal, Key: 19, Gov: &GovArgs{Operator: "rob", ID: 3}}},
+	{"accept_disclosure_keyed", Command{Kind: CmdAcceptDisclosure, Client: 7, Key: 20, Gov: &GovArgs{ID: 2}}},
+	{"register_asset_keyed", Command{Kind: CmdRegisterAsset, Key: 21, Gov: &GovArgs{Operator: "rita", Asset: "0388.HK", AssetKind: uint8(lending.Security),
+		Decimals: 0, Quote: "HKD", Lot: 100}}},
 }
 
 // goldenValue is a small canonical parameter value.
@@ -212,7 +218,7 @@ func TestCommandGoldenVectors(t *testing.T) {
 		names, recs = append(names, g.name), append(recs, b)
 	}
 	if *update {
-		writeGolden(t, path, "# Command records, version 1: kind, version, fields little-endian. Do not edit; a layout change is a new version.\n", names, recs)
+		writeGolden(t, path, "# Command records, versions 1 and 2 (version 1 + key, governance-side kinds with a key): kind, version, fields little-endian. Do not edit; a layout change is a new version.\n", names, recs)
 	}
 	want := readGolden(t, path)
 	for i, g := range goldenCommands {
@@ -274,6 +280,9 @@ func TestDecodeRejects(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a %d-byte ref must encode: %v", RefMax, err)
 	}
+	keyedCmd := Command{Kind: CmdApproveProposal, Key: 5, Gov: &GovArgs{Operator: "rob", ID: 3}}
+	keyed, _ := AppendCommand(nil, &keyedCmd)
+	keyedZero := append(append([]byte(nil), keyed[:len(keyed)-8]...), make([]byte, 8)...)
 	tooLong := append(append([]byte{byte(CmdCreateClient), Version}, make([]byte, 8)...), RefMax+1)
 	tooLong = append(tooLong, bytes.Repeat([]byte{'x'}, RefMax+1)...)
 	cases := []struct {
@@ -291,6 +300,9 @@ func TestDecodeRejects(t *testing.T) {
 		{"string cut short", create[:len(create)-2], ErrShort},
 		{"string over limit", tooLong, ErrStringTooLong},
 		{"bool 2", badBool, ErrBadBool},
+		{"version 2 of a kind without one", append([]byte{byte(CmdDeposit), VersionKeyed}, place[2:]...), ErrUnknownVer},
+		{"version 2 with key 0", keyedZero, ErrNonCanonical},
+		{"version 2 without its key", keyed[:len(keyed)-8], ErrShort},
 	}
 	for _, c := range cases {
 		if _, err := DecodeCommand(c.b); err != c.want {
@@ -365,4 +377,32 @@ func sameCommand(a, b *Command) bool {
 	x, y := *a, *b
 	x.Gov, y.Gov = nil, nil
 	return x == y && (a.Gov == nil) == (b.Gov == nil) && (a.Gov == nil || *a.Gov == *b.Gov)
+}
+
+// A governance-side command without a key keeps its version 1 bytes (logs
+// and snapshots written before keys existed read the same); with a key it
+// is version 1's bytes plus the key, as version 2.
+func TestKeyedGovernanceEncoding(t *testing.T) {
+	for _, g := range goldenCommands {
+		if !hasGovArgs(g.cmd.Kind) {
+			continue
+		}
+		plain := g.cmd
+		plain.Key = 0
+		v1, err := AppendCommand(nil, &plain)
+		if err != nil || v1[1] != Version {
+			t.Fatalf("%s: keyless encodes as version %d (%v)", g.name, v1[1], err)
+		}
+		keyed := plain
+		keyed.Key = 0xA1B2C3D4E5F60718
+		v2, err := AppendCommand(nil, &keyed)
+		if err != nil || v2[1] != VersionKeyed || !bytes.Equal(v2[2:len(v2)-8], v1[2:]) ||
+			!bytes.Equal(v2[len(v2)-8:], []byte{0x18, 0x07, 0xF6, 0xE5, 0xD4, 0xC3, 0xB2, 0xA1}) {
+			t.Fatalf("%s: keyed record %x is not version 1 %x plus the key (%v)", g.name, v2, v1, err)
+		}
+		back, err := DecodeCommand(v2)
+		if err != nil || !sameCommand(&back, &keyed) {
+			t.Fatalf("%s: keyed round trip %+v (%v)", g.name, back, err)
+		}
+	}
 }

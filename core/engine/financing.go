@@ -302,10 +302,16 @@ func (e *Engine) finCommand(cmd *Command) Result {
 	switch cmd.Kind {
 	case CmdSetAssetPrice:
 		return e.setAssetPrice(cmd)
-	case CmdCreditAssessment:
-		return e.creditAssessment(cmd)
-	case CmdRegisterAsset:
-		return e.registerAsset(cmd)
+	case CmdCreditAssessment, CmdRegisterAsset:
+		// Risk decisions: idempotent per acting operator (idem.go).
+		k, r, done := e.keyBegin(cmd)
+		if done {
+			return r
+		}
+		if cmd.Kind == CmdCreditAssessment {
+			return e.keyEnd(k, cmd.Key, e.creditAssessment(cmd))
+		}
+		return e.keyEnd(k, cmd.Key, e.registerAsset(cmd))
 	}
 	if e.client(cmd.Client) == nil {
 		return Result{Code: CodeUnknownClient}

@@ -133,6 +133,9 @@ func (e *Engine) buildGovernance() {
 	g.Sets = append(g.Sets, e.cfg.Governance.Sets...)
 	g.Sets = append(g.Sets, e.finGenesisSets()...)
 	e.gov, _ = governance.New(e.cfg.Governance.Rules, cat, g)
+	for _, o := range g.Operators {
+		e.idem.noteOperator(o.ID)
+	}
 	e.elig = eligibility.New(e.cfg.Governance.Eligibility, 0)
 	e.govDue = noDue
 }
@@ -244,10 +247,16 @@ func (e *Engine) hasOrders(id ClientID) bool {
 func isGovCommand(k CommandKind) bool { return k >= CmdAddOperator && k <= CmdAcceptDisclosure }
 
 // governanceCommand runs one governance or eligibility command live.
+// A key makes it idempotent per acting operator (keyBegin, idem.go).
 func (e *Engine) governanceCommand(cmd *Command) Result {
-	if cmd.Key != 0 {
-		return Result{Code: CodeInvalidField}
+	k, r, done := e.keyBegin(cmd)
+	if done {
+		return r
 	}
+	return e.keyEnd(k, cmd.Key, e.runGovernance(cmd))
+}
+
+func (e *Engine) runGovernance(cmd *Command) Result {
 	// Nothing is due (Apply ticked if it was), so this only moves the
 	// stores' clocks, which the state hash leaves out; it is not logged,
 	// and a refused command leaves no trace.
@@ -399,6 +408,10 @@ func (e *Engine) govExec(cmd *Command, now int64) (Result, []governance.Event, [
 		return Result{Code: FromGovernance(gr)}, nil, nil
 	case er != eligibility.ReasonNone:
 		return Result{Code: FromEligibility(er)}, nil, nil
+	}
+	if cmd.Kind == CmdAddOperator {
+		// Live and in a restore's replay alike, so scopes number the same.
+		e.idem.noteOperator(a.Target)
 	}
 	return Result{Client: cmd.Client, ID: id}, ge, ee
 }

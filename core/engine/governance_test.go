@@ -10,6 +10,7 @@ import (
 	"github.com/sampan-hk/sampan/core/eligibility"
 	"github.com/sampan-hk/sampan/core/fixed"
 	"github.com/sampan-hk/sampan/core/governance"
+	"github.com/sampan-hk/sampan/core/lending"
 )
 
 const (
@@ -673,4 +674,341 @@ func TestGovPinnedRun(t *testing.T) {
 	if got != string(want) {
 		t.Fatalf("governed run changed:\n got %s\nwant %s", got, want)
 	}
+}
+
+// --- idempotency keys on governance-side commands (idem.go, keyed) ---
+
+func newFinRecorder(t *testing.T) *recorder {
+	cfg := finConfig()
+	return &recorder{harness: &harness{t: t, e: MustNew(cfg), now: t0}, cfg: cfg}
+}
+
+// retry sends c again: it must return first's result marked Replayed, emit
+// nothing and leave the state hash as it was.
+func (r *recorder) retry(c Command, first Result) {
+	r.t.Helper()
+	before := r.e.StateHash()
+	res := r.do(c)
+	want := first
+	want.Replayed = true
+	if res != want || len(r.harness.evs) != 0 || r.e.StateHash() != before {
+		r.t.Fatalf("%v retry: %+v, want %+v; %d events, hash same %v", c.Kind, res, want, len(r.harness.evs), r.e.StateHash() == before)
+	}
+}
+
+func withKey(c Command, k uint64) Command {
+	c.Key = k
+	return c
+}
+
+func withGov(c Command, f func(*GovArgs)) Command {
+	g := *c.Gov
+	f(&g)
+	c.Gov = &g
+	return c
+}
+
+// Every governance, eligibility and financing risk command accepts a key:
+// a retry returns the original result (marked replayed) and changes
+// nothing; the key with any other payload is refused with
+// CodeIdempotencyConflict and changes nothing either. Table order matters:
+// later rows act on what earlier ones created.
+func TestGovIdempotentRetries(t *testing.T) {
+	r := newFinRecorder(t)
+	c := r.ok(Command{Kind: CmdCreateClient}).Client
+	fee := func(ppm int64) string { return r.btcValue(map[string]int64{"taker_fee_ppm": ppm}, 0) }
+	band := r.btcValue(map[string]int64{"price_band_ppm": 40_000}, 0)
+	var proposal, withdrawn, rejected, version uint64
+	rows := []struct {
+		name  string
+		cmd   func() Command
+		other func(Command) Command // same key, another payload
+		after func(Result)
+	}{
+		{"propose", func() Command {
+			return Command{Kind: CmdProposeParams, Gov: &GovArgs{Operator: "rita", Set: btcSet, Value: fee(600), At: r.now + hour, Note: "fee"}}
+		}, func(c Command) Command { return withGov(c, func(g *GovArgs) { g.Value = fee(700) }) }, func(res Result) { proposal = res.ID }},
+		{"propose again", func() Command {
+			return Command{Kind: CmdProposeParams, Gov: &GovArgs{Operator: "rob", Set: btcSet, Value: fee(650), At: r.now + hour, Note: "fee"}}
+		}, func(c Command) Command { return withGov(c, func(g *GovArgs) { g.Note = "fee!" }) }, func(res Result) { withdrawn = res.ID }},
+		{"propose a third", func() Command {
+			return Command{Kind: CmdProposeParams, Gov: &GovArgs{Operator: "opal", Set: btcSet, Value: fee(550), At: r.now + hour}}
+		}, func(c Command) Command { return withGov(c, func(g *GovArgs) { g.At++ }) }, func(res Result) { rejected = res.ID }},
+		{"approve", func() Command { return Command{Kind: CmdApproveProposal, Gov: &GovArgs{Operator: "rob", ID: proposal}} },
+			func(c Command) Command { return withGov(c, func(g *GovArgs) { g.ID = withdrawn }) }, nil},
+		{"withdraw", func() Command {
+			return Command{Kind: CmdWithdrawProposal, Gov: &GovArgs{Operator: "rob", ID: withdrawn}}
+		},
+			func(c Command) Command { return withGov(c, func(g *GovArgs) { g.ID = rejected }) }, nil},
+		{"reject", func() Command {
+			return Command{Kind: CmdRejectProposal, Gov: &GovArgs{Operator: "rita", ID: rejected, Note: "no"}}
+		},
+			func(c Command) Command { return withGov(c, func(g *GovArgs) { g.Note = "nope" }) }, nil},
+		{"emergency", func() Command {
+			return Command{Kind: CmdEmergencyTighten, Gov: &GovArgs{Operator: "rita", Set: btcSet, Value: band, Note: "vol"}}
+		}, func(c Command) Command { return withGov(c, func(g *GovArgs) { g.Set = "market:ETH-USD-PERP" }) }, func(res Result) { version = res.ID }},
+		{"review", func() Command {
+			return Command{Kind: CmdReviewEmergency, Gov: &GovArgs{Operator: "rob", Set: btcSet, ID: version, Note: "ok"}}
+		}, func(c Command) Command { return withGov(c, func(g *GovArgs) { g.Note = "fine" }) }, nil},
+		{"classify", func() Command {
+			return Command{Kind: CmdClassifyClient, Client: c, Gov: &GovArgs{Operator: "cora", PIClass: eligibility.IndividualPI,
+				Evidence: eligibility.CustodianStatement, At: r.now, Portfolio: 8_000_000 * eligibility.HKD, Note: "CS-1"}}
+		}, func(c Command) Command { return withGov(c, func(g *GovArgs) { g.Portfolio++ }) }, nil},
+		{"knowledge", func() Command {
+			return Command{Kind: CmdRecordKnowledge, Client: c, Gov: &GovArgs{Operator: "cora", Basis: eligibility.Training, Note: "T-1"}}
+		}, func(c Command) Command { return withGov(c, func(g *GovArgs) { g.Basis = eligibility.WorkExperience }) }, nil},
+		{"publish", func() Command {
+			return Command{Kind: CmdPublishDisclosure, Gov: &GovArgs{Operator: "cora", ID: 1, Digest: [32]byte{1}}}
+		}, func(c Command) Command { return withGov(c, func(g *GovArgs) { g.Digest[31] = 9 }) }, nil},
+		{"accept", func() Command { return Command{Kind: CmdAcceptDisclosure, Client: c, Gov: &GovArgs{ID: 1}} },
+			func(c Command) Command { return withGov(c, func(g *GovArgs) { g.ID = 2 }) }, nil},
+		{"add operator", func() Command {
+			return Command{Kind: CmdAddOperator, Gov: &GovArgs{Operator: "ada", Target: "rhea", Role: governance.RoleRiskOfficer}}
+		}, func(c Command) Command { return withGov(c, func(g *GovArgs) { g.Role = governance.RoleAuditor }) }, nil},
+		{"disable operator", func() Command {
+			return Command{Kind: CmdDisableOperator, Gov: &GovArgs{Operator: "ada", Target: "opal"}}
+		},
+			func(c Command) Command { return withGov(c, func(g *GovArgs) { g.Target = "aud" }) }, nil},
+		{"credit assessment", func() Command { return assess(c, 2_000_000*hk, true, r.now+365*day) },
+			func(c Command) Command { c.Flag = false; return c }, nil},
+		{"register asset", func() Command {
+			return Command{Kind: CmdRegisterAsset, Gov: &GovArgs{Operator: "rita", Asset: "SOL", AssetKind: uint8(lending.VirtualAsset), Decimals: 8, Quote: "USD", Lot: 1}}
+		}, func(c Command) Command { return withGov(c, func(g *GovArgs) { g.Lot = 10 }) }, nil},
+	}
+	sent := make([]Command, len(rows))
+	for i, row := range rows {
+		cmd := withKey(row.cmd(), uint64(1000+i))
+		sent[i] = cmd
+		first := r.ok(cmd)
+		if first.Replayed {
+			t.Fatalf("%s: the first request is marked replayed", row.name)
+		}
+		r.retry(cmd, first)
+		r.want(CodeIdempotencyConflict, row.other(cmd))
+		// A later retry is still a replay (a no-op moves the engine's
+		// clock first: the hash covers engine time).
+		r.now += 1_000_000
+		r.do(Command{Kind: CmdCancelAll, Client: c, Market: AllMarkets})
+		r.retry(cmd, first)
+		if row.after != nil {
+			row.after(first)
+		}
+	}
+	if proposal == 0 || withdrawn == proposal || rejected == withdrawn || version == 0 {
+		t.Fatalf("ids: proposal %d, withdrawn %d, rejected %d, version %d", proposal, withdrawn, rejected, version)
+	}
+	// A disabled operator's retry is still answered from the window.
+	r.retry(sent[2], Result{ID: rejected})
+	// The log replays to the same events and hash.
+	r.replayFrom(MustNew(r.cfg), 0, 0)
+}
+
+// Keys are per acting operator: two operators may use the same key; one
+// operator's key is not another's. Without a key a repeated command is
+// simply applied again (a second proposal).
+func TestGovIdempotencyKeysPerOperator(t *testing.T) {
+	r := newRecorder(t)
+	val := r.btcValue(map[string]int64{"taker_fee_ppm": 600}, 0)
+	prop := func(op string, key uint64) Command {
+		return Command{Kind: CmdProposeParams, Key: key, Gov: &GovArgs{Operator: op, Set: btcSet, Value: val, At: r.now + hour}}
+	}
+	a := r.ok(prop("rita", 7))
+	b := r.ok(prop("rob", 7))
+	if a.ID == b.ID || a.Replayed || b.Replayed {
+		t.Fatalf("same key, two operators: %+v %+v", a, b)
+	}
+	r.retry(prop("rita", 7), a)
+	r.retry(prop("rob", 7), b)
+	// The custody scope (deposits) and an operator's are separate too.
+	c := r.ok(Command{Kind: CmdCreateClient}).Client
+	if res := r.ok(Command{Kind: CmdDeposit, Client: c, Key: 7, Amount: 1000 * usd}); res.Replayed {
+		t.Fatal("a custody key collided with an operator's")
+	}
+	r.retry(prop("rita", 7), a)
+	// Keyless repeats are new commands.
+	n1 := r.ok(prop("rita", 0))
+	n2 := r.ok(prop("rita", 0))
+	if n1.ID == n2.ID || n1.Replayed || n2.Replayed {
+		t.Fatalf("keyless repeats: %+v %+v", n1, n2)
+	}
+	// An unknown operator's keyed command is refused as unkeyed it would be.
+	r.want(FromGovernance(governance.RejectUnknownOperator), prop("mallory", 7))
+	r.want(CodeOperatorRequired, prop("", 7))
+	// An operator added later gets its own scope, also after a restore.
+	r.ok(Command{Kind: CmdAddOperator, Key: 7, Gov: &GovArgs{Operator: "ada", Target: "rhea", Role: governance.RoleRiskOfficer}})
+	d := r.ok(prop("rhea", 7))
+	if d.ID == a.ID || d.ID == b.ID {
+		t.Fatalf("rhea's key 7 answered from another scope: %+v", d)
+	}
+	e2 := mustRestore(t, r.cfg, r.e.AppendSnapshot(nil))
+	if e2.StateHash() != r.e.StateHash() {
+		t.Fatal("restore changed the hash")
+	}
+	for _, x := range []struct {
+		cmd  Command
+		want Result
+	}{{prop("rita", 7), a}, {prop("rob", 7), b}, {prop("rhea", 7), d}} {
+		res, evs := e2.Apply(&x.cmd, r.now)
+		x.want.Replayed = true
+		if res != x.want || len(evs) != 0 {
+			t.Fatalf("restored %s: %+v, want %+v", x.cmd.Gov.Operator, res, x.want)
+		}
+	}
+	conflict := withGov(prop("rhea", 7), func(g *GovArgs) { g.Note = "other" })
+	if res, _ := e2.Apply(&conflict, r.now); res.Code != CodeIdempotencyConflict {
+		t.Fatalf("restored conflict: %+v", res)
+	}
+}
+
+// Randomized keyed governance: operators (some unknown, some added or
+// disabled along the way) send governance and eligibility commands with
+// keys from a small space, often resending an earlier command as is or
+// changed. A model of the window (per-scope keys, FIFO eviction at
+// IdemMax, only accepted commands stored) predicts every replay and every
+// conflict; replays and refusals change nothing; a fresh replay of the log
+// and a restore from a mid-run snapshot reach the same state hash.
+func TestGovIdempotencyRandomized(t *testing.T) {
+	for seed := uint64(1); seed <= 3; seed++ {
+		runGovIdemRandom(t, seed, 1500)
+	}
+}
+
+type idemModelEntry struct {
+	scope string
+	cmd   Command
+	res   Result
+}
+
+func runGovIdemRandom(t *testing.T, seed uint64, n int) {
+	cfg := govConfig()
+	cfg.IdemMax = 16 // eviction happens often
+	r := &recorder{harness: &harness{t: t, e: MustNew(cfg), now: t0}, cfg: cfg}
+	rg := rng(seed)
+	for i := 0; i < 4; i++ {
+		r.ok(Command{Kind: CmdCreateClient})
+	}
+	ops := []string{"ada", "rita", "rob", "cora", "cole", "opal", "aud", "mallory", "rhea", "ivan"}
+	var window []idemModelEntry // oldest first, at most IdemMax
+	var sent []Command
+	var lastProp uint64
+	var snap []byte
+	snapAt, replays, conflicts := -1, 0, 0
+	scopeOf := func(c *Command) string {
+		if c.Kind == CmdAcceptDisclosure {
+			return fmt.Sprint("client ", c.Client)
+		}
+		return "op " + c.Gov.Operator
+	}
+	for i := 0; i < n; i++ {
+		op := ops[rg.intn(len(ops))]
+		var cmd Command
+		switch {
+		case len(window) > 0 && rg.chance(25):
+			cmd = window[rg.intn(len(window))].cmd // an accepted one
+			if rg.chance(25) {
+				cmd = withGov(cmd, func(g *GovArgs) { g.Note += "x" })
+			}
+		case len(sent) > 0 && rg.chance(15):
+			cmd = sent[len(sent)-1-rg.intn(min(len(sent), 24))]
+			if rg.chance(25) {
+				cmd = withGov(cmd, func(g *GovArgs) { g.Note += "x" })
+			}
+		default:
+			cmd = randomGovCommand(r, &rg, op, lastProp)
+			if !rg.chance(15) {
+				cmd.Key = uint64(1 + rg.intn(24))
+			}
+		}
+		if rg.chance(40) {
+			r.now += rg.between(1, 2e9)
+		}
+		if i == n/2 {
+			snap, snapAt = r.e.AppendSnapshot(nil), len(r.cmds)
+		}
+		sameTime := r.now <= r.e.Now()
+		before := r.e.StateHash()
+		res := r.do(cmd)
+		var hit *idemModelEntry
+		for j := range window {
+			if cmd.Key != 0 && window[j].scope == scopeOf(&cmd) && window[j].cmd.Key == cmd.Key {
+				hit = &window[j]
+			}
+		}
+		switch {
+		case hit != nil && sameCommand(&hit.cmd, &cmd):
+			want := hit.res
+			want.Replayed = true
+			if res != want || len(r.harness.evs) != 0 {
+				t.Fatalf("seed %d cmd %d %v: %+v, want the replay %+v", seed, i, cmd.Kind, res, want)
+			}
+			replays++
+		case hit != nil:
+			if res.Code != CodeIdempotencyConflict || len(r.harness.evs) != 0 {
+				t.Fatalf("seed %d cmd %d %v: %+v, want a conflict", seed, i, cmd.Kind, res)
+			}
+			conflicts++
+		case res.Replayed || res.Code == CodeIdempotencyConflict:
+			t.Fatalf("seed %d cmd %d %v: %+v for a key the window does not hold", seed, i, cmd.Kind, res)
+		case res.Code == OK && cmd.Key != 0:
+			window = append(window, idemModelEntry{scope: scopeOf(&cmd), cmd: cmd, res: res})
+			if len(window) > cfg.IdemMax {
+				window = window[1:]
+			}
+		}
+		if sameTime && (res.Code != OK || res.Replayed) && r.e.StateHash() != before {
+			t.Fatalf("seed %d cmd %d %v: %+v changed state", seed, i, cmd.Kind, res)
+		}
+		if res.Code == OK && cmd.Kind == CmdProposeParams {
+			lastProp = res.ID
+		}
+		sent = append(sent, cmd)
+	}
+	if testing.Verbose() {
+		t.Logf("seed %d: %d replays, %d conflicts, %d keys in the window", seed, replays, conflicts, len(window))
+	}
+	if replays < n/20 || conflicts < n/50 {
+		t.Fatalf("seed %d: only %d replays and %d conflicts", seed, replays, conflicts)
+	}
+	r.replayFrom(MustNew(cfg), 0, 0)
+	e2 := mustRestore(t, cfg, snap)
+	for k := snapAt; k < len(r.cmds); k++ {
+		e2.Apply(&r.cmds[k], r.times[k])
+	}
+	if e2.StateHash() != r.e.StateHash() {
+		t.Fatalf("seed %d: restore from the snapshot and replay differs", seed)
+	}
+}
+
+func randomGovCommand(r *recorder, rg *rng, op string, lastProp uint64) Command {
+	client := ClientID(1 + rg.intn(4))
+	id := lastProp - uint64(rg.intn(2))
+	switch rg.intn(11) {
+	case 0, 1:
+		v := r.btcValue(map[string]int64{"taker_fee_ppm": rg.between(400, 800)}, 0)
+		return Command{Kind: CmdProposeParams, Gov: &GovArgs{Operator: op, Set: btcSet, Value: v, At: r.now + hour, Note: "p"}}
+	case 2:
+		return Command{Kind: CmdApproveProposal, Gov: &GovArgs{Operator: op, ID: id}}
+	case 3:
+		return Command{Kind: CmdRejectProposal, Gov: &GovArgs{Operator: op, ID: id, Note: "no"}}
+	case 4:
+		return Command{Kind: CmdWithdrawProposal, Gov: &GovArgs{Operator: op, ID: id}}
+	case 5:
+		cur, _ := r.e.Governance().Current(btcSet)
+		band, _ := cur.Value.Get("price_band_ppm")
+		v := r.btcValue(map[string]int64{"price_band_ppm": max(band-1_000, 1_000)}, 0)
+		return Command{Kind: CmdEmergencyTighten, Gov: &GovArgs{Operator: op, Set: btcSet, Value: v, Note: "vol"}}
+	case 6:
+		return Command{Kind: CmdReviewEmergency, Gov: &GovArgs{Operator: op, Set: btcSet, ID: uint64(1 + rg.intn(5)), Note: "ok"}}
+	case 7:
+		return Command{Kind: CmdClassifyClient, Client: client, Gov: &GovArgs{Operator: op, PIClass: eligibility.IndividualPI,
+			Evidence: eligibility.CustodianStatement, At: r.now - rg.between(0, 30*24*hour), Portfolio: 8_000_000 * eligibility.HKD}}
+	case 8:
+		return Command{Kind: CmdPublishDisclosure, Gov: &GovArgs{Operator: op, ID: uint64(1 + rg.intn(3)), Digest: [32]byte{byte(rg.intn(3))}}}
+	case 9:
+		return Command{Kind: CmdAcceptDisclosure, Client: client, Gov: &GovArgs{ID: uint64(1 + rg.intn(3))}}
+	}
+	if rg.chance(50) {
+		return Command{Kind: CmdAddOperator, Gov: &GovArgs{Operator: op, Target: []string{"rhea", "ivan", "zed"}[rg.intn(3)], Role: governance.RoleRiskOfficer}}
+	}
+	return Command{Kind: CmdDisableOperator, Gov: &GovArgs{Operator: op, Target: []string{"rob", "cole", "rhea", "opal"}[rg.intn(4)]}}
 }

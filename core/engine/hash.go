@@ -95,7 +95,7 @@ func (e *Engine) StateHash() [32]byte {
 		u64(en.key)
 		u64(en.fp)
 		u64(uint64(en.res.Code) | uint64(en.res.Client)<<16)
-		u64(uint64(en.res.Order))
+		u64(e.idem.orderOrID(en))
 		i64(int64(en.res.Qty))
 		flush()
 	})

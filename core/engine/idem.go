@@ -1,5 +1,11 @@
 package engine
 
+import (
+	"github.com/sampan-hk/sampan/core/book"
+	"github.com/sampan-hk/sampan/core/fixed"
+	"github.com/sampan-hk/sampan/core/governance"
+)
+
 // idemTable remembers the results of the last IdemMax keyed commands that
 // succeeded. It is a FIFO ring (oldest key forgotten first, so the window is
 // deterministic) with an open-addressing index into it (linear probing,
@@ -18,6 +24,8 @@ type idemTable struct {
 	// entry's home slot without reading the ring at all.
 	index []uint64
 	mask  uint64
+	// ops numbers the operators for their scopes (see noteOperator).
+	ops map[string]uint32
 }
 
 type idemEntry struct {
@@ -29,7 +37,9 @@ type idemEntry struct {
 
 // Scopes: a client's orders use the client id; other client commands and
 // operator commands live in their own scopes so their keys cannot collide
-// with client order ids.
+// with client order ids. The custody and onboarding commands of the first
+// API share scopeOperator; governance-side commands are scoped per
+// operator (operatorScope, below).
 const (
 	scopeClientRequest = 1 << 31
 	scopeOperator      = 0xFFFFFFFF
@@ -161,4 +171,125 @@ func (t *idemTable) check() bool {
 		}
 	})
 	return ok
+}
+
+// Operator scopes. Governance, eligibility and the financing risk
+// decisions (credit assessment, asset registration) are keyed per acting
+// operator, so two operators may use the same key. An operator's scope is
+// scopeOperator − 1 − n, where n is its position in the order operators
+// were added (genesis order, then accepted AddOperator commands). That
+// order is a function of the command log, so the numbering needs no state
+// of its own in snapshots: Restore replays the governance log, which
+// re-adds every operator in the same order. The numbers stay clear of the
+// client scopes while MaxClients + operators < 2³¹ − 1 (MaxClients is
+// capped far below that in practice; governance caps operators).
+//
+// ops maps operator id → n. It is only looked up, never iterated.
+
+// noteOperator gives a newly added operator its scope number.
+func (t *idemTable) noteOperator(id string) {
+	if t.ops == nil {
+		t.ops = map[string]uint32{}
+	}
+	if _, ok := t.ops[id]; !ok {
+		t.ops[id] = uint32(len(t.ops))
+	}
+}
+
+// operatorScope is the scope of an operator's keys.
+func (t *idemTable) operatorScope(id string) (uint32, bool) {
+	n, ok := t.ops[id]
+	return scopeOperator - 1 - n, ok
+}
+
+// isOperatorScope reports a per-operator scope.
+func (t *idemTable) isOperatorScope(scope uint32) bool {
+	return scope < scopeOperator && scope >= scopeOperator-uint32(len(t.ops))
+}
+
+// govKeyScope is the scope of a keyed governance, eligibility or
+// financing risk command: the acting operator's, or the client's request
+// scope for a client's acceptance of a disclosure. A keyed command naming
+// no operator, or one the engine does not know, is refused as the command
+// itself would be.
+func (e *Engine) govKeyScope(cmd *Command) (uint32, Code) {
+	if cmd.Kind == CmdAcceptDisclosure {
+		return scopeClientRequest | uint32(cmd.Client), OK
+	}
+	op := cmd.args().Operator
+	if op == "" {
+		return 0, CodeOperatorRequired
+	}
+	s, ok := e.idem.operatorScope(op)
+	if !ok {
+		return 0, FromGovernance(governance.RejectUnknownOperator)
+	}
+	return s, OK
+}
+
+// keyBegin starts a governance-side command under its idempotency key
+// (Apply's own window, which does not scope by operator, leaves these
+// kinds to their handlers). done reports an answer already: a stored key
+// with the same fingerprint returns the original result marked Replayed
+// and changes nothing; with another fingerprint the command is refused
+// with CodeIdempotencyConflict. Otherwise the handler runs the command and
+// calls keyEnd, which stores an accepted result, as Apply does. A command
+// without a key just runs. (Begin/end rather than a wrapper taking the
+// handler as a func value: a Command passed to an unknown function escapes
+// to the heap, and that would reach every caller of Apply.)
+func (e *Engine) keyBegin(cmd *Command) (k keyedRun, r Result, done bool) {
+	if cmd.Key == 0 {
+		return k, r, false
+	}
+	scope, code := e.govKeyScope(cmd)
+	if code != OK {
+		return k, Result{Code: code}, true
+	}
+	k = keyedRun{scope: scope, fp: cmd.fingerprint(), on: true}
+	if ent := e.idem.get(scope, cmd.Key); ent != nil {
+		if ent.fp != k.fp {
+			return k, Result{Code: CodeIdempotencyConflict}, true
+		}
+		r = ent.res
+		r.Replayed = true
+		return k, r, true
+	}
+	return k, r, false
+}
+
+// keyedRun is a keyed command between keyBegin and keyEnd.
+type keyedRun struct {
+	scope uint32
+	fp    uint64
+	on    bool
+}
+
+// keyEnd stores an accepted keyed command's result.
+func (e *Engine) keyEnd(k keyedRun, key uint64, r Result) Result {
+	if k.on && r.Code == OK {
+		e.idem.put(k.scope, key, k.fp, r)
+	}
+	return r
+}
+
+// orderOrID is the result number a snapshot and the state hash keep for
+// an entry: the order id, or for an operator-scoped entry the governance
+// id (a proposal id or emergency version). No command returns both, so
+// the snapshot layout is unchanged; restoredResult undoes it.
+func (t *idemTable) orderOrID(en *idemEntry) uint64 {
+	if t.isOperatorScope(en.scope) {
+		return en.res.ID
+	}
+	return uint64(en.res.Order)
+}
+
+// restoredResult rebuilds a stored result from a snapshot's fields.
+func (t *idemTable) restoredResult(scope uint32, code Code, c ClientID, n uint64, qty fixed.Qty) Result {
+	r := Result{Code: code, Client: c, Qty: qty}
+	if t.isOperatorScope(scope) {
+		r.ID = n
+	} else {
+		r.Order = book.OrderID(n)
+	}
+	return r
 }

@@ -32,6 +32,7 @@ import (
 //	u32 expiries | expiries × { i64 at | u32 client }     (heap array order, as hashed)
 //	ledger (ledger.AppendState)
 //	u32 keys | keys × { u32 scope | u64 key | u64 fingerprint | u16 code | u32 client | u64 order | i64 qty } oldest first
+//	                 (order: the governance id instead for an operator-scoped key, idem.go orderOrID)
 //	markets × { i64 mark | u32 settlement account | i64 long OI | i64 short OI | book (book.AppendSnapshot) }
 //	valuation (appendValuationState: indexes, marks, samplers, funding)
 //	[32]byte SHA-256 of all the above
@@ -127,7 +128,7 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 		dst = put64(dst, en.fp)
 		dst = put16(dst, uint16(en.res.Code))
 		dst = put32(dst, uint32(en.res.Client))
-		dst = put64(dst, uint64(en.res.Order))
+		dst = put64(dst, e.idem.orderOrID(en))
 		dst = put64(dst, uint64(en.res.Qty))
 	})
 	for i := range e.markets {
@@ -269,7 +270,7 @@ func restoreBody(cfg Config, b []byte, ver uint8) (e *Engine, err error) {
 	}
 	for i := 0; i < nk; i++ {
 		scope, key, fp := r.u32(), r.u64(), r.u64()
-		res := Result{Code: Code(r.u16()), Client: ClientID(r.u32()), Order: book.OrderID(r.u64()), Qty: fixed.Qty(r.u64())}
+		res := e.idem.restoredResult(scope, Code(r.u16()), ClientID(r.u32()), r.u64(), fixed.Qty(r.u64()))
 		if r.err != nil || key == 0 || e.idem.get(scope, key) != nil {
 			return bad()
 		}
