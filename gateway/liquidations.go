@@ -171,7 +171,7 @@ type adlSideJSON struct {
 // getRiskADL ranks a market's longs and shorts in the order the engine
 // would deleverage them now (liquidation.Score at current marks: profit
 // ratio × effective leverage), first to be closed first, with the quantile
-// the engine last published (every engine.AdlPublishEvery). It scans every
+// the engine last published (by its publication cycle). It scans every
 // client like the accounts ranking (see risk.go), keeping at most 2×limit
 // rows per side between trims.
 func (s *Server) getRiskADL(w http.ResponseWriter, r *http.Request, c *call) *Error {
