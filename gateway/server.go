@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -141,47 +140,12 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 	s.mux.HandleFunc(pattern, h)
 }
 
-// statusWriter remembers whether a status was written, so a recovered
-// panic can still answer when nothing was sent yet.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController and the WebSocket hijack reach the
-// connection.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // ServeHTTP applies the per-IP limit, routes, answers unknown routes and
 // methods in JSON, and turns a panic into a logged 500 so one bad request
 // never takes the process down.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	sw := &statusWriter{ResponseWriter: w}
-	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			s.log.Error("gateway: handler panic", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
-			if sw.status == 0 {
-				WriteError(sw, Errf(http.StatusInternalServerError, CodeInternal, "", "internal error; it has been logged"))
-			}
-		}
-	}()
+	sw := &StatusWriter{ResponseWriter: w}
+	defer RecoverPanic(s.log, "gateway", r, sw, answerInternal)
 	if e := s.ipLim.Allow(RemoteIP(r).String(), "IP address"); e != nil {
 		WriteError(sw, e)
 		return
@@ -193,14 +157,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(sw, r)
 }
 
+// answerInternal is the JSON 500 for a recovered handler panic.
+func answerInternal(w http.ResponseWriter) {
+	WriteError(w, Errf(http.StatusInternalServerError, CodeInternal, "", "internal error; it has been logged"))
+}
+
 // noRoute answers 404 or 405 (with Allow) as JSON.
 func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
-	probe := &headerProbe{h: http.Header{}}
-	h, _ := s.mux.Handler(r)
-	h.ServeHTTP(probe, r)
-	if probe.status == http.StatusMethodNotAllowed {
-		w.Header().Set("Allow", probe.h.Get("Allow"))
-		WriteError(w, Errf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "", "method "+r.Method+" is not allowed here; allowed: "+probe.h.Get("Allow")))
+	if allow, ok := MethodNotAllowed(s.mux, r); ok {
+		w.Header().Set("Allow", allow)
+		WriteError(w, Errf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "", "method "+r.Method+" is not allowed here; allowed: "+allow))
 		return
 	}
 	WriteError(w, Errf(http.StatusNotFound, CodeNotFound, "", "no such endpoint; see /v1/openapi.json"))
