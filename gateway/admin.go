@@ -214,6 +214,28 @@ func (s *Server) postDeposit(w http.ResponseWriter, r *http.Request, c *call) *E
 	return s.opSubmit(w, r, &engine.Command{Kind: engine.CmdDeposit, Client: id, Key: key, Amount: amt}, map[string]any{"amount": s.usd(amt)})
 }
 
+// postInsuranceDeposit pays money into the insurance fund (operations, as
+// for client deposits): the fund takes over what liquidations cannot place
+// on the book before ADL is needed (docs/liquidation.md).
+func (s *Server) postInsuranceDeposit(w http.ResponseWriter, r *http.Request, c *call) *Error {
+	var q struct {
+		Amount         string `json:"amount"`
+		IdempotencyKey string `json:"idempotency_key"`
+	}
+	if e := decodeOp(r, c, &q); e != nil {
+		return e
+	}
+	amt, e := s.parseAmount(q.Amount, "amount")
+	if e != nil {
+		return e
+	}
+	key, e := opKey(c.key, q.IdempotencyKey)
+	if e != nil {
+		return e
+	}
+	return s.opSubmit(w, r, &engine.Command{Kind: engine.CmdFundInsurance, Key: key, Amount: amt}, map[string]any{"amount": s.usd(amt)})
+}
+
 // postMark sets a mark price by hand; it exists until the index and mark
 // feeds are wired, and needs the risk officer role.
 func (s *Server) postMark(w http.ResponseWriter, r *http.Request, c *call) *Error {

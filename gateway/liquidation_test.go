@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sampan-hk/sampan/core/engine"
 )
@@ -368,4 +369,51 @@ func thousandths(t *testing.T, q string) int {
 func jsonOf(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// Operations pays into the insurance fund over the API: the balance and
+// history show it, a retry with the same key pays once, other roles and bad
+// amounts are refused without changing anything.
+func TestInsuranceDeposit(t *testing.T) {
+	ev := newEnv(t, nil)
+	ev.clock(time.Date(2026, 3, 10, 15, 0, 0, 0, hk)) // a frozen clock: refusals must not even move engine time
+	ops := ev.ops[RoleOperations]
+	body := `{"amount":"2500.5","idempotency_key":"fund-1"}`
+	ev.must(ev.do("POST", "/v1/admin/insurance/deposits", body, ops), 200)
+	if r := ev.must(ev.do("POST", "/v1/admin/insurance/deposits", body, ops), 200); !strings.Contains(string(r.body), `"replayed":true`) {
+		t.Fatalf("retry: %s", r.body)
+	}
+	before := ev.stateHash()
+	for _, c := range []struct {
+		body string
+		k    *Key
+		want int
+	}{
+		{`{"amount":"10","idempotency_key":"fund-2"}`, ev.ops[RoleAuditor], 403},
+		{`{"amount":"10","idempotency_key":"fund-2"}`, ev.ops[RoleRisk], 403},
+		{`{"amount":"0","idempotency_key":"fund-2"}`, ops, 400},
+		{`{"amount":"-5","idempotency_key":"fund-2"}`, ops, 400},
+		{`{"amount":"1e3","idempotency_key":"fund-2"}`, ops, 400},
+		{`{"amount":"10"}`, ops, 400},
+		{`{"amount":"10","idempotency_key":"fund-2","client_id":"1"}`, ops, 400},
+		{`{"amount":"7","idempotency_key":"fund-1"}`, ops, 409},
+	} {
+		if r := ev.do("POST", "/v1/admin/insurance/deposits", c.body, c.k); r.status != c.want {
+			t.Errorf("%s as %s: %d %s (want %d)", c.body, c.k.Role, r.status, r.body, c.want)
+		}
+	}
+	if ev.stateHash() != before {
+		t.Fatal("a refused payment changed the state")
+	}
+	r := ev.must(ev.do("GET", "/v1/admin/risk/insurance", "", ev.ops[RoleRisk]), 200)
+	var fund struct {
+		Balance string
+		History []struct{ Balance, Amount, Reason string }
+	}
+	if err := json.Unmarshal(r.body, &fund); err != nil {
+		t.Fatal(err)
+	}
+	if fund.Balance != "2500.5" || len(fund.History) != 1 || fund.History[0].Amount != "2500.5" || fund.History[0].Reason != "deposit" {
+		t.Fatalf("fund %s", r.body)
+	}
 }

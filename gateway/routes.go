@@ -64,6 +64,7 @@ func (s *Server) register() {
 	s.handle("GET /v1/admin/clients/{id}", s.operator(ActViewClient, s.getClient))
 	s.handle("POST /v1/admin/clients/{id}/keys", s.operator(ActIssueKey, s.postClientKey))
 	s.handle("POST /v1/admin/deposits", s.operator(ActDeposit, s.postDeposit))
+	s.handle("POST /v1/admin/insurance/deposits", s.operator(ActDeposit, s.postInsuranceDeposit))
 	s.handle("POST /v1/admin/clients/{id}/classification", s.operator(ActClassify, s.postClassification))
 	s.handle("POST /v1/admin/clients/{id}/knowledge", s.operator(ActKnowledge, s.postKnowledge))
 	s.handle("POST /v1/admin/marks", s.operator(ActSetMark, s.postMark))

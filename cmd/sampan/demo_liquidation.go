@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/sampan-hk/sampan/client"
@@ -37,9 +38,10 @@ var demoLongs = []demoLong{{"dave", 70}, {"frank", 95}}
 // leveragedLongs seeds the insurance fund, opens the scripted longs once the
 // makers quote, then runs the ETH fall.
 func leveragedLongs(ctx context.Context, s *service, st *demoState, feeds *simFeeds) {
-	fund := engine.Command{Kind: engine.CmdFundInsurance, Key: 0xdeb0f00d, Amount: fixed.Amount(demoFundUSD * 1_000_000)}
-	if r, err := s.x.Submit(ctx, &fund); (err != nil || r.Code != engine.OK) && ctx.Err() == nil {
-		fmt.Println("note: seeding the insurance fund failed:", err, r.Code)
+	ops := operatorClient(s, st, "operations")
+	pay := map[string]any{"amount": strconv.Itoa(demoFundUSD), "idempotency_key": "demo-insurance-seed"}
+	if err := ops.Do(ctx, "POST", "/v1/admin/insurance/deposits", pay, nil); err != nil && ctx.Err() == nil {
+		fmt.Println("note: paying into the insurance fund failed:", err)
 	}
 	if !sleepCtx(ctx, 3*time.Second) {
 		return
