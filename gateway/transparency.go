@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/http"
@@ -89,9 +90,24 @@ type AuditTrail struct {
 	mu    sync.Mutex
 	keep  int
 	chain audit.Chain
-	recs  []audit.Record // newest last; at most 2×keep before trimming
+	recs  []audit.Record // newest last; capacity 2×keep, trimmed to keep when full
 	err   error
+
+	// Reused by every record (under mu): the hash of a record is
+	// sha256(prev ‖ audit.Canonical(...)), as audit.Link computes it, but
+	// from one reused buffer instead of a fresh hasher and encoding per
+	// event; payloads are cut from a shared slab instead of one
+	// allocation each, and kind names are built once per kind. This was
+	// most of the trail's cost besides SHA-256 itself.
+	enc   []byte // the event's payload, encoded
+	canon []byte // prev ‖ the record's canonical layout
+	slab  []byte // payload storage of kept records
+	kinds [256]string
 }
+
+// auditSlab is the size of one payload slab; a slab is dropped by the
+// garbage collector once no kept record points into it.
+const auditSlab = 64 << 10
 
 // DefaultAuditKeep is how many records a node keeps for GET /v1/admin/audit
 // (and verifies on every read).
@@ -110,10 +126,26 @@ func NewAuditTrail(keep int) *AuditTrail {
 func (t *AuditTrail) Append(ev *engine.Event) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return t.appendLocked(ev)
+}
+
+// AppendBatch chains events in order, under one lock: Append for each.
+func (t *AuditTrail) AppendBatch(evs []engine.Event) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := range evs {
+		if err := t.appendLocked(&evs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *AuditTrail) appendLocked(ev *engine.Event) error {
 	if t.err != nil {
 		return t.err
 	}
-	head, _ := t.chain.Head()
+	head, prev := t.chain.Head()
 	if ev.Seq <= head {
 		return nil
 	}
@@ -121,16 +153,54 @@ func (t *AuditTrail) Append(ev *engine.Event) error {
 		t.err = fmt.Errorf("audit trail: event %d follows record %d; the events between are missing", ev.Seq, head)
 		return t.err
 	}
-	payload, err := engine.AppendEvent(nil, ev)
-	if err != nil {
+	var err error
+	if t.enc, err = engine.AppendEvent(t.enc[:0], ev); err != nil {
 		t.err = fmt.Errorf("audit trail: event %d: %w", ev.Seq, err)
 		return t.err
 	}
-	t.recs = append(t.recs, t.chain.Append(ev.Time, "engine."+ev.Kind.String(), payload))
-	if len(t.recs) >= 2*t.keep {
-		t.recs = append(t.recs[:0:0], t.recs[len(t.recs)-t.keep:]...)
+	rec := audit.Record{Seq: ev.Seq, Time: ev.Time, Kind: t.kindName(ev.Kind), Payload: t.keepPayload(t.enc), Prev: prev}
+	t.canon = audit.Canonical(append(t.canon[:0], prev[:]...), rec.Seq, rec.Time, rec.Kind, rec.Payload)
+	rec.Hash = sha256.Sum256(t.canon)
+	t.chain = audit.Resume(rec.Seq, rec.Hash)
+	if t.recs == nil {
+		t.recs = make([]audit.Record, 0, 2*t.keep)
+	}
+	t.recs = append(t.recs, rec)
+	if len(t.recs) == cap(t.recs) {
+		// Window copies records out, so the kept ones move down in place.
+		t.recs = t.recs[:copy(t.recs, t.recs[len(t.recs)-t.keep:])]
 	}
 	return nil
+}
+
+// kindName is the record kind of an event kind, "engine.<event>", built
+// once per kind and checked the way audit.Chain.Append checks it (a bad
+// kind is a bug in the event constants: it panics).
+func (t *AuditTrail) kindName(k engine.EventKind) string {
+	if t.kinds[k] == "" {
+		name := "engine." + k.String()
+		var probe audit.Chain
+		probe.Append(0, name, nil)
+		t.kinds[k] = name
+	}
+	return t.kinds[k]
+}
+
+// keepPayload copies p into the slab (a payload above audit.MaxPayloadLen
+// panics, as in audit.Chain.Append).
+func (t *AuditTrail) keepPayload(p []byte) []byte {
+	if len(p) > audit.MaxPayloadLen {
+		panic(audit.ErrPayload)
+	}
+	if len(p) == 0 {
+		return nil
+	}
+	if cap(t.slab)-len(t.slab) < len(p) {
+		t.slab = make([]byte, 0, max(auditSlab, len(p)))
+	}
+	n := len(t.slab)
+	t.slab = append(t.slab, p...)
+	return t.slab[n:len(t.slab):len(t.slab)]
 }
 
 // Fail stops the trail: reads report err and the chain check fails.
@@ -147,11 +217,9 @@ func (t *AuditTrail) Fail(err error) {
 // runs (the journal is in use), so the trail then stops with that reason.
 func (t *AuditTrail) Follow(sub *exchange.Subscription) {
 	for b := range sub.C {
-		for i := range b.Events {
-			if err := t.Append(&b.Events[i]); err != nil {
-				sub.Close()
-				return
-			}
+		if err := t.AppendBatch(b.Events); err != nil {
+			sub.Close()
+			return
 		}
 	}
 	if err := sub.Err(); err != nil {

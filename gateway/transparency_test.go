@@ -1,14 +1,17 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sampan-hk/sampan/core/audit"
 	"github.com/sampan-hk/sampan/core/engine"
+	"github.com/sampan-hk/sampan/core/fixed"
 )
 
 // Mark history over the API: the samples the read model keeps, oldest
@@ -163,4 +166,94 @@ func TestAuditAPIWithoutTrail(t *testing.T) {
 	if r.status != 404 || r.str("code") != "NOT_FOUND" {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
+}
+
+// The trail's records are exactly core/audit's: a random event stream fed
+// in random batches (and one by one), across payload slabs and window
+// trims, with repeats skipped, gives the records audit.Chain.Append gives
+// for "engine.<event>" and the event's encoding; a gap stops the trail.
+func TestAuditTrailEqualsChain(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	var kinds []engine.EventKind
+	for k := 1; k < 256; k++ {
+		if _, err := engine.AppendEvent(nil, &engine.Event{Kind: engine.EventKind(k)}); err == nil {
+			kinds = append(kinds, engine.EventKind(k))
+		}
+	}
+	if len(kinds) < 5 {
+		t.Fatalf("only %d event kinds encode without details", len(kinds))
+	}
+	const n, keep = 20000, 300
+	evs := make([]engine.Event, n)
+	var ref audit.Chain
+	want := make([]audit.Record, n)
+	for i := range evs {
+		evs[i] = engine.Event{Seq: uint64(i + 1), Time: int64(i) * 1000, Kind: kinds[rng.IntN(len(kinds))],
+			Client: engine.ClientID(rng.IntN(1 << 20)), Price: fixed.Price(rng.Int64()), Qty: fixed.Qty(rng.IntN(1 << 30))}
+		payload, err := engine.AppendEvent(nil, &evs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = ref.Append(evs[i].Time, "engine."+evs[i].Kind.String(), payload)
+	}
+	trail := NewAuditTrail(keep)
+	for i := 0; i < n; {
+		j := min(n, i+rng.IntN(40)+1)
+		from := max(0, i-rng.IntN(3)) // repeats are skipped
+		var err error
+		if rng.IntN(4) == 0 {
+			for k := from; k < j && err == nil; k++ {
+				err = trail.Append(&evs[k])
+			}
+		} else {
+			err = trail.AppendBatch(evs[from:j])
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		i = j
+		if rng.IntN(50) == 0 || i == n {
+			recs, err := trail.Window()
+			if err != nil || len(recs) == 0 || recs[len(recs)-1].Seq != uint64(i) {
+				t.Fatalf("after %d events: window ends %v, err %v", i, recs[len(recs)-1].Seq, err)
+			}
+			for _, r := range recs {
+				w := want[r.Seq-1]
+				if r.Seq != w.Seq || r.Time != w.Time || r.Kind != w.Kind || !bytes.Equal(r.Payload, w.Payload) || r.Prev != w.Prev || r.Hash != w.Hash {
+					t.Fatalf("record %d: %+v, want %+v", r.Seq, r, w)
+				}
+			}
+		}
+	}
+	if seq, h := trail.Head(); seq != n || h != want[n-1].Hash {
+		t.Fatalf("head %d %x, want %d %x", seq, h, n, want[n-1].Hash)
+	}
+	if err := trail.AppendBatch([]engine.Event{{Seq: n + 2, Kind: kinds[0]}}); err == nil {
+		t.Fatal("a gap was chained")
+	}
+	if seq, _ := trail.Head(); seq != n {
+		t.Fatalf("head moved to %d on a gap", seq)
+	}
+}
+
+// BenchmarkAuditTrail is the live trail's cost per event.
+func BenchmarkAuditTrail(b *testing.B) {
+	evs := make([]engine.Event, 4096)
+	for i := range evs {
+		evs[i] = engine.Event{Time: int64(i), Kind: engine.EvMarkSet, Market: 1, Price: fixed.Price(5_000_000 + i)}
+	}
+	trail := NewAuditTrail(DefaultAuditKeep)
+	seq := uint64(0)
+	b.ReportAllocs()
+	for b.Loop() {
+		batch := evs[:8]
+		for i := range batch {
+			seq++
+			batch[i].Seq = seq
+		}
+		if err := trail.AppendBatch(batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(seq), "ns/event")
 }

@@ -242,9 +242,14 @@ func TestDuplicateSeqIsRefused(t *testing.T) {
 			ctx := context.Background()
 			sink := sc.open(t)
 			defer sink.Close()
-			rows := newRows()
+			half := len(all) / 2
+			rows, rest := newRows(), newRows()
 			for i := range all {
-				rows.add(&all[i])
+				if i < half {
+					rows.add(&all[i])
+				} else {
+					rest.add(&all[i])
+				}
 			}
 			if err := sink.Write(ctx, 0, rows); err != nil {
 				t.Fatal(err)
@@ -254,7 +259,7 @@ func TestDuplicateSeqIsRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Same rows again with the right resume point: the key refuses.
-			if err := sink.Write(ctx, uint64(len(all)), rows); err == nil {
+			if err := sink.Write(ctx, uint64(half), rows); err == nil {
 				t.Fatal("duplicate seq written")
 			}
 			// Same rows with a stale resume point: refused before any row.
@@ -267,6 +272,14 @@ func TestDuplicateSeqIsRefused(t *testing.T) {
 			}
 			if after.Events != before.Events || after.LastSeq != before.LastSeq || !after.Contiguous() {
 				t.Fatalf("store changed: %+v → %+v", before, after)
+			}
+			// The failed writes left the sink able to write the next rows
+			// (SQLite drops its writer connection on a failure).
+			if err := sink.Write(ctx, uint64(half), rest); err != nil {
+				t.Fatal(err)
+			}
+			if sum, err := sink.Store().Summarize(ctx); err != nil || sum.LastSeq != uint64(len(all)) || !sum.Contiguous() {
+				t.Fatalf("after the next write: %+v, %v", sum, err)
 			}
 		})
 	}

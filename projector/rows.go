@@ -42,7 +42,11 @@ var schema = []string{
 		code BIGINT,
 		flag BOOLEAN
 	)`,
-	`CREATE INDEX IF NOT EXISTS events_client_time ON events (client, time)`,
+	// No (client, time) index on events either: every per-client query
+	// reads the kind's own table (trades, orders, ledger, ...), each with
+	// its own index, and on an order stream it was two of every nine B-tree
+	// inserts. Stores created with it lose it.
+	`DROP INDEX IF EXISTS events_client_time`,
 	// No (kind, time) index on events: no query needs it (per-kind history
 	// is in ledger and prices, which have their own), and it was a sixth
 	// of the projector's write cost. Stores created with it lose it.

@@ -3,10 +3,10 @@ package projector
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver (pure Go)
@@ -14,25 +14,30 @@ import (
 
 // SQLite is the default read store: one file, no server.
 //
-// Durability: WAL journal with synchronous=FULL, so a committed flush (rows
-// and last_seq together) survives a crash of the process or the machine.
+// Durability: WAL journal with synchronous=NORMAL. A committed flush (rows
+// and last_seq together) survives a crash of the process; a power loss may
+// undo the newest flushes, but never half of one (the WAL is atomic per
+// transaction), and the projector resumes from the last_seq that survived
+// and re-projects the rest from the journal, the source of truth. See
+// docs/read-store.md, "SQLite write cost".
 type SQLite struct {
 	db    *sql.DB
 	store *Store
 
-	mu    sync.Mutex // guards stmts
-	stmts map[stmtKey]*sql.Stmt
-	args  []any // reused by Write (one writer: the projector)
+	// w is the projector's writer connection, held for the store's life
+	// (Write is called by one goroutine: the projector). It is nil until
+	// the first Write and after a failed one, which drops it.
+	w *writer
 }
 
 // OpenSQLite opens (creating if needed) the read store at path.
 func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)",
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(ON)",
 		// Statement journals (a multi-row INSERT inside a transaction
 		// keeps one to undo itself on a constraint failure) go to memory
 		// rather than a temp file: they were an eighth of the projector's
-		// CPU, in write(2) calls. Durability is the WAL's, unchanged.
+		// CPU, in write(2) calls.
 		"temp_store(MEMORY)", "cache_size(-16384)"} {
 		q.Add("_pragma", p)
 	}
@@ -50,7 +55,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 			return nil, fmt.Errorf("projector: sqlite schema: %w", err)
 		}
 	}
-	return &SQLite{db: db, store: &Store{db: db}, stmts: map[stmtKey]*sql.Stmt{}}, nil
+	return &SQLite{db: db, store: &Store{db: db}}, nil
 }
 
 // sqliteDDL adapts the shared schema to SQLite's storage. In SQLite only a
@@ -78,15 +83,66 @@ func (s *SQLite) LastSeq(ctx context.Context) (uint64, error) {
 	return uint64(v), err
 }
 
-// Write implements Sink: cached multi-row inserts inside one transaction.
+// Write implements Sink: cached multi-row inserts inside one transaction,
+// on the writer connection. Any failure drops that connection (and its
+// statements), so a retry starts from a fresh one.
 func (s *SQLite) Write(ctx context.Context, prev uint64, rows *Rows) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	if s.w == nil {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		s.w = &writer{conn: c, stmts: map[stmtKey]driver.Stmt{}}
+	}
+	err := s.w.conn.Raw(func(dc any) error { return s.w.write(ctx, dc, prev, rows) })
+	if err != nil {
+		s.w.close()
+		s.w = nil
+	}
+	return err
+}
+
+// writer writes through the driver's own connection, below database/sql:
+// database/sql re-checks and converts every argument of every statement
+// (a ninth of the projector's CPU under `bench api`) and, with a
+// cancellable context, the driver starts a watcher goroutine per
+// statement. The rows are already driver values (int64, string, bool,
+// nil), and the context is checked between statements instead.
+type writer struct {
+	conn  *sql.Conn
+	stmts map[stmtKey]driver.Stmt // prepared on conn, reused by every flush
+	args  []driver.NamedValue     // reused by every statement
+}
+
+func (w *writer) write(ctx context.Context, dc any, prev uint64, rows *Rows) error {
+	c, ok := dc.(interface {
+		driver.ConnBeginTx
+		driver.ConnPrepareContext
+	})
+	if !ok {
+		return fmt.Errorf("projector: sqlite driver connection %T cannot begin or prepare", dc)
+	}
+	tx, err := c.BeginTx(ctx, driver.TxOptions{})
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE projector_state SET last_seq = ?, last_time = ?, updated_at = ? WHERE id = 1 AND last_seq = ?`,
-		int64(rows.Last), rows.Time, time.Now().UnixNano(), int64(prev))
+	if err := w.writeTx(ctx, c, prev, rows); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func (w *writer) writeTx(ctx context.Context, c driver.ConnPrepareContext, prev uint64, rows *Rows) error {
+	st, err := w.stmt(c, stmtKey{table: "projector_state"}, func() string {
+		return `UPDATE projector_state SET last_seq = ?, last_time = ?, updated_at = ? WHERE id = 1 AND last_seq = ?`
+	})
+	if err != nil {
+		return err
+	}
+	w.args = append(w.args[:0], driver.NamedValue{Ordinal: 1, Value: int64(rows.Last)}, driver.NamedValue{Ordinal: 2, Value: rows.Time},
+		driver.NamedValue{Ordinal: 3, Value: time.Now().UnixNano()}, driver.NamedValue{Ordinal: 4, Value: int64(prev)})
+	res, err := st.(driver.StmtExecContext).ExecContext(context.Background(), w.args)
 	if err != nil {
 		return err
 	}
@@ -96,14 +152,11 @@ func (s *SQLite) Write(ctx context.Context, prev uint64, rows *Rows) error {
 		return ErrStateMoved
 	}
 	for _, t := range rows.tables() {
-		if err := s.insert(ctx, tx, t.name, t.cols, t.rows, ""); err != nil {
+		if err := w.insert(ctx, c, t.name, t.cols, t.rows, ""); err != nil {
 			return err
 		}
 	}
-	if err := s.insert(ctx, tx, "positions_latest", latestCols, rows.LatestRows(), upsertLatest); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return w.insert(ctx, c, "positions_latest", latestCols, rows.LatestRows(), upsertLatest)
 }
 
 // upsertLatest keeps the newest position per (client, market).
@@ -115,8 +168,8 @@ const upsertLatest = ` ON CONFLICT (client, market) DO UPDATE SET seq = excluded
 // cost in the pure-Go driver (a profile of `bench api` had statement
 // preparation at a third of the projector's CPU when every flush prepared
 // statements sized to its own row count), so the shapes are fixed and each
-// is prepared once per table and connection, then reused by every flush.
-// 256 rows × 15 columns stays far below SQLite's 32,766 parameters.
+// is prepared once per table on the writer connection, then reused by every
+// flush. 256 rows × 15 columns stays far below SQLite's 32,766 parameters.
 var sqliteChunks = []int{256, 32, 4, 1}
 
 // stmtKey names one cached statement shape.
@@ -125,54 +178,68 @@ type stmtKey struct {
 	rows  int
 }
 
-// stmt returns the cached statement inserting n rows into table.
-func (s *SQLite) stmt(ctx context.Context, table string, cols []string, n int, suffix string) (*sql.Stmt, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := stmtKey{table, n}
-	if st, ok := s.stmts[k]; ok {
+// stmt returns the cached statement k, preparing query() on first use.
+func (w *writer) stmt(c driver.ConnPrepareContext, k stmtKey, query func() string) (driver.Stmt, error) {
+	if st, ok := w.stmts[k]; ok {
 		return st, nil
 	}
-	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-	q := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES " +
-		strings.TrimSuffix(strings.Repeat(one+", ", n), ", ") + suffix
-	st, err := s.db.PrepareContext(ctx, q)
+	st, err := c.PrepareContext(context.Background(), query())
 	if err != nil {
 		return nil, err
 	}
-	s.stmts[k] = st
+	if _, ok := st.(driver.StmtExecContext); !ok {
+		st.Close()
+		return nil, fmt.Errorf("projector: sqlite statement %T cannot exec", st)
+	}
+	w.stmts[k] = st
 	return st, nil
 }
 
-// insert writes rows in chunks of the fixed shapes, through the cached
-// statements bound to the transaction (database/sql reuses a statement
-// already prepared on the transaction's connection).
-func (s *SQLite) insert(ctx context.Context, tx *sql.Tx, name string, cols []string, rows [][]any, suffix string) error {
+// insert writes rows in chunks of the fixed shapes.
+func (w *writer) insert(ctx context.Context, c driver.ConnPrepareContext, name string, cols []string, rows [][]any, suffix string) error {
 	for _, n := range sqliteChunks {
 		if len(rows) < n {
 			continue
 		}
-		st, err := s.stmt(ctx, name, cols, n, suffix)
+		st, err := w.stmt(c, stmtKey{name, n}, func() string {
+			one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+			return "INSERT INTO " + name + " (" + strings.Join(cols, ", ") + ") VALUES " +
+				strings.TrimSuffix(strings.Repeat(one+", ", n), ", ") + suffix
+		})
 		if err != nil {
 			return err
 		}
-		txst := tx.StmtContext(ctx, st)
 		for len(rows) >= n {
-			s.args = s.args[:0]
-			for _, r := range rows[:n] {
-				s.args = append(s.args, r...)
+			if err := ctx.Err(); err != nil {
+				return err
 			}
-			if _, err := txst.ExecContext(ctx, s.args...); err != nil {
-				txst.Close()
+			w.args = w.args[:0]
+			for _, r := range rows[:n] {
+				for _, v := range r {
+					w.args = append(w.args, driver.NamedValue{Ordinal: len(w.args) + 1, Value: v})
+				}
+			}
+			if _, err := st.(driver.StmtExecContext).ExecContext(context.Background(), w.args); err != nil {
 				return fmt.Errorf("projector: insert into %s (seq %v-%v): %w", name, rows[0][0], rows[n-1][0], err)
 			}
 			rows = rows[n:]
 		}
-		if err := txst.Close(); err != nil {
-			return err
-		}
 	}
 	return nil
+}
+
+// close closes the statements and returns the connection to the pool.
+// The statements are closed inside Raw, while the connection is still this
+// writer's; a connection database/sql already closed (bad) took them along.
+func (w *writer) close() {
+	w.conn.Raw(func(any) error {
+		for k, st := range w.stmts {
+			st.Close()
+			delete(w.stmts, k)
+		}
+		return nil
+	})
+	w.conn.Close()
 }
 
 // Store implements Sink.
@@ -180,11 +247,9 @@ func (s *SQLite) Store() *Store { return s.store }
 
 // Close implements Sink.
 func (s *SQLite) Close() error {
-	s.mu.Lock()
-	for k, st := range s.stmts {
-		st.Close()
-		delete(s.stmts, k)
+	if s.w != nil {
+		s.w.close()
+		s.w = nil
 	}
-	s.mu.Unlock()
 	return s.db.Close()
 }

@@ -137,6 +137,18 @@ func TestSQLiteLayout(t *testing.T) {
 	if autoIdx != 0 {
 		t.Fatalf("%d automatic unique indexes: a primary key is not the table's own key", autoIdx)
 	}
+	// No index on events but its key (no query reads events by anything
+	// else), and WAL with synchronous=NORMAL (docs/read-store.md).
+	var eventIdx, sync int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'`).Scan(&eventIdx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil {
+		t.Fatal(err)
+	}
+	if eventIdx != 0 || sync != 1 {
+		t.Fatalf("%d indexes on events, synchronous=%d (want 0, NORMAL=1)", eventIdx, sync)
+	}
 	for _, table := range []string{"ledger", "positions_latest"} {
 		var sql string
 		if err := s.db.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE name = ?`, table).Scan(&sql); err != nil {

@@ -63,11 +63,7 @@ func seedAuditTrail(jdir string, trail *gateway.AuditTrail) error {
 			appendErr = err
 			return
 		}
-		for i := range evs {
-			if appendErr = trail.Append(&evs[i]); appendErr != nil {
-				return
-			}
-		}
+		appendErr = trail.AppendBatch(evs)
 	}})
 	if err != nil {
 		return err
