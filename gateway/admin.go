@@ -203,15 +203,7 @@ func (s *Server) postDeposit(w http.ResponseWriter, r *http.Request, c *call) *E
 	if e != nil {
 		return e
 	}
-	amt, e := s.parseAmount(q.Amount, "amount")
-	if e != nil {
-		return e
-	}
-	key, e := opKey(c.key, q.IdempotencyKey)
-	if e != nil {
-		return e
-	}
-	return s.opSubmit(w, r, &engine.Command{Kind: engine.CmdDeposit, Client: id, Key: key, Amount: amt}, map[string]any{"amount": s.usd(amt)})
+	return s.payUSD(w, r, c, &engine.Command{Kind: engine.CmdDeposit, Client: id}, q.Amount, q.IdempotencyKey)
 }
 
 // postInsuranceDeposit pays money into the insurance fund (operations, as
@@ -225,15 +217,21 @@ func (s *Server) postInsuranceDeposit(w http.ResponseWriter, r *http.Request, c 
 	if e := decodeOp(r, c, &q); e != nil {
 		return e
 	}
-	amt, e := s.parseAmount(q.Amount, "amount")
+	return s.payUSD(w, r, c, &engine.Command{Kind: engine.CmdFundInsurance}, q.Amount, q.IdempotencyKey)
+}
+
+// payUSD completes a custody payment in USD (a client deposit or the
+// insurance fund's): the amount, then the operator's idempotency key.
+func (s *Server) payUSD(w http.ResponseWriter, r *http.Request, c *call, cmd *engine.Command, amount, idem string) *Error {
+	amt, e := s.parseAmount(amount, "amount")
 	if e != nil {
 		return e
 	}
-	key, e := opKey(c.key, q.IdempotencyKey)
-	if e != nil {
+	if cmd.Key, e = opKey(c.key, idem); e != nil {
 		return e
 	}
-	return s.opSubmit(w, r, &engine.Command{Kind: engine.CmdFundInsurance, Key: key, Amount: amt}, map[string]any{"amount": s.usd(amt)})
+	cmd.Amount = amt
+	return s.opSubmit(w, r, cmd, map[string]any{"amount": s.usd(amt)})
 }
 
 // postMark sets a mark price by hand; it exists until the index and mark
