@@ -307,6 +307,9 @@ func TestMarginInBrowser(t *testing.T) {
 	if got := text(`#margin-clients tr[data-client="` + id(erin) + `"]`); !strings.Contains(got, "Closing out") {
 		t.Errorf("erin's row %q does not say closing out", got)
 	}
+	if got := text(`#margin-clients tr[data-client="` + id(erin) + `"] td.countdown`); got != "Under way" {
+		t.Errorf("erin's close-out shows time left %q, want Under way (no deadline runs during a close-out)", got)
+	}
 	if cls := attr(`#margin-clients tr[data-client="`+id(erin)+`"]`, "class"); !strings.Contains(cls, "risk-liq") {
 		t.Errorf("erin's row class %q: a close-out is highlighted", cls)
 	}

@@ -230,7 +230,10 @@ function mountMargin(root, ctx, o) {
       const flag = c.call_state === 'closing_out' ? h('span', { class: 'flag flag-liq' }, 'Closing out')
         : c.call_state === 'open' ? h('span', { class: 'flag flag-danger' }, 'Margin call')
           : watch ? h('span', { class: 'flag flag-watch', title: `Debit at ${WATCH_PCT}% or more of lending value` }, 'Watch') : h('span', { class: 'muted' }, 'None');
-      const left = timeLeft(c);
+      // A close-out is under way at once (130%) or since the deadline: no
+      // time is left to count down.
+      const closing = c.call_state === 'closing_out';
+      const left = closing ? null : timeLeft(c);
       const exact = (v) => ({ title: `Exact: HK$${v}` });
       return h('tr', { class: `acct-row risk-${level}`, dataset: { client: c.client_id, call: c.call_state } },
         h('td', { class: 'num rank' }, String(i + 1)),
@@ -243,7 +246,7 @@ function mountMargin(root, ctx, o) {
           h('span', { class: 'ratio-v' }, usePct(use)), useBar(use, level)),
         h('td', {}, flag),
         h('td', { class: 'num countdown', title: c.deadline ? `Deadline ${dateTimeOf(Date.parse(c.deadline))}` : null, dataset: { deadline: c.deadline || '' } },
-          left === null ? h('span', { class: 'muted' }, '—') : countdown(left)));
+          closing ? h('span', { class: 'down strong' }, 'Under way') : left === null ? h('span', { class: 'muted' }, '—') : countdown(left)));
     }));
   }
 
@@ -253,7 +256,7 @@ function mountMargin(root, ctx, o) {
     if (!clients) return;
     for (const td of cliBody.querySelectorAll('td.countdown')) {
       const c = clients.clients.find((x) => x.client_id === td.parentElement.dataset.client);
-      const left = c ? timeLeft(c) : null;
+      const left = c && c.call_state !== 'closing_out' ? timeLeft(c) : null;
       if (left !== null) td.textContent = countdown(left);
     }
   }
