@@ -357,6 +357,11 @@ func check(t *testing.T, s *Store, evs []engine.Event, eng *exchange.Machine) {
 	if !sum.Contiguous() || sum.LastSeq != uint64(len(evs)) {
 		t.Fatalf("events table: %d rows, seq %d-%d, last_seq %d; want exactly 1-%d", sum.Events, sum.MinSeq, sum.MaxSeq, sum.LastSeq, len(evs))
 	}
+	// Stored once: one row per event across events_other and the kind
+	// tables, none of the kind tables' events in events_other.
+	if n, own := physical(t, s); n != int64(len(evs)) || own != 0 {
+		t.Fatalf("%d stored rows for %d events, %d own-table events in events_other", n, len(evs), own)
+	}
 	for k, n := range x.byKind {
 		if sum.ByKind[k] != n {
 			t.Errorf("kind %s: store %d, stream %d", k, sum.ByKind[k], n)

@@ -34,10 +34,11 @@ func (s *memSink) Write(_ context.Context, prev uint64, rows *Rows) error {
 	if prev != s.last {
 		return ErrStateMoved
 	}
-	if rows.First != prev+1 || int(rows.Last-rows.First+1) != len(rows.Events.rows) {
-		return fmt.Errorf("memSink: flush of seq %d-%d with %d events after %d", rows.First, rows.Last, len(rows.Events.rows), prev)
+	all := viewRows(rows)
+	if rows.First != prev+1 || int(rows.Last-rows.First+1) != len(all) {
+		return fmt.Errorf("memSink: flush of seq %d-%d with %d events after %d", rows.First, rows.Last, len(all), prev)
 	}
-	for _, r := range rows.Events.rows {
+	for _, r := range all {
 		seq := uint64(r[0].(int64))
 		if _, dup := s.events[seq]; dup {
 			return fmt.Errorf("memSink: seq %d written twice", seq)
@@ -46,6 +47,33 @@ func (s *memSink) Write(_ context.Context, prev uint64, rows *Rows) error {
 	}
 	s.last = rows.Last
 	return nil
+}
+
+// viewRows is what the events view shows of one flush: events_other's
+// rows plus those derived from orders, trades and positions, written here
+// column by column as eventsView does in SQL.
+func viewRows(r *Rows) [][]any {
+	nz := func(v any) any { return nullable(v.(int64)) }
+	out := append([][]any(nil), r.Events.rows...)
+	for _, o := range r.Orders.rows {
+		k := engine.EventKind(0)
+		for _, st := range orderSteps {
+			if st.step == o[6] {
+				k = st.kind
+			}
+		}
+		out = append(out, []any{o[0], o[1], k.String(), int64(k), nz(o[2]), o[3], nz(o[4]), nz(o[7]), nz(o[8]), nz(o[9]),
+			nil, nil, nil, nz(o[11]), false})
+	}
+	for _, tr := range r.Trades.rows {
+		out = append(out, []any{tr[0], tr[1], engine.EvTrade.String(), int64(engine.EvTrade), nz(tr[5]), tr[2], nz(tr[6]), nz(tr[7]),
+			nz(tr[3]), nz(tr[4]), nil, nil, nil, nil, false})
+	}
+	for _, p := range r.Positions.rows {
+		out = append(out, []any{p[0], p[1], engine.EvPosition.String(), int64(engine.EvPosition), nz(p[2]), p[3], nil, nil,
+			nz(p[7]), nil, nil, nil, nz(p[4]), nil, false})
+	}
+	return out
 }
 
 func (s *memSink) Store() *Store { return nil }
@@ -62,13 +90,14 @@ func (s *slowSink) Write(ctx context.Context, prev uint64, rows *Rows) error {
 	return s.Sink.Write(ctx, prev, rows)
 }
 
-// eventRows is the events table the engine's events must produce.
+// eventRows is the events view the engine's events must produce: every
+// event's own values, mapped independently of which table stores it.
 func eventRows(evs []engine.Event) [][]any {
-	r := newRows()
+	out := make([][]any, len(evs))
 	for i := range evs {
-		r.add(&evs[i])
+		out[i] = eventRow(&evs[i])
 	}
-	return r.Events.rows
+	return out
 }
 
 // norm makes a stored value comparable with a mapped one (drivers return

@@ -38,13 +38,19 @@ func OpenPostgres(ctx context.Context, dsn string) (*Postgres, error) {
 		pool.Close()
 		return nil, fmt.Errorf("projector: connect postgres: %w", err)
 	}
+	db := stdlib.OpenDBFromPool(pool)
+	if err := migrateEvents(ctx, db, postgresEventsTable, func(s string) string { return s }); err != nil {
+		db.Close()
+		pool.Close()
+		return nil, fmt.Errorf("projector: postgres: %w", err)
+	}
 	for _, stmt := range schema {
 		if _, err := pool.Exec(ctx, stmt); err != nil {
+			db.Close()
 			pool.Close()
 			return nil, fmt.Errorf("projector: postgres schema: %w", err)
 		}
 	}
-	db := stdlib.OpenDBFromPool(pool)
 	return &Postgres{pool: pool, store: &Store{db: db, dollar: true}}, nil
 }
 

@@ -1,7 +1,10 @@
 package projector
 
 import (
+	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/sampan-hk/sampan/core/engine"
 )
@@ -25,7 +28,10 @@ type table struct {
 // (plus a leg number where one event makes several rows), so a row can never
 // be written twice: a repeated seq fails the whole transaction.
 var schema = []string{
-	`CREATE TABLE IF NOT EXISTS events (
+	// events_other holds the events of kinds without a table of their own;
+	// the events view (eventsView, below) adds the order steps, trades and
+	// positions, derived from their tables, so each event is stored once.
+	`CREATE TABLE IF NOT EXISTS events_other (
 		seq BIGINT PRIMARY KEY,
 		time BIGINT NOT NULL,
 		kind TEXT NOT NULL,
@@ -42,14 +48,11 @@ var schema = []string{
 		code BIGINT,
 		flag BOOLEAN
 	)`,
-	// No (client, time) index on events either: every per-client query
-	// reads the kind's own table (trades, orders, ledger, ...), each with
-	// its own index, and on an order stream it was two of every nine B-tree
-	// inserts. Stores created with it lose it.
+	// No (client, time) or (kind, time) index on the events: every
+	// per-client or per-kind query reads the kind's own table (trades,
+	// orders, ledger, prices, ...), each with its own index. Stores created
+	// with them lose them (the migration keeps them on events_other).
 	`DROP INDEX IF EXISTS events_client_time`,
-	// No (kind, time) index on events: no query needs it (per-kind history
-	// is in ledger and prices, which have their own), and it was a sixth
-	// of the projector's write cost. Stores created with it lose it.
 	`DROP INDEX IF EXISTS events_kind_time`,
 	`CREATE TABLE IF NOT EXISTS trades (
 		seq BIGINT PRIMARY KEY,
@@ -185,6 +188,9 @@ var schema = []string{
 		fin_day BIGINT NOT NULL
 	)`,
 	`CREATE INDEX IF NOT EXISTS financing_statement_client ON financing_statement (client, seq)`,
+	// Replaced rather than dropped on PostgreSQL, so grants on the view
+	// and views over it survive a restart (sqliteDDL adapts it).
+	eventsView(),
 	`CREATE TABLE IF NOT EXISTS projector_state (
 		id BIGINT PRIMARY KEY,
 		last_seq BIGINT NOT NULL,
@@ -232,7 +238,7 @@ var latestCols = []string{"client", "market", "seq", "time", "size", "cost", "re
 
 func newRows() *Rows {
 	return &Rows{
-		Events: table{name: "events", cols: []string{"seq", "time", "kind", "kind_code", "client", "market", "order_id", "side",
+		Events: table{name: "events_other", cols: []string{"seq", "time", "kind", "kind_code", "client", "market", "order_id", "side",
 			"price", "qty", "amount", "balance", "size", "code", "flag"}},
 		Trades: table{name: "trades", cols: []string{"seq", "time", "market", "price", "qty", "taker_client", "taker_order",
 			"taker_side", "taker_fee", "taker_realized", "maker_client", "maker_order", "maker_fee", "maker_realized"}},
@@ -307,6 +313,72 @@ func accountName(a engine.AccountKind) string {
 	return "?"
 }
 
+// ownTable says whether an event kind's rows in its own table hold every
+// column of its events row, so the events view derives it from there and
+// events_other does not store it again (docs/read-store.md, "One row per
+// event"). These are the kinds of an order stream: order steps, trades and
+// positions, most of the events of a busy node. The columns an events row
+// has and the own table lacks (amount, balance, size, code, flag for a
+// trade; amount, balance, size, flag for an order step; order, side, qty,
+// amount, balance, code, flag for a position) are not in the kind's journal
+// layout (core/engine/encoding.go), so they are always zero: NULL or false
+// in the events row, as the view writes them.
+func ownTable(k engine.EventKind) bool {
+	switch k {
+	case engine.EvOrderAccepted, engine.EvOrderCancelled, engine.EvOrderExpired, engine.EvOrderAmended,
+		engine.EvTrade, engine.EvPosition:
+		return true
+	}
+	return false
+}
+
+// orderSteps names the orders table's event column per event kind.
+var orderSteps = []struct {
+	kind engine.EventKind
+	step string
+}{
+	{engine.EvOrderAccepted, "accepted"},
+	{engine.EvOrderCancelled, "cancelled"},
+	{engine.EvOrderExpired, "expired"},
+	{engine.EvOrderAmended, "amended"},
+}
+
+// eventsView is the full event stream, one row per event: events_other
+// plus the rows derived from orders, trades and positions, with exactly the
+// values eventRow gives those events (zero → NULL where eventRow makes it
+// nullable). Plain SQL both stores run.
+func eventsView() string {
+	var name, code strings.Builder
+	for _, o := range orderSteps {
+		fmt.Fprintf(&name, " WHEN '%s' THEN '%s'", o.step, o.kind)
+		fmt.Fprintf(&code, " WHEN '%s' THEN %d", o.step, int64(o.kind))
+	}
+	return `CREATE OR REPLACE VIEW events AS
+	SELECT seq, time, kind, kind_code, client, market, order_id, side, price, qty, amount, balance, size, code, flag FROM events_other
+	UNION ALL
+	SELECT seq, time, CASE event` + name.String() + ` END, CASE event` + code.String() + ` END,
+		NULLIF(client, 0), market, NULLIF(order_id, 0), NULLIF(side, 0), NULLIF(price, 0), NULLIF(qty, 0),
+		NULL, NULL, NULL, NULLIF(code, 0), FALSE FROM orders
+	UNION ALL
+	SELECT seq, time, '` + engine.EvTrade.String() + `', ` + strconv.Itoa(int(engine.EvTrade)) + `,
+		NULLIF(taker_client, 0), market, NULLIF(taker_order, 0), NULLIF(taker_side, 0), NULLIF(price, 0), NULLIF(qty, 0),
+		NULL, NULL, NULL, NULL, FALSE FROM trades
+	UNION ALL
+	SELECT seq, time, '` + engine.EvPosition.String() + `', ` + strconv.Itoa(int(engine.EvPosition)) + `,
+		NULLIF(client, 0), market, NULL, NULL, NULLIF(mark, 0), NULL, NULL, NULL, NULLIF(size, 0), NULL, FALSE FROM positions`
+}
+
+// eventRow is an event's row of the events view, in Rows.Events' columns.
+func eventRow(ev *engine.Event) []any {
+	var market any
+	if hasMarket(ev.Kind) {
+		market = int64(ev.Market)
+	}
+	return []any{int64(ev.Seq), ev.Time, ev.Kind.String(), int64(ev.Kind), nullable(int64(ev.Client)), market,
+		nullable(int64(ev.Order)), nullable(int64(ev.Side)), nullable(int64(ev.Price)), nullable(int64(ev.Qty)),
+		nullable(int64(ev.Amount)), nullable(int64(ev.Balance)), nullable(int64(ev.Size)), nullable(int64(ev.Code)), ev.Flag}
+}
+
 // add appends the rows of one event.
 func (r *Rows) add(ev *engine.Event) {
 	if r.N == 0 {
@@ -319,9 +391,9 @@ func (r *Rows) add(ev *engine.Event) {
 	if hasMarket(ev.Kind) {
 		market = int64(ev.Market)
 	}
-	r.Events.rows = append(r.Events.rows, []any{seq, t, ev.Kind.String(), int64(ev.Kind), nullable(int64(ev.Client)), market,
-		nullable(int64(ev.Order)), nullable(int64(ev.Side)), nullable(int64(ev.Price)), nullable(int64(ev.Qty)),
-		nullable(int64(ev.Amount)), nullable(int64(ev.Balance)), nullable(int64(ev.Size)), nullable(int64(ev.Code)), ev.Flag})
+	if !ownTable(ev.Kind) {
+		r.Events.rows = append(r.Events.rows, eventRow(ev))
+	}
 
 	c := int64(ev.Client)
 	ledger := func(leg int64, kind, account string, amount, balance, rate any) {

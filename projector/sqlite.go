@@ -49,6 +49,10 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	// queries read (WAL) while the projector writes.
 	db.SetMaxOpenConns(4)
 	db.SetConnMaxIdleTime(time.Minute)
+	if err := migrateEvents(ctx, db, sqliteEventsTable, sqliteDDL); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("projector: sqlite %s: %w", path, err)
+	}
 	for _, stmt := range schema {
 		if _, err := db.ExecContext(ctx, sqliteDDL(stmt)); err != nil {
 			db.Close()
@@ -68,6 +72,10 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 // repeated seq still fails its transaction). A store created before keeps
 // its layout: CREATE TABLE IF NOT EXISTS leaves it alone, and both work.
 func sqliteDDL(stmt string) string {
+	// SQLite has no CREATE OR REPLACE VIEW; a view there holds no grants.
+	if v, ok := strings.CutPrefix(stmt, "CREATE OR REPLACE VIEW events"); ok {
+		return "DROP VIEW IF EXISTS events; CREATE VIEW events" + v
+	}
 	stmt = strings.Replace(stmt, "seq BIGINT PRIMARY KEY", "seq INTEGER PRIMARY KEY", 1)
 	stmt = strings.Replace(stmt, "id BIGINT PRIMARY KEY", "id INTEGER PRIMARY KEY", 1)
 	if strings.HasPrefix(stmt, "CREATE TABLE") && strings.Contains(stmt, "\tPRIMARY KEY (") {

@@ -353,7 +353,8 @@ func (s *Store) Prices(ctx context.Context, market engine.MarketID, kind string,
 }
 
 // Summary is a store-wide check: how many events of each kind, and whether
-// the events table is exactly seq 1..LastSeq (no gap, no duplicate).
+// the events view is exactly seq 1..LastSeq (no gap, and no event stored
+// twice, in one table or across events_other and the kind tables).
 type Summary struct {
 	Events         int64
 	MinSeq, MaxSeq uint64
@@ -361,12 +362,12 @@ type Summary struct {
 	LastSeq        uint64
 }
 
-// Contiguous says the events table holds exactly seq 1..LastSeq.
+// Contiguous says the events view holds exactly seq 1..LastSeq.
 func (s Summary) Contiguous() bool {
 	return s.Events == int64(s.LastSeq) && (s.Events == 0 || (s.MinSeq == 1 && s.MaxSeq == s.LastSeq))
 }
 
-// Summarize counts the events table.
+// Summarize counts the events view.
 func (s *Store) Summarize(ctx context.Context) (Summary, error) {
 	sum := Summary{ByKind: map[string]int64{}}
 	var minSeq, maxSeq sql.NullInt64
