@@ -23,8 +23,13 @@ import (
 // Log makes an encoded command durable, applies it through the Machine and
 // returns the encoded result. The journal's Node is the real one; MemLog
 // applies at once without durability, for tests and tools.
+//
+// SubmitMany does the same for a run of commands that must be applied
+// consecutively, in the order given, with nothing else in between; it
+// returns one result per command, in order, or an error for the whole run.
 type Log interface {
 	Submit(ctx context.Context, cmd []byte) ([]byte, error)
+	SubmitMany(ctx context.Context, cmds [][]byte) ([][]byte, error)
 }
 
 // Exchange is one engine with its log and subscribers.
@@ -49,6 +54,48 @@ func (x *Exchange) Submit(ctx context.Context, c *engine.Command) (engine.Result
 		return engine.Result{}, err
 	}
 	return DecodeResult(out)
+}
+
+// SubmitMany sends cmds as one run and waits once for all their results.
+// The log applies them consecutively in the order given, with no other
+// command in between (see Log), so a later command sees the effects of the
+// earlier ones. Each gets its own Result: one the engine refuses changes
+// nothing and does not affect the others. An error is for the whole run,
+// and like Submit's may leave the outcome unknown (retry with the same
+// idempotency keys).
+func (x *Exchange) SubmitMany(ctx context.Context, cs []*engine.Command) ([]engine.Result, error) {
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	// One buffer for the whole run: the log keeps the slices only until
+	// SubmitMany returns, like Submit's.
+	buf := make([]byte, 0, 128*len(cs))
+	ends := make([]int, len(cs))
+	for i, c := range cs {
+		var err error
+		if buf, err = engine.AppendCommand(buf, c); err != nil {
+			return nil, fmt.Errorf("exchange: encode command %d: %w", i, err)
+		}
+		ends[i] = len(buf)
+	}
+	encs := make([][]byte, len(cs))
+	for i, start := 0, 0; i < len(cs); i++ {
+		encs[i], start = buf[start:ends[i]:ends[i]], ends[i]
+	}
+	outs, err := x.log.SubmitMany(ctx, encs)
+	if err != nil {
+		return nil, err
+	}
+	if len(outs) != len(cs) {
+		return nil, fmt.Errorf("exchange: log answered %d results for %d commands", len(outs), len(cs))
+	}
+	res := make([]engine.Result, len(cs))
+	for i, out := range outs {
+		if res[i], err = DecodeResult(out); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 // View runs fn with read access to the engine. fn must not keep pointers

@@ -30,13 +30,29 @@ func (l *MemLog) Submit(ctx context.Context, cmd []byte) ([]byte, error) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.Clock()
-	if now < l.last {
-		now = l.last
-	}
-	l.last = now
-	res, _ := l.m.Apply(now, cmd)
+	res, _ := l.m.Apply(l.stamp(), cmd)
 	return res, nil
+}
+
+// SubmitMany implements Log: the run is applied under one hold of the
+// lock, so no other command comes between its commands.
+func (l *MemLog) SubmitMany(ctx context.Context, cmds [][]byte) ([][]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([][]byte, len(cmds))
+	for i, cmd := range cmds {
+		out[i], _ = l.m.Apply(l.stamp(), cmd)
+	}
+	return out, nil
+}
+
+// stamp is the engine time for the next command; the caller holds l.mu.
+func (l *MemLog) stamp() int64 {
+	l.last = max(l.Clock(), l.last)
+	return l.last
 }
 
 // restoreEngine rebuilds an engine from snapshot bytes.

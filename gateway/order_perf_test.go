@@ -41,12 +41,12 @@ func BenchmarkPlaceOrderHandler(b *testing.B) {
 	}
 }
 
-// BenchmarkPlaceTogether20 is the server's path for a WebSocket
-// place_batch of 20 orders without the network: strict decode of the
-// batch, 20 commands submitted together (in-memory log), one
-// read-your-writes wait, and the JSON answer. ns/op and allocs/op are per
-// batch; divide by 20 for per order.
-func BenchmarkPlaceTogether20(b *testing.B) {
+// BenchmarkPlaceBatch20 is the server's path for a batch of 20 orders
+// (WebSocket place_batch, POST /v1/orders/batch) without the network:
+// strict decode of the batch, 20 commands submitted as one run (in-memory
+// log), one read-your-writes wait, and the JSON answer. ns/op and
+// allocs/op are per batch; divide by 20 for per order.
+func BenchmarkPlaceBatch20(b *testing.B) {
 	ev := newEnv(b, nil)
 	ev.setMark("BTC-USD-PERP", "65000")
 	k := ev.client("perf", "100000000", true)
@@ -68,7 +68,7 @@ func BenchmarkPlaceTogether20(b *testing.B) {
 		if e := DecodeStrict(body, &br); e != nil {
 			b.Fatal(e)
 		}
-		items := ev.srv.placeTogether(context.Background(), br.Orders, engine.ClientID(k.Account), ev.srv.workers.run)
+		items := ev.srv.placeBatch(context.Background(), br.Orders, engine.ClientID(k.Account))
 		out, _ := json.Marshal(wsReply{ID: "1", Op: "place_batch", Status: http.StatusOK, Result: batchResult{items}})
 		if bytes.Count(out, []byte(`"status":200`)) != BatchMax+1 {
 			b.Fatalf("%s", out)

@@ -6,7 +6,6 @@ import (
 	"hash/fnv"
 	"net/http"
 	"strconv"
-	"sync"
 
 	"github.com/sampan-hk/sampan/core/book"
 	"github.com/sampan-hk/sampan/core/engine"
@@ -217,8 +216,9 @@ type BatchItem struct {
 	Error  *Error         `json:"error,omitempty"`
 }
 
-// postBatch places up to BatchMax orders in the order given; each succeeds
-// or fails on its own (no atomicity across items).
+// postBatch places up to BatchMax orders, executed in the order given
+// (placeBatch); each succeeds or fails on its own (no atomicity across
+// items).
 func (s *Server) postBatch(w http.ResponseWriter, r *http.Request, c *call) *Error {
 	if e := query(r); e != nil {
 		return e
@@ -230,11 +230,7 @@ func (s *Server) postBatch(w http.ResponseWriter, r *http.Request, c *call) *Err
 	if e := b.checkSize(); e != nil {
 		return e
 	}
-	out := make([]BatchItem, len(b.Orders))
-	for i := range b.Orders {
-		resp, e := s.place(r.Context(), &b.Orders[i], engine.ClientID(c.key.Account))
-		out[i] = batchItem(i, resp, e)
-	}
+	out := s.placeBatch(r.Context(), b.Orders, engine.ClientID(c.key.Account))
 	WriteJSON(w, http.StatusOK, map[string]any{"results": out})
 	return nil
 }
@@ -262,17 +258,19 @@ func batchItem(i int, resp *OrderResponse, e *Error) BatchItem {
 	return BatchItem{Status: e.Status, Error: e}
 }
 
-// placeTogether validates every order of a batch, then submits the valid
-// ones all at once (run starts each on another goroutine) and waits for
-// the read model once for all of them. The commands are in the log
-// together, so the batch costs about one commit's latency instead of one
-// per order; in exchange the orders of one batch have no guaranteed
-// relative execution order. A client_order_id used twice in one batch is
-// refused for the later item before anything is submitted, so which item
-// gets the order does not depend on timing. Results are in request order.
-func (s *Server) placeTogether(ctx context.Context, orders []OrderRequest, client engine.ClientID, run func(func())) []BatchItem {
+// placeBatch validates every order of a batch, then hands the valid ones
+// to the log as one run (Exchange.SubmitMany) and waits once, for the log
+// and then for the read model. The run is applied consecutively in
+// request order with no other command in between, so a later order sees
+// the earlier ones (it can trade against them) and the batch costs about
+// one commit's latency instead of one per order. Each order gets its own
+// result: one the engine refuses does not affect the others. A
+// client_order_id used twice in one batch is refused for the later item
+// before anything is submitted. Results are in request order.
+func (s *Server) placeBatch(ctx context.Context, orders []OrderRequest, client engine.ClientID) []BatchItem {
 	out := make([]BatchItem, len(orders))
-	cmds := make([]*engine.Command, len(orders))
+	cmds := make([]*engine.Command, 0, len(orders))
+	at := make([]int, 0, len(orders)) // at[k] is the item cmds[k] came from
 	for i := range orders {
 		c, e := s.orderCommand(&orders[i], client)
 		if e == nil {
@@ -285,60 +283,43 @@ func (s *Server) placeTogether(ctx context.Context, orders []OrderRequest, clien
 		if c.Key != 0 {
 			s.md.Name(client, c.Key, orders[i].ClientOrderID)
 		}
-		cmds[i] = c
+		cmds, at = append(cmds, c), append(at, i)
 	}
-	results := make([]engine.Result, len(orders))
-	errs := make([]*Error, len(orders))
-	sctx, cancel := context.WithTimeout(ctx, s.cfg.SubmitTimeout)
-	defer cancel()
-	var wg sync.WaitGroup
-	last := -1 // submitted on this goroutine, after the others are started
-	for i, c := range cmds {
-		if c == nil {
-			continue
-		}
-		if last >= 0 {
-			wg.Add(1)
-			j, cj := last, cmds[last]
-			run(func() {
-				defer wg.Done()
-				defer s.recoverSubmit(&errs[j], cj)
-				results[j], errs[j] = s.submitBounded(sctx, cj)
-			})
-		}
-		last = i
-	}
-	if last < 0 {
+	if len(cmds) == 0 {
 		return out
 	}
-	results[last], errs[last] = s.submitBounded(sctx, cmds[last])
-	wg.Wait()
-	s.settle(ctx)
-	for i, c := range cmds {
-		if c == nil {
-			continue
+	results, e := s.submitMany(ctx, cmds)
+	if e == nil {
+		s.settle(ctx)
+	}
+	for k, c := range cmds {
+		i := at[k]
+		switch {
+		case e != nil:
+			ec := *e // each item owns its error
+			out[i] = batchItem(i, nil, &ec)
+		case results[k].Code != engine.OK:
+			out[i] = batchItem(i, nil, engineError(results[k].Code))
+		default:
+			out[i] = batchItem(i, s.orderResponse(&orders[i], c, results[k]), nil)
 		}
-		e := errs[i]
-		if e == nil && results[i].Code != engine.OK {
-			e = engineError(results[i].Code)
-		}
-		if e != nil {
-			out[i] = batchItem(i, nil, e)
-			continue
-		}
-		out[i] = batchItem(i, s.orderResponse(&orders[i], c, results[i]), nil)
 	}
 	return out
 }
 
-// recoverSubmit turns a panic in a batch item's goroutine into a 500 for
-// that item (logged), as the request's own goroutine does for the whole
-// request: a worker has no recover of its own.
-func (s *Server) recoverSubmit(e **Error, c *engine.Command) {
-	if v := recover(); v != nil {
-		s.log.Error("gateway: batch submit panic", "kind", c.Kind.String(), "panic", v)
-		*e = Errf(http.StatusInternalServerError, CodeInternal, "", "internal error; it has been logged")
+// submitMany is submit for a run of commands: one deadline and one wait
+// for all, and a transport failure (503) for the whole run.
+func (s *Server) submitMany(ctx context.Context, cmds []*engine.Command) ([]engine.Result, *Error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.SubmitTimeout)
+	defer cancel()
+	res, err := s.x.SubmitMany(ctx, cmds)
+	if err != nil {
+		s.log.Warn("gateway: batch submit failed", "commands", len(cmds), "err", err)
+		e := Errf(http.StatusServiceUnavailable, CodeUnavailable, "", "the batch could not be committed in time; retry with the same client_order_ids")
+		e.RetryAfter = 1
+		return nil, e
 	}
+	return res, nil
 }
 
 // duplicateClientOrderID refuses item i when an earlier item of the batch

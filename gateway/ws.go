@@ -31,7 +31,7 @@ import (
 //	                          hex HMAC-SHA256(secret, timestamp + "LOGIN" + "/v1/ws")
 //	place                    "args": the POST /v1/orders body
 //	place_batch              "args": the POST /v1/orders/batch body ({"orders": [≤ 20]}); result
-//	                          {"results": [...]}, one per order in request order (see placeTogether)
+//	                          {"results": [...]}, one per order in request order, executed in that order (see placeBatch)
 //	cancel                   "args": {"symbol", "order_id" | "client_order_id"}
 //	cancel_all               "args": {"symbol"?}
 //	ping
@@ -43,10 +43,11 @@ import (
 // Pipelining: a connection may have up to wsInflightMax place / place_batch
 // / cancel / cancel_all requests in flight (a batch is one request). They
 // are submitted concurrently and each is answered as soon as its command
-// (a batch: all of its commands) is durable, so replies can arrive out of
-// order and carry the request's "id" for matching; requests in flight
-// together have no guaranteed relative execution order (send a cancel after
-// the place's reply if it must follow it). Beyond the limit the server stops
+// (a batch: all of its commands, applied consecutively in request order)
+// is durable, so replies can arrive out of order and carry the request's
+// "id" for matching; requests in flight together have no guaranteed
+// relative execution order (send a cancel after the place's reply if it
+// must follow it). Beyond the limit the server stops
 // reading the connection until a request completes. Every other op (login,
 // subscribe, unsubscribe, ping) and every rejected request is handled in
 // arrival order, before the next message is read, so a pipelined login is
@@ -720,7 +721,7 @@ func (ws *wsSession) trade(ctx context.Context, req *wsRequest, client engine.Cl
 		if e := b.checkSize(); e != nil {
 			return nil, e
 		}
-		return batchResult{ws.s.placeTogether(ctx, b.Orders, client, ws.s.workers.run)}, nil
+		return batchResult{ws.s.placeBatch(ctx, b.Orders, client)}, nil
 	case "cancel":
 		var c wsCancel
 		if e := DecodeStrict(req.Args, &c); e != nil {

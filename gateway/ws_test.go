@@ -617,3 +617,69 @@ func TestWSPlaceBatchBadInput(t *testing.T) {
 		t.Fatalf("batch before login: %v", r)
 	}
 }
+
+// Both batch paths execute their orders in request order: ten pairs of a
+// resting buy followed by an IOC sell at its price. In order, every IOC
+// trades against the buy just before it and nothing is left open; any
+// other order leaves some IOC with nothing to meet (expired unfilled) and
+// some buy resting.
+func TestBatchExecutesInRequestOrder(t *testing.T) {
+	ev := newEnv(t, nil)
+	ev.setMark(btc, "65000")
+	w, k := wsTrader(t, ev, "ordered")
+	pairs := func(prefix string) []string {
+		var items []string
+		for i := range BatchMax / 2 {
+			id := prefix + strconv.Itoa(i)
+			items = append(items, order(btc, "buy", "65000", "0.01", id+"-b"),
+				`{"symbol":"BTC-USD-PERP","side":"sell","type":"limit","time_in_force":"IOC","price":"65000","qty":"0.01","client_order_id":"`+id+`-s"}`)
+		}
+		return items
+	}
+	check := func(via string, items []map[string]any) {
+		t.Helper()
+		if len(items) != BatchMax {
+			t.Fatalf("%s: %d results for %d orders", via, len(items), BatchMax)
+		}
+		for i, it := range items {
+			if o := itemOrder(t, it, i); o["status"] != "filled" || o["filled"] != "0.01" {
+				t.Fatalf("%s: item %d did not trade with its neighbour (out of order?): %v", via, i, o)
+			}
+		}
+		if n := openOrders(ev, k); n != 0 {
+			t.Fatalf("%s: %d orders left open", via, n)
+		}
+	}
+	w.send(wsBatch("p1", pairs("w")...))
+	check("place_batch", batchResults(t, w.reply("p1")))
+	r := ev.must(ev.do("POST", "/v1/orders/batch", `{"orders":[`+strings.Join(pairs("r"), ",")+`]}`, k), 200)
+	check("POST /v1/orders/batch", batchResults(t, map[string]any{"status": float64(200), "result": r.json}))
+}
+
+// A batch whose run cannot be committed (here: its context already ended)
+// answers every valid item 503 UNAVAILABLE with Retry-After, keeps the
+// invalid items' own 400s, and places nothing.
+func TestBatchUnavailableIsPerItem503(t *testing.T) {
+	ev := newEnv(t, nil)
+	ev.setMark(btc, "65000")
+	k := ev.client("unavail", "100000", true)
+	var b batchRequest
+	body := `{"orders":[` + order(btc, "buy", "64000", "0.01", "u-0") + `,` + order(btc, "buy", "64000.05", "0.01", "u-1") + `,` + order(btc, "buy", "63000", "0.01", "u-2") + `]}`
+	if e := DecodeStrict([]byte(body), &b); e != nil {
+		t.Fatal(e)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	items := ev.srv.placeBatch(ctx, b.Orders, engine.ClientID(k.Account))
+	for _, i := range []int{0, 2} {
+		if e := items[i].Error; items[i].Status != 503 || e == nil || e.Code != CodeUnavailable || e.RetryAfter != 1 || items[i].Order != nil {
+			t.Fatalf("item %d: %+v", i, items[i])
+		}
+	}
+	if e := items[1].Error; items[1].Status != 400 || e == nil || e.Code != CodeInvalidPriceStep || e.Field != "orders[1].price" {
+		t.Fatalf("item 1: %+v %+v", items[1], e)
+	}
+	if n := openOrders(ev, k); n != 0 {
+		t.Fatalf("%d orders placed by a batch that was not committed", n)
+	}
+}

@@ -329,6 +329,13 @@ func (n *Node) Submit(ctx context.Context, cmd []byte) ([]byte, error) {
 	return n.seq.Submit(ctx, cmd)
 }
 
+// SubmitMany proposes cmds as one uninterrupted run, applied consecutively
+// in order, and returns their results once all are applied. See
+// Sequencer.SubmitMany.
+func (n *Node) SubmitMany(ctx context.Context, cmds [][]byte) ([][]byte, error) {
+	return n.seq.SubmitMany(ctx, cmds)
+}
+
 // Addr is the node's raft address; ID its raft server ID.
 func (n *Node) Addr() string { return string(n.trans.LocalAddr()) }
 func (n *Node) ID() string   { return n.cfg.ID }

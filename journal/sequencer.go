@@ -209,6 +209,142 @@ func (s *Sequencer) Submit(ctx context.Context, cmd []byte) ([]byte, error) {
 	return b.results[i], nil
 }
 
+// span is where a run of SubmitMany's commands sits: cmds [start, start+n)
+// of batch b.
+type span struct {
+	b        *batch
+	start, n int
+}
+
+// SubmitMany proposes cmds as one uninterrupted run and waits once for all
+// their results, in order. The run is appended under one hold of the lock,
+// so no other submitter's command can land between two of its commands:
+// they are applied consecutively, in the order given. A run that fits one
+// batch (the usual case: BatchCommandsMax and BatchBytesMax are far above
+// an API batch) goes into a single log entry, so it commits or fails as a
+// whole; a longer one fills consecutive entries, still with nothing else in
+// between. Each command gets its own result: an engine refusal of one does
+// not affect the others. The errors are Submit's, for the whole run.
+func (s *Sequencer) SubmitMany(ctx context.Context, cmds [][]byte) ([][]byte, error) {
+	if err := s.checkRun(cmds); err != nil {
+		return nil, err
+	}
+	spans, err := s.enqueueRun(cmds)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, 0, len(cmds))
+	for _, sp := range spans {
+		if err := waitBatch(ctx, sp.b); err != nil {
+			return nil, err
+		}
+		out = append(out, sp.b.results[sp.start:sp.start+sp.n]...)
+	}
+	return out, nil
+}
+
+// checkRun refuses a run with an empty or oversized command before any of
+// it is queued.
+func (s *Sequencer) checkRun(cmds [][]byte) error {
+	if len(cmds) == 0 {
+		return ErrEmptyCommand
+	}
+	for _, c := range cmds {
+		if len(c) == 0 {
+			return ErrEmptyCommand
+		}
+		if len(c) > s.cfg.CommandBytesMax {
+			return fmt.Errorf("%w: %d bytes, limit %d", ErrCommandTooLarge, len(c), s.cfg.CommandBytesMax)
+		}
+	}
+	return nil
+}
+
+// enqueueRun appends cmds to the open batch under one hold of the lock.
+// If the run does not fit what is left of the open batch, that batch is
+// sealed first, so a run that fits one batch is never split.
+func (s *Sequencer) enqueueRun(cmds [][]byte) ([]span, error) {
+	size := 0
+	for _, c := range cmds {
+		size += 4 + len(c)
+	}
+	s.mu.Lock()
+	if s.stopped != nil {
+		err := s.stopped
+		s.mu.Unlock()
+		return nil, err
+	}
+	if s.queued+len(cmds) > s.cfg.QueueMax {
+		s.mu.Unlock()
+		return nil, ErrOverloaded
+	}
+	if b := s.cur; len(b.cmds) > 0 && (len(b.cmds)+len(cmds) > s.cfg.BatchCommandsMax || b.bytes+size > s.cfg.BatchBytesMax) {
+		s.seal()
+	}
+	var spans []span
+	signal := false
+	for _, c := range cmds {
+		b := s.cur
+		if len(b.cmds) > 0 && (len(b.cmds) >= s.cfg.BatchCommandsMax || b.bytes+4+len(c) > s.cfg.BatchBytesMax) {
+			b = s.seal()
+		}
+		if len(spans) == 0 || spans[len(spans)-1].b != b {
+			spans = append(spans, span{b: b, start: len(b.cmds)})
+		}
+		if s.add(b, c) {
+			signal = true
+		}
+		spans[len(spans)-1].n++
+	}
+	s.mu.Unlock()
+	if signal || len(spans) > 1 {
+		s.signal()
+	}
+	return spans, nil
+}
+
+// seal hands the open batch to the loop and opens another; the caller
+// holds s.mu.
+func (s *Sequencer) seal() *batch {
+	s.full = append(s.full, s.cur)
+	s.cur = s.newBatch()
+	return s.cur
+}
+
+// add appends cmd to b and says whether the loop should be woken (b was
+// empty or is now full); the caller holds s.mu.
+func (s *Sequencer) add(b *batch, cmd []byte) bool {
+	i := len(b.cmds)
+	if i == 0 {
+		b.first = time.Now()
+	}
+	b.cmds = append(b.cmds, cmd)
+	b.bytes += 4 + len(cmd)
+	s.queued++
+	return i == 0 || len(b.cmds) >= s.cfg.BatchCommandsMax || b.bytes >= s.cfg.BatchBytesMax
+}
+
+func (s *Sequencer) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// waitBatch waits until b is answered or ctx ends.
+func waitBatch(ctx context.Context, b *batch) error {
+	if done := ctx.Done(); done == nil {
+		<-b.done
+	} else {
+		select {
+		case <-b.done:
+		case <-done:
+			return ctx.Err()
+		}
+	}
+	return b.err
+}
+
 // stamp returns the engine time for the next batch: never below the last
 // stamp or the last applied time, whatever the wall clock does.
 func (s *Sequencer) stamp() int64 {

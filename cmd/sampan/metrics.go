@@ -73,14 +73,34 @@ func (l observedLog) Submit(ctx context.Context, cmd []byte) ([]byte, error) {
 	t := time.Now()
 	out, err := l.Log.Submit(ctx, cmd)
 	if err == nil {
-		l.m.latency.Observe(time.Since(t).Seconds())
-		code := "malformed"
-		if r, derr := exchange.DecodeResult(out); derr == nil {
-			code = r.Code.String()
-		}
-		l.m.submitted.WithLabelValues(code).Inc()
+		l.count(out, time.Since(t).Seconds())
 	}
 	return out, err
+}
+
+// SubmitMany counts and times each command of a run; they share one
+// commit, so each observes the run's latency.
+func (l observedLog) SubmitMany(ctx context.Context, cmds [][]byte) ([][]byte, error) {
+	t := time.Now()
+	outs, err := l.Log.SubmitMany(ctx, cmds)
+	if err == nil {
+		d := time.Since(t).Seconds()
+		for _, out := range outs {
+			l.count(out, d)
+		}
+	}
+	return outs, err
+}
+
+// count records one acknowledged command: its commit latency and its
+// result code.
+func (l observedLog) count(out []byte, seconds float64) {
+	l.m.latency.Observe(seconds)
+	code := "malformed"
+	if r, err := exchange.DecodeResult(out); err == nil {
+		code = r.Code.String()
+	}
+	l.m.submitted.WithLabelValues(code).Inc()
 }
 
 type statusRecorder struct {
