@@ -196,6 +196,35 @@ func (v *venue) acceptDisclosure(k *gateway.Key) {
 	v.do(k, "POST", "/v1/account/disclosure/accept", `{"version":1}`, 200)
 }
 
+// headless starts Debian's Chromium as CI runs it (headless, no sandbox,
+// no GPU, a fresh profile, no background traffic) at a w×h window, and
+// returns a tab context that ends after limit; the browser is stopped when
+// the test ends.
+func headless(t *testing.T, bin string, w, h int, limit time.Duration) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
+		chromedp.ExecPath(bin),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(w, h),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.Flag("mute-audio", true),
+	)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	ctx, cancelT := context.WithTimeout(ctx, limit)
+	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+	return ctx
+}
+
 func (v *venue) order(k *gateway.Key, sym, side, price, qty string) map[string]any {
 	v.t.Helper()
 	body := `{"symbol":"` + sym + `","side":"` + side + `","type":"limit","price":"` + price + `","qty":"` + qty + `"}`
@@ -289,29 +318,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	v.order(maker, "ETH-USD-PERP", "sell", "3010", "4")
 	v.order(maker, "ETH-USD-PERP", "buy", "2990", "5")
 
-	dir := t.TempDir()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
-		chromedp.ExecPath(bin),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(dir),
-		chromedp.WindowSize(vw, vh),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.Flag("mute-audio", true),
-	)
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelA()
-	ctx, cancelC := chromedp.NewContext(actx)
-	defer cancelC()
-	ctx, cancelT := context.WithTimeout(ctx, 50*time.Second)
-	defer cancelT()
+	ctx := headless(t, bin, vw, vh, 50*time.Second)
 
 	// Any console error or uncaught exception fails the test.
 	var mu sync.Mutex

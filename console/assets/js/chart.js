@@ -9,6 +9,26 @@ import { fmt, timeOf } from './format.js';
 
 const css = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 
+/**
+ * Sizes a canvas to its host in device pixels and returns a cleared 2-D
+ * context in CSS pixels, or null while the host has no size (hidden tab).
+ */
+function fitCanvas(host, c) {
+  const w = host.clientWidth, hgt = host.clientHeight;
+  if (!w || !hgt) return null;
+  const dpr = window.devicePixelRatio || 1;
+  if (c.width !== Math.round(w * dpr) || c.height !== Math.round(hgt * dpr)) {
+    c.width = Math.round(w * dpr);
+    c.height = Math.round(hgt * dpr);
+    c.style.width = w + 'px';
+    c.style.height = hgt + 'px';
+  }
+  const g = c.getContext('2d');
+  g.setTransform(dpr, 0, 0, dpr, 0, 0);
+  g.clearRect(0, 0, w, hgt);
+  return { g, w, hgt };
+}
+
 export class PriceChart {
   /** @param {HTMLElement} host @param {{priceDp:number}} opts */
   constructor(host, { priceDp }) {
@@ -66,19 +86,9 @@ export class PriceChart {
   }
 
   render() {
-    const w = this.host.clientWidth, hgt = this.host.clientHeight;
-    if (!w || !hgt) return;
-    const dpr = window.devicePixelRatio || 1;
-    const c = this.canvas;
-    if (c.width !== Math.round(w * dpr) || c.height !== Math.round(hgt * dpr)) {
-      c.width = Math.round(w * dpr);
-      c.height = Math.round(hgt * dpr);
-      c.style.width = w + 'px';
-      c.style.height = hgt + 'px';
-    }
-    const g = c.getContext('2d');
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    g.clearRect(0, 0, w, hgt);
+    const fit = fitCanvas(this.host, this.canvas);
+    if (!fit) return;
+    const { g, w, hgt } = fit;
     const font = css('--font-num') || 'ui-monospace, monospace';
     const muted = css('--muted'), grid = css('--grid'), text = css('--text');
     const lastColor = css('--chart-last'), markColor = css('--chart-mark'), indexColor = css('--chart-index');
@@ -242,19 +252,9 @@ export class BarChart {
   }
 
   render() {
-    const w = this.host.clientWidth, hgt = this.host.clientHeight;
-    if (!w || !hgt) return;
-    const dpr = window.devicePixelRatio || 1;
-    const c = this.canvas;
-    if (c.width !== Math.round(w * dpr) || c.height !== Math.round(hgt * dpr)) {
-      c.width = Math.round(w * dpr);
-      c.height = Math.round(hgt * dpr);
-      c.style.width = w + 'px';
-      c.style.height = hgt + 'px';
-    }
-    const g = c.getContext('2d');
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    g.clearRect(0, 0, w, hgt);
+    const fit = fitCanvas(this.host, this.canvas);
+    if (!fit) return;
+    const { g, w, hgt } = fit;
     const muted = css('--muted'), grid = css('--grid'), text = css('--text');
     const colors = this.seriesDef.map((s) => css(s.color));
     const num = `11px ${css('--font-num') || 'ui-monospace, monospace'}`, ui = `11px ${css('--font-ui')}`;
