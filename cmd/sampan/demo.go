@@ -672,10 +672,8 @@ func (f *demoFinancing) marginBuys(ctx context.Context, fair func() fixed.Price)
 	if !f.enabled || f.st.Clients["erin"].ID == "" {
 		return
 	}
-	select {
-	case <-ctx.Done():
+	if !sleepCtx(ctx, 4*time.Second) {
 		return
-	case <-time.After(4 * time.Second):
 	}
 	m := demoMarkets(f.s)[f.spotBTC]
 	px := fair()
