@@ -151,13 +151,6 @@ func (s *Server) orderCommand(o *OrderRequest, client engine.ClientID) (*engine.
 
 // place submits one order and reports its state once applied.
 func (s *Server) place(ctx context.Context, o *OrderRequest, client engine.ClientID) (*OrderResponse, *Error) {
-	return s.placeWith(ctx, o, client, s.submit)
-}
-
-// placeWith is place with the submit step given: submitBounded when the
-// caller's ctx already carries the submit deadline (WebSocket).
-func (s *Server) placeWith(ctx context.Context, o *OrderRequest, client engine.ClientID,
-	submit func(context.Context, *engine.Command) (engine.Result, *Error)) (*OrderResponse, *Error) {
 	c, e := s.orderCommand(o, client)
 	if e != nil {
 		return nil, e
@@ -165,7 +158,7 @@ func (s *Server) placeWith(ctx context.Context, o *OrderRequest, client engine.C
 	if c.Key != 0 {
 		s.md.Name(client, c.Key, o.ClientOrderID)
 	}
-	res, e := submit(ctx, c)
+	res, e := s.submit(ctx, c)
 	if e != nil {
 		return nil, e
 	}

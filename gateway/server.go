@@ -73,9 +73,7 @@ type Server struct {
 	done    chan struct{}
 	// riskScans admits one client scan at a time (risk.go).
 	riskScans chan struct{}
-	// workers runs pipelined WebSocket trading requests (ws.go).
-	workers workerPool
-	history HistorySource // read store for history pages, nil: memory only (history.go)
+	history   HistorySource // read store for history pages, nil: memory only (history.go)
 }
 
 // NewServer builds the API over x and starts its market-data consumer; it
@@ -101,8 +99,7 @@ func NewServer(x *exchange.Exchange, cfg ServerConfig) *Server {
 		cfg.SubmitTimeout = def.SubmitTimeout
 	}
 	s := &Server{x: x, cfg: cfg, md: marketdata.New(x, cfg.Market), mux: http.NewServeMux(),
-		symbols: map[string]engine.MarketID{}, log: cfg.Logger, done: make(chan struct{}), riskScans: make(chan struct{}, 1),
-		workers: newWorkerPool()}
+		symbols: map[string]engine.MarketID{}, log: cfg.Logger, done: make(chan struct{}), riskScans: make(chan struct{}, 1)}
 	s.auth = NewAuthenticator(cfg.Keys)
 	s.auth.Now = cfg.Now
 	s.keyLim, s.ipLim = NewLimiter(cfg.KeyRate, cfg.KeyBurst), NewLimiter(cfg.IPRate, cfg.IPBurst)
@@ -300,12 +297,6 @@ func (s *Server) market(sym, field string) (engine.MarketID, *Error) {
 func (s *Server) submit(ctx context.Context, c *engine.Command) (engine.Result, *Error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.SubmitTimeout)
 	defer cancel()
-	return s.submitBounded(ctx, c)
-}
-
-// submitBounded is submit under a deadline the caller has already set
-// (one for a whole batch: a timer per order was a measurable cost).
-func (s *Server) submitBounded(ctx context.Context, c *engine.Command) (engine.Result, *Error) {
 	res, err := s.x.Submit(ctx, c)
 	if err != nil {
 		s.log.Warn("gateway: submit failed", "kind", c.Kind.String(), "err", err)

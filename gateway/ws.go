@@ -42,16 +42,17 @@ import (
 //
 // Pipelining: a connection may have up to wsInflightMax place / place_batch
 // / cancel / cancel_all requests in flight (a batch is one request). They
-// are submitted concurrently and each is answered as soon as its command
-// (a batch: all of its commands, applied consecutively in request order)
-// is durable, so replies can arrive out of order and carry the request's
-// "id" for matching; requests in flight together have no guaranteed
-// relative execution order (send a cancel after the place's reply if it
-// must follow it). Beyond the limit the server stops
-// reading the connection until a request completes. Every other op (login,
-// subscribe, unsubscribe, ping) and every rejected request is handled in
-// arrival order, before the next message is read, so a pipelined login is
-// in effect for the requests after it.
+// are executed in arrival order: places that are waiting together go to
+// the log as one run, applied consecutively in that order (see
+// submitLoop), so a cancel sent after a place, without waiting for its
+// reply, applies after it. Each request is answered once its commands are
+// durable; replies carry the request's "id" for matching (a request
+// refused before execution, such as a malformed order, is answered at
+// once, possibly before earlier requests). Beyond the limit the server
+// stops reading the connection until a request completes. Every other op
+// (login, subscribe, unsubscribe, ping) is handled in arrival order,
+// before the next message is read, so a pipelined login is in effect for
+// the requests after it.
 //
 // Each connection has a bounded send buffer; when it overflows the
 // connection is closed with status 1008 and the reason. If the logged-in
@@ -71,6 +72,10 @@ const (
 	// lets a pipelining client go as fast as the engine, while bounding the
 	// goroutines and memory one connection can hold.
 	wsInflightMax = 256
+	// wsRunMax bounds the places one run submits together: a run's
+	// replies are queued at once, and a long run would hold the first
+	// order's reply back for the last one's read-model lookup.
+	wsRunMax = 64
 	// wsRepliesMax is the reply queue: room for every in-flight request's
 	// answer plus the in-order ones, so a client that reads its replies is
 	// never mistaken for a slow consumer.
@@ -117,14 +122,13 @@ type wsSession struct {
 	replies chan []byte
 	cork    *corkConn // nil if the connection could not be wrapped
 
-	// slots holds one token per trading request in flight; inflight lets
-	// the session wait for them before cancel-on-disconnect, so that no
-	// order placed by this connection lands after the cancel-all.
-	slots    chan struct{}
-	inflight sync.WaitGroup
-
-	// submitCtx is the deadline single orders are submitted under.
-	submitCtx sharedDeadline
+	// slots holds one token per trading request in flight (queued or
+	// executing); queue is the trading requests in arrival order, for
+	// submitLoop, which the session waits for before cancel-on-disconnect
+	// so that no order placed by this connection lands after the cancel-all.
+	slots chan struct{}
+	queue chan *wsTrade
+	cmds  []*engine.Command // submitLoop's run, reused
 
 	mu       sync.Mutex // key and balances are set by the reader, read by the writer
 	key      *Key
@@ -144,27 +148,34 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	c.SetReadLimit(s.cfg.BodyLimit)
 	ws := &wsSession{s: s, conn: c, cork: cw.cork, l: s.md.NewListener(), remote: RemoteIP(r),
-		replies: make(chan []byte, wsRepliesMax), slots: make(chan struct{}, wsInflightMax)}
+		replies: make(chan []byte, wsRepliesMax), slots: make(chan struct{}, wsInflightMax),
+		queue: make(chan *wsTrade, wsInflightMax)}
 	ws.run()
 }
 
 func (ws *wsSession) run() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	readDone := make(chan struct{})
+	readDone, submitDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(readDone)
 		defer cancel()
 		ws.readLoop(ctx)
 	}()
+	go func() {
+		defer close(submitDone)
+		ws.submitLoop(ctx)
+	}()
 	code, reason := ws.writeLoop(ctx)
 	ws.s.md.Close(ws.l)
 	_ = ws.conn.Close(code, reason) // ends the reader, which cancels ctx
-	// The reader is the only one that starts requests: once it is gone,
-	// wait for those in flight, so the cancel-all below comes after them.
+	// The reader is the only one that queues requests: once it is gone,
+	// the queue is closed and the submitter finishes what it holds (a
+	// request not yet submitted is dropped: the connection has ended), so
+	// the cancel-all below comes after every order of this connection.
 	<-readDone
-	ws.inflight.Wait()
-	ws.submitCtx.release()
+	close(ws.queue)
+	<-submitDone
 	ws.mu.Lock()
 	k := ws.key
 	ws.mu.Unlock()
@@ -270,42 +281,6 @@ func (d *writeDeadline) get(parent context.Context) context.Context {
 }
 
 func (d *writeDeadline) release() {
-	if d.cancel != nil {
-		d.cancel()
-	}
-	d.ctx, d.cancel = nil, nil
-}
-
-// sharedDeadline hands the pipelined orders of one connection a shared
-// submit deadline: a context with its own timer per order was a
-// measurable share of the order path. A new one is made once the current
-// is older than wsSubmitRenew, so every submit still gets at least
-// SubmitTimeout − wsSubmitRenew. A replaced context is not cancelled
-// (submits in flight still use it); it ends at its deadline, so at most
-// SubmitTimeout / wsSubmitRenew of them are alive per connection.
-type sharedDeadline struct {
-	mu     sync.Mutex
-	ctx    context.Context
-	cancel context.CancelFunc
-	from   time.Time
-}
-
-const wsSubmitRenew = time.Second
-
-func (d *sharedDeadline) get(parent context.Context, timeout time.Duration) context.Context {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if now := time.Now(); d.ctx == nil || now.Sub(d.from) > wsSubmitRenew {
-		d.ctx, d.cancel = context.WithTimeout(parent, timeout)
-		d.from = now
-	}
-	return d.ctx
-}
-
-// release cancels the current context once nothing uses it any more.
-func (d *sharedDeadline) release() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.cancel != nil {
 		d.cancel()
 	}
@@ -499,7 +474,7 @@ func (ws *wsSession) handle(ctx context.Context, data []byte) {
 	}
 	switch req.Op {
 	case "place", "place_batch", "cancel", "cancel_all":
-		client, e := ws.tradeClient()
+		t, e := ws.newTrade(&req)
 		if e != nil {
 			ws.answer(&req, nil, e)
 			return
@@ -509,62 +484,140 @@ func (ws *wsSession) handle(ctx context.Context, data []byte) {
 		case <-ctx.Done():
 			return
 		}
-		ws.inflight.Add(1)
-		ws.s.workers.run(func() { ws.tradeAsync(ctx, &req, client) })
+		ws.queue <- t // never blocks: slots bounds what is queued
 		return
 	}
 	result, e := ws.dispatch(ctx, &req)
 	ws.answer(&req, result, e)
 }
 
-// workerPool runs pipelined trading requests on reused goroutines. A
-// fresh goroutine per request grows its stack through decode, submit and
-// encode every time (stack copying was 4% of the WebSocket order path's
-// CPU); a worker keeps its stack. Work is handed to an idle worker when
-// there is one, else a new worker starts, so concurrency is exactly what
-// it was (bounded by wsInflightMax per connection); a worker idle for
-// workerIdle exits.
-type workerPool struct{ work chan func() }
-
-const workerIdle = time.Second
-
-func newWorkerPool() workerPool { return workerPool{work: make(chan func())} }
-
-func (w workerPool) run(f func()) {
-	select {
-	case w.work <- f:
-	default:
-		go w.worker(f)
-	}
+// wsTrade is a trading request waiting in a connection's queue.
+type wsTrade struct {
+	req    wsRequest
+	client engine.ClientID
+	order  OrderRequest    // place: the order
+	cmd    *engine.Command // place: its validated command; nil for the other ops
 }
 
-func (w workerPool) worker(f func()) {
-	idle := time.NewTimer(workerIdle)
-	defer idle.Stop()
-	for {
-		f()
-		idle.Reset(workerIdle)
-		select {
-		case f = <-w.work:
-		case <-idle.C:
-			return
+// newTrade checks a trading request as far as it can be checked before
+// execution: the key's permission and, for a place, the whole order.
+func (ws *wsSession) newTrade(req *wsRequest) (*wsTrade, *Error) {
+	client, e := ws.tradeClient()
+	if e != nil {
+		return nil, e
+	}
+	t := &wsTrade{req: *req, client: client}
+	if req.Op == "place" {
+		if e := DecodeStrict(req.Args, &t.order); e != nil {
+			return nil, e
+		}
+		if t.cmd, e = ws.s.orderCommand(&t.order, client); e != nil {
+			return nil, e
+		}
+	}
+	return t, nil
+}
+
+// submitLoop executes the connection's trading requests in arrival order.
+// The places waiting together (up to wsRunMax) go to the log as one run
+// (Exchange.SubmitMany) with one wait for the commit and one for the read
+// models, where a goroutine, a commit wait and a read-model wait per order
+// were most of the WebSocket order path's own CPU. Any other trading
+// request runs alone, in its place in the order. Once the connection has
+// ended (ctx), what is still queued is dropped unexecuted.
+func (ws *wsSession) submitLoop(ctx context.Context) {
+	var batch []*wsTrade
+	for t := range ws.queue {
+		batch = append(batch[:0], t)
+	more:
+		for len(batch) < wsRunMax {
+			select {
+			case t, ok := <-ws.queue:
+				if !ok {
+					break more
+				}
+				batch = append(batch, t)
+			default:
+				break more
+			}
+		}
+		for len(batch) > 0 {
+			n := 0
+			for n < len(batch) && batch[n].cmd != nil {
+				n++
+			}
+			switch {
+			case ctx.Err() != nil:
+				n = len(batch)
+				ws.release(n)
+			case n > 0:
+				ws.placeRun(ctx, batch[:n])
+			default:
+				n = 1
+				ws.tradeOne(ctx, batch[0])
+			}
+			clear(batch[:n])
+			batch = batch[n:]
 		}
 	}
 }
 
-// tradeAsync runs one trading request off the read loop and answers it when
-// its command is durable; a panic answers 500 and is logged.
-func (ws *wsSession) tradeAsync(ctx context.Context, req *wsRequest, client engine.ClientID) {
-	defer ws.inflight.Done()
-	defer func() { <-ws.slots }()
+// release frees the slots of n requests that have been answered or dropped.
+func (ws *wsSession) release(n int) {
+	for range n {
+		<-ws.slots
+	}
+}
+
+// placeRun submits a run of places as one and answers each.
+func (ws *wsSession) placeRun(ctx context.Context, run []*wsTrade) {
+	answered := 0
 	defer func() {
 		if v := recover(); v != nil {
-			ws.s.log.Error("gateway: websocket handler panic", "op", req.Op, "panic", v)
-			ws.answer(req, nil, Errf(http.StatusInternalServerError, CodeInternal, "", "internal error; it has been logged"))
+			ws.s.log.Error("gateway: websocket handler panic", "op", "place", "panic", v)
+			for _, t := range run[answered:] {
+				ws.answer(&t.req, nil, Errf(http.StatusInternalServerError, CodeInternal, "", "internal error; it has been logged"))
+			}
+		}
+		ws.release(len(run))
+	}()
+	ws.cmds = ws.cmds[:0]
+	for _, t := range run {
+		if t.cmd.Key != 0 {
+			ws.s.md.Name(t.client, t.cmd.Key, t.order.ClientOrderID)
+		}
+		ws.cmds = append(ws.cmds, t.cmd)
+	}
+	results, e := ws.s.submitMany(ctx, ws.cmds)
+	clear(ws.cmds)
+	if e == nil {
+		ws.s.settle(ctx)
+	}
+	for k, t := range run {
+		switch {
+		case e != nil:
+			ws.answer(&t.req, nil, e)
+		case results[k].Code != engine.OK:
+			ws.answer(&t.req, nil, engineError(results[k].Code))
+		default:
+			ws.answer(&t.req, ws.s.orderResponse(&t.order, t.cmd, results[k]), nil)
+		}
+		answered++
+	}
+}
+
+// tradeOne runs one trading request other than a place and answers it; a
+// panic answers 500 and is logged.
+func (ws *wsSession) tradeOne(ctx context.Context, t *wsTrade) {
+	defer ws.release(1)
+	defer func() {
+		if v := recover(); v != nil {
+			ws.s.log.Error("gateway: websocket handler panic", "op", t.req.Op, "panic", v)
+			ws.answer(&t.req, nil, Errf(http.StatusInternalServerError, CodeInternal, "", "internal error; it has been logged"))
 		}
 	}()
-	result, e := ws.trade(ctx, req, client)
-	ws.answer(req, result, e)
+	result, e := ws.trade(ctx, &t.req, t.client)
+	ws.answer(&t.req, result, e)
 }
 
 // tradeClient is the account trading requests act for, or why there is none.
@@ -707,12 +760,6 @@ func perpOnly(ch marketdata.Channel) bool {
 
 func (ws *wsSession) trade(ctx context.Context, req *wsRequest, client engine.ClientID) (any, *Error) {
 	switch req.Op {
-	case "place":
-		var o OrderRequest
-		if e := DecodeStrict(req.Args, &o); e != nil {
-			return nil, e
-		}
-		return ws.s.placeWith(ws.submitCtx.get(ctx, ws.s.cfg.SubmitTimeout), &o, client, ws.s.submitBounded)
 	case "place_batch":
 		var b batchRequest
 		if e := DecodeStrict(req.Args, &b); e != nil {

@@ -11,7 +11,7 @@ import (
 )
 
 // A pipelined burst larger than the in-flight window is answered in full:
-// one reply per request, matched by id (replies may come in any order).
+// one reply per request, matched by id.
 func TestWSPipelinedOrdersAllAnswered(t *testing.T) {
 	ev := newEnv(t, nil)
 	ev.setMark(btc, "65000")
@@ -87,5 +87,48 @@ func TestWSCancelOnDisconnectAfterPipelinedOrders(t *testing.T) {
 	ev.x.View(func(e *engine.Engine) { n = len(e.OpenOrders(engine.ClientID(k.Account), nil)) })
 	if n != 0 {
 		t.Fatalf("%d orders appeared after the cancel-on-disconnect", n)
+	}
+}
+
+// Pipelined trading requests execute in arrival order, and their replies
+// come in that order: a cancel sent right behind its place, without waiting
+// for the place's reply, finds the order; a place_batch and a cancel_all in
+// the stream keep their places too.
+func TestWSPipelinedRequestsExecuteInArrivalOrder(t *testing.T) {
+	ev := newEnv(t, nil)
+	ev.setMark(btc, "65000")
+	w, k := wsTrader(t, ev, "in-order")
+	var want []string
+	send := func(id, msg string) {
+		w.send(msg)
+		want = append(want, id)
+	}
+	const n = 60
+	for i := range n {
+		id := strconv.Itoa(i)
+		send("p"+id, `{"op":"place","id":"p`+id+`","args":`+order(btc, "buy", "64000", "0.001", "q-"+id)+`}`)
+		send("c"+id, `{"op":"cancel","id":"c`+id+`","args":{"symbol":"BTC-USD-PERP","client_order_id":"q-`+id+`"}}`)
+		if i == n/2 {
+			send("b", wsBatch("b", order(btc, "buy", "63000", "0.001", "bb-1"), order(btc, "buy", "63000", "0.001", "bb-2")))
+			send("all", `{"op":"cancel_all","id":"all","args":{"symbol":"BTC-USD-PERP"}}`)
+		}
+	}
+	for i, id := range want {
+		m, err := w.readConn()
+		for err == nil && m["id"] == nil { // stream messages
+			m, err = w.readConn()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m["id"] != id {
+			t.Fatalf("reply %d is for %v, want %s (executed out of order?)", i, m["id"], id)
+		}
+		if m["status"].(float64) != 200 {
+			t.Fatalf("%s: %v", id, m)
+		}
+	}
+	if n := openOrders(ev, k); n != 0 {
+		t.Fatalf("%d orders left open", n)
 	}
 }
