@@ -194,7 +194,7 @@ func (s *Server) postOrder(w http.ResponseWriter, r *http.Request, c *call) *Err
 	if e != nil {
 		return e
 	}
-	WriteJSON(w, http.StatusOK, resp)
+	writeJSONWith(w, func(b []byte) []byte { return appendOrderResponse(b, resp) })
 	return nil
 }
 
@@ -224,7 +224,7 @@ func (s *Server) postBatch(w http.ResponseWriter, r *http.Request, c *call) *Err
 		return e
 	}
 	out := s.placeBatch(r.Context(), b.Orders, engine.ClientID(c.key.Account))
-	WriteJSON(w, http.StatusOK, map[string]any{"results": out})
+	writeJSONWith(w, func(b []byte) []byte { return appendBatchResults(b, out) })
 	return nil
 }
 

@@ -409,6 +409,20 @@ func (ws *wsSession) reply(b []byte) {
 }
 
 func (ws *wsSession) answer(req *wsRequest, result any, e *Error) {
+	if e == nil { // the order path's answers: hand-written encoders (orderjson.go)
+		switch v := result.(type) {
+		case *OrderResponse:
+			if req.Op == "place" {
+				ws.reply(appendWSPlaceReply(make([]byte, 0, 384), req.ID, v))
+				return
+			}
+		case batchResult:
+			if req.Op == "place_batch" {
+				ws.reply(appendWSBatchReply(make([]byte, 0, 64+320*len(v.Results)), req.ID, v.Results))
+				return
+			}
+		}
+	}
 	rep := wsReply{ID: req.ID, Op: req.Op, Status: http.StatusOK, Result: result}
 	if e != nil {
 		rep.Status, rep.Error, rep.Result = e.Status, e, nil
