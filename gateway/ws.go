@@ -208,6 +208,9 @@ func (ws *wsSession) writeLoop(ctx context.Context) (websocket.StatusCode, strin
 	}()
 	pending := func() bool { return len(ws.replies) > 0 || len(ws.l.C) > 0 }
 	var dl writeDeadline
+	if ws.cork != nil {
+		dl.conn = ws.cork.Conn
+	}
 	defer dl.release()
 	for {
 		// A dropped listener wins over pending messages: its buffer
@@ -265,14 +268,28 @@ func moreSoon(pending func() bool) bool {
 // into the cork. It is renewed once older than wsWriteRenew, so every write
 // still gets at least wsWriteWait − wsWriteRenew, and released when the
 // queue is empty, so an idle connection holds no timer.
+//
+// With the hijacked connection at hand (conn), the deadline is the
+// connection's own write deadline and writes get a context that never
+// ends: coder/websocket arms a context.AfterFunc for every write whose
+// context can end, which cost more than the write itself.
 type writeDeadline struct {
+	conn   net.Conn // nil: a context deadline instead
 	ctx    context.Context
 	cancel context.CancelFunc
 	from   time.Time
 }
 
 func (d *writeDeadline) get(parent context.Context) context.Context {
-	if now := time.Now(); d.ctx == nil || now.Sub(d.from) > wsWriteRenew {
+	now := time.Now()
+	if d.conn != nil {
+		if d.from.IsZero() || now.Sub(d.from) > wsWriteRenew {
+			_ = d.conn.SetWriteDeadline(now.Add(wsWriteWait))
+			d.from = now
+		}
+		return context.Background()
+	}
+	if d.ctx == nil || now.Sub(d.from) > wsWriteRenew {
 		d.release()
 		d.ctx, d.cancel = context.WithTimeout(parent, wsWriteWait)
 		d.from = now
@@ -281,6 +298,13 @@ func (d *writeDeadline) get(parent context.Context) context.Context {
 }
 
 func (d *writeDeadline) release() {
+	if d.conn != nil {
+		if !d.from.IsZero() {
+			_ = d.conn.SetWriteDeadline(time.Time{})
+			d.from = time.Time{}
+		}
+		return
+	}
 	if d.cancel != nil {
 		d.cancel()
 	}
@@ -441,7 +465,10 @@ const wsReadKeep = 16 << 10
 func (ws *wsSession) readLoop(ctx context.Context) {
 	var buf bytes.Buffer
 	for {
-		_, r, err := ws.conn.Reader(ctx)
+		// Not ctx: coder/websocket arms a context.AfterFunc per read
+		// whose context can end. The read ends when the connection is
+		// closed, which run does once the write loop stops.
+		_, r, err := ws.conn.Reader(context.Background())
 		if err != nil {
 			return
 		}
