@@ -173,7 +173,7 @@ func (s *Server) place(ctx context.Context, o *OrderRequest, client engine.Clien
 // settled.
 func (s *Server) orderResponse(o *OrderRequest, c *engine.Command, res engine.Result) *OrderResponse {
 	sp := &s.specs[c.Market].Spec
-	v, ok := s.md.Order(c.Client, c.Market, res.Order)
+	v, ok := s.md.OrderAs(c.Client, c.Market, res.Order, o.ClientOrderID)
 	if !ok { // the record left the bounded history (or a resync dropped it)
 		v = marketdata.OrderView{OrderID: strconv.FormatUint(uint64(res.Order), 10), ClientOrderID: o.ClientOrderID,
 			Symbol: o.Symbol, Side: o.Side, Price: o.Price, Qty: sp.FormatQty(res.Qty), Status: "unknown",

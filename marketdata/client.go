@@ -110,7 +110,11 @@ func (s *Store) Name(client engine.ClientID, key uint64, cid string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := nameKey{client, key}
-	if old, ok := s.names.m[k]; ok && old == cid {
+	if _, ok := s.names.m[k]; ok {
+		// Already in the FIFO: renaming (a hash collision) must not queue
+		// the key twice, or the older entry's eviction would forget the
+		// new name early.
+		s.names.m[k] = cid
 		return
 	}
 	if ev, was := s.names.fifo.push(k); was {

@@ -76,15 +76,32 @@ func (s *Store) Orders(c engine.ClientID, limit int) []OrderView {
 func (s *Store) Order(c engine.ClientID, m engine.MarketID, id book.OrderID) (OrderView, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	cl := s.clients[c]
-	if cl == nil {
-		return OrderView{}, false
-	}
-	o := cl.byID[orderKey{m, id}]
+	o := s.order(c, m, id)
 	if o == nil {
 		return OrderView{}, false
 	}
 	return s.orderView(c, o), true
+}
+
+// OrderAs is Order for a caller that knows the order's client order id
+// (cid, "" for none): the gateway answering a place. It spares the lookup
+// in the names table, which is large and so mostly a cache miss.
+func (s *Store) OrderAs(c engine.ClientID, m engine.MarketID, id book.OrderID, cid string) (OrderView, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	o := s.order(c, m, id)
+	if o == nil {
+		return OrderView{}, false
+	}
+	return s.orderViewAs(o, cid), true
+}
+
+func (s *Store) order(c engine.ClientID, m engine.MarketID, id book.OrderID) *orderRec {
+	cl := s.clients[c]
+	if cl == nil {
+		return nil
+	}
+	return cl.byID[orderKey{m, id}]
 }
 
 // Fills returns a client's fills, newest first.

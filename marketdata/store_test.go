@@ -199,3 +199,27 @@ func TestListenerOverflowDrops(t *testing.T) {
 		t.Fatal("no reason")
 	}
 }
+
+// The names table is a FIFO of keys: renaming a key keeps its place (it is
+// not queued twice), so the name lives as long as the key's first entry
+// and is forgotten exactly when NamesMax later keys have been named.
+func TestNamesFIFORename(t *testing.T) {
+	f := newFixture(t, Config{NamesMax: 3})
+	const c = engine.ClientID(7)
+	f.s.Name(c, 1, "a")
+	f.s.Name(c, 1, "b") // same key, another string: a rename
+	f.s.Name(c, 2, "x")
+	f.s.Name(c, 3, "y")
+	if got := f.s.ClientOrderID(c, 1); got != "b" {
+		t.Fatalf("after a rename and two more names, key 1 is %q, want %q", got, "b")
+	}
+	f.s.Name(c, 4, "z") // the fourth key pushes out the oldest, key 1
+	if got := f.s.ClientOrderID(c, 1); got != "" {
+		t.Fatalf("key 1 still named %q after NamesMax later keys", got)
+	}
+	for k, want := range map[uint64]string{2: "x", 3: "y", 4: "z"} {
+		if got := f.s.ClientOrderID(c, k); got != want {
+			t.Fatalf("key %d is %q, want %q", k, got, want)
+		}
+	}
+}

@@ -197,8 +197,13 @@ func (m *market) ticker(now int64) TickerView {
 }
 
 func (s *Store) orderView(id engine.ClientID, o *orderRec) OrderView {
+	return s.orderViewAs(o, s.names.m[nameKey{id, o.key}])
+}
+
+// orderViewAs is orderView with the client order id string given.
+func (s *Store) orderViewAs(o *orderRec, cid string) OrderView {
 	sp := &s.specs[o.market].Spec
-	v := OrderView{OrderID: strconv.FormatUint(uint64(o.id), 10), ClientOrderID: s.names.m[nameKey{id, o.key}],
+	v := OrderView{OrderID: strconv.FormatUint(uint64(o.id), 10), ClientOrderID: cid,
 		Symbol: s.specs[o.market].Symbol, Side: o.side.String(), Price: sp.FormatPrice(o.price), Qty: sp.FormatQty(o.qty),
 		Filled: sp.FormatQty(o.filled), Remaining: sp.FormatQty(o.remaining), Status: o.status,
 		PostOnly: o.flags&engine.FlagPostOnly != 0, ReduceOnly: o.flags&engine.FlagReduceOnly != 0,
