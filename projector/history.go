@@ -15,8 +15,9 @@ import (
 
 // Queries behind the API's private history (gateway/history.go): one
 // client's rows, newest first, paged by a seq cursor. Before is exclusive;
-// 0 means "from the newest". Every query walks an index on the client, so a
-// page costs its own rows, not the client's whole history.
+// 0 means "from the newest". Every query walks an index on the client (or,
+// for given orders, on the order id and client), so a page costs its own
+// rows, not the client's whole history.
 
 // Page selects a client's rows older than Before (a seq; 0: the newest)
 // and, when EndTime is set, with engine time below it (unix ns).
@@ -251,13 +252,19 @@ func (s *Store) fillKeys(ctx context.Context, client engine.ClientID, fills []Fi
 	for _, f := range fills {
 		ids = append(ids, f.Order)
 	}
-	steps, err := s.orderSteps(ctx, client, ids, "event = 'accepted'")
+	// Every step, acceptances picked here: with event = 'accepted' in the
+	// query, SQLite's planner takes the partial orders_client_accepted
+	// index (client only) over (order_id, client) and reads the client's
+	// whole order history (TestSQLiteOrderQueryPlans).
+	steps, err := s.orderSteps(ctx, client, ids, "")
 	if err != nil {
 		return err
 	}
 	keys := map[[2]int64]uint64{}
 	for _, o := range steps {
-		keys[[2]int64{int64(o.Market), int64(o.Order)}] = o.ClientOrderID
+		if o.Event == "accepted" {
+			keys[[2]int64{int64(o.Market), int64(o.Order)}] = o.ClientOrderID
+		}
 	}
 	for i := range fills {
 		fills[i].Key = keys[[2]int64{int64(fills[i].Market), int64(fills[i].Order)}]
@@ -266,7 +273,7 @@ func (s *Store) fillKeys(ctx context.Context, client engine.ClientID, fills []Fi
 }
 
 // orderSteps returns the given orders' lifecycle rows of a client, in seq
-// order, through the (client, order_id) index.
+// order, through the (order_id, client) index.
 func (s *Store) orderSteps(ctx context.Context, client engine.ClientID, ids []book.OrderID, extra string) ([]OrderEvent, error) {
 	conds := []string{"client = ?", "order_id IN (" + placeholders(len(ids)) + ")"}
 	args := []any{int64(client)}
@@ -384,7 +391,7 @@ func fillLess(a, b FillRow) bool {
 }
 
 // AcceptedSeq returns the seq of an order's acceptance (ok false: the
-// store does not hold it yet), through the (client, order_id) index: the
+// store does not hold it yet), through the (order_id, client) index: the
 // cursor after a page of orders the memory answered.
 func (s *Store) AcceptedSeq(ctx context.Context, client engine.ClientID, market engine.MarketID, order book.OrderID) (uint64, bool, error) {
 	var seq int64

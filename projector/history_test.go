@@ -79,6 +79,13 @@ func inPage(pg Page, e *engine.Event) bool { return pg.EndTime == 0 || e.Time < 
 
 func checkFillPages(t *testing.T, s *Store, all []engine.Event, c engine.ClientID, pg Page) int {
 	t.Helper()
+	// A fill's key is its order's client order id, from the acceptance.
+	keys := map[[2]int64]uint64{}
+	for i := range all {
+		if e := &all[i]; e.Kind == engine.EvOrderAccepted && e.Client == c {
+			keys[[2]int64{int64(e.Market), int64(e.Order)}] = e.ClientOrderID
+		}
+	}
 	var want []FillRow
 	for i := len(all) - 1; i >= 0; i-- {
 		e := &all[i]
@@ -87,10 +94,12 @@ func checkFillPages(t *testing.T, s *Store, all []engine.Event, c engine.ClientI
 		}
 		// Newest first; on a self-trade the maker's fill comes first.
 		if e.MakerClient == c {
-			want = append(want, FillRow{Seq: e.Seq, Order: e.MakerOrder, Side: e.Side.Opposite(), Qty: e.Qty, Fee: e.MakerFee, Maker: true})
+			want = append(want, FillRow{Seq: e.Seq, Order: e.MakerOrder, Side: e.Side.Opposite(), Qty: e.Qty, Fee: e.MakerFee, Maker: true,
+				Key: keys[[2]int64{int64(e.Market), int64(e.MakerOrder)}]})
 		}
 		if e.Client == c {
-			want = append(want, FillRow{Seq: e.Seq, Order: e.Order, Side: e.Side, Qty: e.Qty, Fee: e.TakerFee})
+			want = append(want, FillRow{Seq: e.Seq, Order: e.Order, Side: e.Side, Qty: e.Qty, Fee: e.TakerFee,
+				Key: keys[[2]int64{int64(e.Market), int64(e.Order)}]})
 		}
 	}
 	got := pageThrough(t, pg, func(p Page) ([]FillRow, error) { return s.FillPage(context.Background(), c, p) },
@@ -100,7 +109,8 @@ func checkFillPages(t *testing.T, s *Store, all []engine.Event, c engine.ClientI
 	}
 	for i, g := range got {
 		w := want[i]
-		if g.Seq != w.Seq || g.Order != w.Order || g.Side != w.Side || g.Qty != w.Qty || g.Fee != w.Fee || g.Maker != w.Maker {
+		if g.Seq != w.Seq || g.Order != w.Order || g.Side != w.Side || g.Qty != w.Qty || g.Fee != w.Fee || g.Maker != w.Maker ||
+			g.Key != w.Key || g.Key == 0 {
 			t.Fatalf("client %d page %+v fill %d: %+v, want %+v", c, pg, i, g, w)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
@@ -171,6 +172,88 @@ func TestMigrateEventsTable(t *testing.T) {
 			}
 			if err := db.QueryRow(`SELECT COUNT(*) FROM events_other`).Scan(&other); err == nil {
 				t.Fatal("refused store has an events_other table")
+			}
+		})
+	}
+}
+
+// orderIndexes lists the orders table's own indexes by name (not the
+// primary key's).
+func orderIndexes(t *testing.T, s *Store) []string {
+	t.Helper()
+	q := `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'orders' AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name`
+	if s.dollar {
+		q = `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'orders'
+			AND indexname <> 'orders_pkey' ORDER BY indexname`
+	}
+	rows, err := s.db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// A store created with the (client, order_id) index on orders gets the
+// (order_id, client) index on open and loses the old one, then takes the
+// next rows and answers the history queries like a new store.
+func TestMigrateOrderIndex(t *testing.T) {
+	all, _, _, _ := reference(t, genLog(45, 1500), 0)
+	half := len(all) / 2
+	first, rest := newRows(), newRows()
+	for i := range all {
+		if i < half {
+			first.add(&all[i])
+		} else {
+			rest.add(&all[i])
+		}
+	}
+	want := []string{"orders_client_accepted", "orders_order_client"}
+	for _, sc := range rawSinks(t) {
+		t.Run(sc.name, func(t *testing.T) {
+			ctx := context.Background()
+			sink, err := sc.open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := orderIndexes(t, sink.Store()); !slices.Equal(got, want) {
+				t.Fatalf("new store: orders indexes %v, want %v", got, want)
+			}
+			if err := sink.Write(ctx, 0, first); err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range []string{`DROP INDEX orders_order_client`, `CREATE INDEX orders_client_order ON orders (client, order_id)`} {
+				if _, err := sink.Store().db.Exec(q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			sink.Close()
+			if sink, err = sc.open(); err != nil {
+				t.Fatal(err)
+			}
+			defer sink.Close()
+			if got := orderIndexes(t, sink.Store()); !slices.Equal(got, want) {
+				t.Fatalf("reopened old store: orders indexes %v, want %v", got, want)
+			}
+			if err := sink.Write(ctx, uint64(half), rest); err != nil {
+				t.Fatal(err)
+			}
+			sameRows(t, sqlEvents(t, sink.Store()), eventRows(all))
+			fills := 0
+			for c := engine.ClientID(1); c <= 6; c++ {
+				checkOrderPages(t, sink.Store(), all, c, Page{Limit: 7})
+				fills += checkFillPages(t, sink.Store(), all, c, Page{Limit: 7})
+			}
+			if fills == 0 {
+				t.Fatal("no fills checked: stream too thin")
 			}
 		})
 	}

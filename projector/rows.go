@@ -72,6 +72,8 @@ var schema = []string{
 	)`,
 	`CREATE INDEX IF NOT EXISTS trades_taker_time ON trades (taker_client, time)`,
 	`CREATE INDEX IF NOT EXISTS trades_maker_time ON trades (maker_client, time)`,
+	// Keyed by seq: in SQLite the rowid, so a row is appended at the
+	// B-tree's right edge, the cheapest insert there is.
 	`CREATE TABLE IF NOT EXISTS orders (
 		seq BIGINT PRIMARY KEY,
 		time BIGINT NOT NULL,
@@ -86,7 +88,17 @@ var schema = []string{
 		flags BIGINT NOT NULL,
 		code BIGINT NOT NULL
 	)`,
-	`CREATE INDEX IF NOT EXISTS orders_client_order ON orders (client, order_id)`,
+	// An order's steps, found by order id first: ids rise with acceptance
+	// in each market's book (core/book: sequence<<20 | slot), so new
+	// entries land at one insertion point per active market (the busiest
+	// at the right edge), each step beside its order's acceptance. The
+	// (client, order_id) index it replaces had one per active client, deep
+	// in the tree, and was a third of an order step's write cost
+	// (docs/read-store.md, "Order steps"). A store created before gains
+	// this index on open, then loses the old one; either way every query
+	// has an index.
+	`CREATE INDEX IF NOT EXISTS orders_order_client ON orders (order_id, client)`,
+	`DROP INDEX IF EXISTS orders_client_order`,
 	`CREATE TABLE IF NOT EXISTS positions (
 		seq BIGINT PRIMARY KEY,
 		time BIGINT NOT NULL,
@@ -140,6 +152,8 @@ var schema = []string{
 	// partial index pages a client's orders by acceptance without costing
 	// the other order steps anything; the two trade indexes find an
 	// order's fills (an order's state is folded from its steps and fills).
+	// Order ids cannot order a client's orders across markets (each book
+	// counts its own), so this one leads with the client.
 	`CREATE INDEX IF NOT EXISTS orders_client_accepted ON orders (client, seq) WHERE event = 'accepted'`,
 	`CREATE INDEX IF NOT EXISTS trades_taker_order ON trades (taker_order)`,
 	`CREATE INDEX IF NOT EXISTS trades_maker_order ON trades (maker_order)`,

@@ -2,6 +2,7 @@ package projector
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"testing"
@@ -166,4 +167,50 @@ func TestSQLiteLayout(t *testing.T) {
 			t.Fatalf("duplicate key accepted: %s", q)
 		}
 	}
+}
+
+// Every orders query of the history API walks the index meant for it
+// (docs/read-store.md, "Order steps"): an order's steps and acceptance by
+// order id, a client's orders by acceptance through the partial index;
+// none scans the table or a client's whole history.
+func TestSQLiteOrderQueryPlans(t *testing.T) {
+	s := sqliteCase(t).open(t).(*SQLite)
+	defer s.Close()
+	writeAll(t, s, iocStream(3000))
+	cols := `SELECT seq, time, client, market, order_id, client_order_id, event, side, price, qty, flags, code FROM orders`
+	for _, c := range []struct{ query, index string }{
+		{cols + ` WHERE client = ? AND order_id IN (?, ?) ORDER BY seq LIMIT 10`, "orders_order_client"},
+		{cols + ` WHERE client = ? AND order_id IN (?, ?) AND seq >= 5 ORDER BY seq LIMIT 10`, "orders_order_client"},
+		{`SELECT seq FROM orders WHERE client = ? AND order_id = ? AND market = ? AND event = 'accepted'`, "orders_order_client"},
+		{cols + ` WHERE client = ? AND order_id = ? ORDER BY seq LIMIT 10`, "orders_order_client"},
+		{cols + ` WHERE client = ? AND event = 'accepted' AND seq < ? ORDER BY client DESC, seq DESC LIMIT 10`, "orders_client_accepted"},
+	} {
+		var args []any
+		for range strings.Count(c.query, "?") {
+			args = append(args, int64(1))
+		}
+		plan := queryPlan(t, s.db, c.query, args)
+		if !strings.Contains(plan, "USING INDEX "+c.index+" ") && !strings.Contains(plan, "USING COVERING INDEX "+c.index+" ") {
+			t.Errorf("%s\nplan: %s\nwant index %s", c.query, plan, c.index)
+		}
+	}
+}
+
+func queryPlan(t *testing.T, db *sql.DB, q string, args []any) string {
+	t.Helper()
+	rows, err := db.Query(`EXPLAIN QUERY PLAN `+q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	return strings.Join(plan, "; ")
 }
