@@ -40,14 +40,23 @@ import (
 // node (journal on local disk, one voter) on loopback, client and server
 // sharing the machine.
 type apiBench struct {
-	Name            string       `json:"name"`
-	GOMAXPROCS      int          `json:"gomaxprocs"`
-	RESTSingle      entryResult  `json:"rest_single_order,omitzero"`
-	RESTBatch       entryResult  `json:"rest_batch,omitzero"`
-	WebSocketSingle entryResult  `json:"websocket_single_order,omitzero"`
-	WebSocketBatch  entryResult  `json:"websocket_batch,omitzero"`
-	Fanout          fanoutResult `json:"fanout,omitzero"` // phases not run (--only) are left out
-	Notes           string       `json:"notes"`
+	Name            string      `json:"name"`
+	GOMAXPROCS      int         `json:"gomaxprocs"`
+	RESTSingle      entryResult `json:"rest_single_order,omitzero"`
+	RESTBatch       entryResult `json:"rest_batch,omitzero"`
+	WebSocketSingle entryResult `json:"websocket_single_order,omitzero"`
+	WebSocketBatch  entryResult `json:"websocket_batch,omitzero"`
+	// The floors: what the transport alone costs on this machine, so the
+	// order-entry figures can be read against them. RESTNoop is the same
+	// client against a bare net/http server that reads the body and
+	// answers a fixed order (no auth, no engine, no log); WebSocketPing is
+	// the same pipelining client sending ping messages the size of a place
+	// to the real node, which answers them in its read loop (framing,
+	// decode, reply queue, corked writes; no engine, no log).
+	RESTNoop      entryResult  `json:"rest_noop_floor,omitzero"`
+	WebSocketPing entryResult  `json:"websocket_ping_floor,omitzero"`
+	Fanout        fanoutResult `json:"fanout,omitzero"` // phases not run (--only) are left out
+	Notes         string       `json:"notes"`
 }
 
 // batchOrders is the orders per batched request: the API's limit.
@@ -174,15 +183,15 @@ func init() {
 	c.Flags().DurationVar(&dur, "duration", 5*time.Second, "length of each order-entry phase")
 	c.Flags().StringVar(&profile, "cpuprofile", "", "write a CPU profile of the whole run (client and server; client goroutines carry the label side=client) to this file")
 	c.Flags().StringVar(&traceOut, "trace", "", "write a runtime execution trace of the whole run to this file (go tool trace)")
-	c.Flags().StringVar(&only, "only", "", "run one phase only: rest, rest_batch, websocket, websocket_batch or fanout (default: all five)")
+	c.Flags().StringVar(&only, "only", "", "run one phase only: rest, rest_batch, websocket, websocket_batch, fanout, rest_noop or websocket_ping (default: all seven)")
 	benchCmd.AddCommand(c)
 }
 
 func runAPIBench(nClients, nSubs int, dur time.Duration, only string) (*apiBench, error) {
 	switch only {
-	case "", "rest", "rest_batch", "websocket", "websocket_batch", "fanout":
+	case "", "rest", "rest_batch", "websocket", "websocket_batch", "fanout", "rest_noop", "websocket_ping":
 	default:
-		return nil, fmt.Errorf("--only %q: want rest, rest_batch, websocket, websocket_batch or fanout", only)
+		return nil, fmt.Errorf("--only %q: want rest, rest_batch, websocket, websocket_batch, fanout, rest_noop or websocket_ping", only)
 	}
 	dir, err := os.MkdirTemp("", "sampan-bench-api")
 	if err != nil {
@@ -265,6 +274,8 @@ func runAPIBench(nClients, nSubs int, dur time.Duration, only string) (*apiBench
 	entry("rest_batch", &r.RESTBatch, func() (entryResult, error) { return benchREST(traders[:nClients], dur, batchOrders), nil })
 	entry("websocket", &r.WebSocketSingle, func() (entryResult, error) { return benchWS(s.URL(), traders[:nClients], dur, 1) })
 	entry("websocket_batch", &r.WebSocketBatch, func() (entryResult, error) { return benchWS(s.URL(), traders[:nClients], dur, batchOrders) })
+	entry("rest_noop", &r.RESTNoop, func() (entryResult, error) { return benchRESTNoop(traders[:nClients], dur) })
+	entry("websocket_ping", &r.WebSocketPing, func() (entryResult, error) { return benchWS(s.URL(), traders[:nClients], dur, 0) })
 	if err != nil {
 		return nil, err
 	}
@@ -752,12 +763,19 @@ func wsAuth(ctx context.Context, conn *websocket.Conn, c *client.Client) error {
 // wsWindow is the requests a bench client keeps in flight: about 64
 // orders either way, so single and batched entry put the same load of
 // orders in flight.
-func wsWindow(n int) int { return max(64/n, 2) }
+func wsWindow(n int) int { return max(64/max(n, 1), 2) }
 
 // wsRequest appends request k of client i: a place of one order, or a
 // place_batch of n.
 func wsRequest(b []byte, i, k, n int) []byte {
 	var coid [48]byte
+	if n == 0 { // the floor: a ping carrying a place's args, which ping ignores
+		b = append(b, `{"op":"ping","id":"`...)
+		b = strconv.AppendInt(b, int64(k), 10)
+		b = append(b, `","args":`...)
+		b = benchOrder(b, benchCOID(coid[:0], 'w', i, k, 0))
+		return append(b, '}')
+	}
 	if n == 1 {
 		b = append(b, `{"op":"place","id":"`...)
 		b = strconv.AppendInt(b, int64(k), 10)
@@ -869,8 +887,40 @@ func benchWS(base string, traders []*client.Client, dur time.Duration, n int) (e
 	wg.Wait()
 	var r entryResult
 	fe, _ := firstErr.Load().(string)
-	r.finish(len(traders), n, reqs.Load(), errs.Load(), time.Since(t0), lats, fe)
+	r.finish(len(traders), max(n, 1), reqs.Load(), errs.Load(), time.Since(t0), lats, fe)
 	return r, nil
+}
+
+// noopOrderAnswer is what the floor server answers: an accepted order as
+// the node writes it.
+const noopOrderAnswer = `{"order_id":"1048577","client_order_id":"r0-0-0","symbol":"BTC-USD-PERP","side":"buy","price":"64000",` +
+	`"qty":"0.001","filled":"0","remaining":"0","status":"expired","reason":"IOC_UNFILLED","post_only":false,"reduce_only":false,` +
+	`"created":1795000000000,"updated":1795000000000,"accepted_qty":"0.001","replayed":false}` + "\n"
+
+// benchRESTNoop runs the REST phase against a bare net/http server that
+// reads each body and answers noopOrderAnswer: the cost of HTTP/1.1 itself
+// (both sides) on this machine, the floor under rest_single_order.
+func benchRESTNoop(traders []*client.Client, dur time.Duration) (entryResult, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return entryResult{}, err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		h := w.Header()
+		h["Content-Type"] = []string{"application/json"}
+		h["Content-Length"] = []string{strconv.Itoa(len(noopOrderAnswer))}
+		_, _ = io.WriteString(w, noopOrderAnswer)
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	noop := make([]*client.Client, len(traders))
+	for i, c := range traders {
+		cc := *c
+		cc.Base = "http://" + ln.Addr().String()
+		noop[i] = &cc
+	}
+	return benchREST(noop, dur, 1), nil
 }
 
 // wsReplyID reads the id of a reply ({"id":"<n>","op":...,"status":200,
@@ -894,6 +944,12 @@ func wsReplyID(data []byte, n int) (int, error) {
 		return bad()
 	}
 	tail := rest[end:]
+	if n == 0 {
+		if !bytes.HasPrefix(tail, []byte(`","op":"ping","status":200,`)) {
+			return id, fmt.Errorf("unexpected reply %.300s", data)
+		}
+		return id, nil
+	}
 	if n == 1 {
 		if !bytes.HasPrefix(tail, []byte(`","op":"place","status":200,"result":{`)) {
 			return id, fmt.Errorf("unexpected reply %.300s", data)

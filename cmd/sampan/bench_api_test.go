@@ -7,8 +7,9 @@ import (
 )
 
 // The API bench runs end to end against a real node: every order it sends
-// is signed, accepted and answered (no errors), in all four entry modes (REST and WebSocket, one order or a batch per request), and
-// the fan-out reaches every subscriber. It guards the bench's provisioning
+// is signed, accepted and answered (no errors), in all four entry modes
+// (REST and WebSocket, one order or a batch per request) and in the two
+// transport floors, and the fan-out reaches every subscriber. It guards the bench's provisioning
 // against operator-API changes; the figures themselves are not checked.
 func TestBenchAPISmoke(t *testing.T) {
 	if testing.Short() {
@@ -19,7 +20,8 @@ func TestBenchAPISmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, e := range map[string]entryResult{"rest_single_order": r.RESTSingle, "rest_batch": r.RESTBatch,
-		"websocket_single_order": r.WebSocketSingle, "websocket_batch": r.WebSocketBatch} {
+		"websocket_single_order": r.WebSocketSingle, "websocket_batch": r.WebSocketBatch,
+		"rest_noop_floor": r.RESTNoop, "websocket_ping_floor": r.WebSocketPing} {
 		per := 1
 		if strings.HasSuffix(name, "_batch") {
 			per = batchOrders
@@ -64,5 +66,25 @@ func TestWSReplyID(t *testing.T) {
 		if (err == nil) != c.wantOK || (c.wantOK && id != c.id) {
 			t.Fatalf("%s (n=%d): id %d, err %v", c.reply, c.n, id, err)
 		}
+	}
+}
+
+// The floor phases' checks refuse what is not their answer: the WebSocket
+// floor takes only a successful ping reply, the REST floor's answer passes
+// the same check as a real order.
+func TestFloorAnswers(t *testing.T) {
+	if _, err := wsReplyID([]byte(`{"id":"3","op":"ping","status":200,"result":{"pong":true}}`), 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{`{"id":"3","op":"place","status":200,"result":{}}`, `{"id":"3","op":"ping","status":429,"error":{}}`} {
+		if _, err := wsReplyID([]byte(bad), 0); err == nil {
+			t.Fatalf("ping check accepted %s", bad)
+		}
+	}
+	if err := orderAccepted([]byte(noopOrderAnswer)); err != nil {
+		t.Fatal(err)
+	}
+	if got := wsRequest(nil, 1, 2, 0); !strings.HasPrefix(string(got), `{"op":"ping","id":"2","args":{`) {
+		t.Fatalf("ping request %s", got)
 	}
 }
