@@ -239,7 +239,9 @@ func (h *Handler) orderCommand(get func(string) (string, bool), client engine.Cl
 	} else {
 		cid = autoClientOrderID()
 	}
-	c.Key = gateway.KeyOf(cid)
+	// The text rides in the log next to its hash, so the read models name
+	// the order from the log on every node (marketdata, names).
+	c.Key, c.Ref = gateway.KeyOf(cid), cid
 	return &orderRequest{cmd: c, cid: cid, meta: meta}, nil
 }
 
@@ -259,7 +261,6 @@ func autoClientOrderID() string {
 // place submits one validated order and returns its Binance view.
 func (h *Handler) place(ctx context.Context, o *orderRequest) (map[string]any, *Error) {
 	c := o.cmd
-	h.md.Name(c.Client, c.Key, o.cid)
 	res, e := h.submit(ctx, c)
 	if e != nil {
 		return nil, e

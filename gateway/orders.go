@@ -144,7 +144,9 @@ func (s *Server) orderCommand(o *OrderRequest, client engine.ClientID) (*engine.
 		if !validClientOrderID(o.ClientOrderID) {
 			return nil, badField(CodeInvalidField, "client_order_id", "client_order_id must be 1 to 36 characters from A-Z a-z 0-9 - _ . :")
 		}
-		c.Key = KeyOf(o.ClientOrderID)
+		// The text rides in the log next to its hash, so every node's read
+		// models name the order from the log itself (marketdata, names).
+		c.Key, c.Ref = KeyOf(o.ClientOrderID), o.ClientOrderID
 	}
 	return c, nil
 }
@@ -154,9 +156,6 @@ func (s *Server) place(ctx context.Context, o *OrderRequest, client engine.Clien
 	c, e := s.orderCommand(o, client)
 	if e != nil {
 		return nil, e
-	}
-	if c.Key != 0 {
-		s.md.Name(client, c.Key, o.ClientOrderID)
 	}
 	res, e := s.submit(ctx, c)
 	if e != nil {
@@ -261,43 +260,60 @@ func batchItem(i int, resp *OrderResponse, e *Error) BatchItem {
 // client_order_id used twice in one batch is refused for the later item
 // before anything is submitted. Results are in request order.
 func (s *Server) placeBatch(ctx context.Context, orders []OrderRequest, client engine.ClientID) []BatchItem {
-	out := make([]BatchItem, len(orders))
-	cmds := make([]*engine.Command, 0, len(orders))
-	at := make([]int, 0, len(orders)) // at[k] is the item cmds[k] came from
+	b := s.prepareBatch(orders, client)
+	if len(b.cmds) == 0 {
+		return b.out
+	}
+	results, e := s.submitMany(ctx, b.cmds)
+	if e == nil {
+		s.settle(ctx)
+	}
+	return s.finishBatch(b, results, e)
+}
+
+// batchRun is a batch validated for submission: the items refused before
+// submission already answered in out, the valid orders' commands in cmds.
+type batchRun struct {
+	orders []OrderRequest
+	out    []BatchItem
+	cmds   []*engine.Command
+	at     []int // at[k] is the item cmds[k] came from
+}
+
+// prepareBatch validates every order of a batch on its own.
+func (s *Server) prepareBatch(orders []OrderRequest, client engine.ClientID) *batchRun {
+	b := &batchRun{orders: orders, out: make([]BatchItem, len(orders)),
+		cmds: make([]*engine.Command, 0, len(orders)), at: make([]int, 0, len(orders))}
 	for i := range orders {
 		c, e := s.orderCommand(&orders[i], client)
 		if e == nil {
 			e = duplicateClientOrderID(orders, i)
 		}
 		if e != nil {
-			out[i] = batchItem(i, nil, e)
+			b.out[i] = batchItem(i, nil, e)
 			continue
 		}
-		if c.Key != 0 {
-			s.md.Name(client, c.Key, orders[i].ClientOrderID)
-		}
-		cmds, at = append(cmds, c), append(at, i)
+		b.cmds, b.at = append(b.cmds, c), append(b.at, i)
 	}
-	if len(cmds) == 0 {
-		return out
-	}
-	results, e := s.submitMany(ctx, cmds)
-	if e == nil {
-		s.settle(ctx)
-	}
-	for k, c := range cmds {
-		i := at[k]
+	return b
+}
+
+// finishBatch fills the submitted items' results: the results of b.cmds
+// in order, or the run's transport error e for each.
+func (s *Server) finishBatch(b *batchRun, results []engine.Result, e *Error) []BatchItem {
+	for k, c := range b.cmds {
+		i := b.at[k]
 		switch {
 		case e != nil:
 			ec := *e // each item owns its error
-			out[i] = batchItem(i, nil, &ec)
+			b.out[i] = batchItem(i, nil, &ec)
 		case results[k].Code != engine.OK:
-			out[i] = batchItem(i, nil, engineError(results[k].Code))
+			b.out[i] = batchItem(i, nil, engineError(results[k].Code))
 		default:
-			out[i] = batchItem(i, s.orderResponse(&orders[i], c, results[k]), nil)
+			b.out[i] = batchItem(i, s.orderResponse(&b.orders[i], c, results[k]), nil)
 		}
 	}
-	return out
+	return b.out
 }
 
 // submitMany is submit for a run of commands: one deadline and one wait

@@ -72,9 +72,9 @@ const (
 	// lets a pipelining client go as fast as the engine, while bounding the
 	// goroutines and memory one connection can hold.
 	wsInflightMax = 256
-	// wsRunMax bounds the places one run submits together: a run's
-	// replies are queued at once, and a long run would hold the first
-	// order's reply back for the last one's read-model lookup.
+	// wsRunMax bounds the orders one run submits together (see
+	// submitLoop): a run's replies are queued at once, and a long run
+	// would hold the first order's reply back for the last one's.
 	wsRunMax = 64
 	// wsRepliesMax is the reply queue: room for every in-flight request's
 	// answer plus the in-order ones, so a client that reads its replies is
@@ -537,44 +537,82 @@ type wsTrade struct {
 	req    wsRequest
 	client engine.ClientID
 	order  OrderRequest    // place: the order
-	cmd    *engine.Command // place: its validated command; nil for the other ops
+	cmd    *engine.Command // place: its validated command
+	batch  *batchRun       // place_batch: its validated orders
+}
+
+// runs says whether the request goes to the log in a run of orders (a
+// place or a place_batch) rather than alone.
+func (t *wsTrade) runs() bool { return t.cmd != nil || t.batch != nil }
+
+// commands is the number of commands the request adds to a run.
+func (t *wsTrade) commands() int {
+	if t.batch != nil {
+		return len(t.batch.cmds)
+	}
+	return 1
 }
 
 // newTrade checks a trading request as far as it can be checked before
-// execution: the key's permission and, for a place, the whole order.
+// execution: the key's permission and, for a place or a place_batch,
+// every order.
 func (ws *wsSession) newTrade(req *wsRequest) (*wsTrade, *Error) {
 	client, e := ws.tradeClient()
 	if e != nil {
 		return nil, e
 	}
 	t := &wsTrade{req: *req, client: client}
-	if req.Op == "place" {
+	switch req.Op {
+	case "place":
 		if e := DecodeStrict(req.Args, &t.order); e != nil {
 			return nil, e
 		}
 		if t.cmd, e = ws.s.orderCommand(&t.order, client); e != nil {
 			return nil, e
 		}
+	case "place_batch":
+		var b batchRequest
+		if e := DecodeStrict(req.Args, &b); e != nil {
+			return nil, e
+		}
+		if e := b.checkSize(); e != nil {
+			return nil, e
+		}
+		t.batch = ws.s.prepareBatch(b.Orders, client)
 	}
 	return t, nil
 }
 
 // submitLoop executes the connection's trading requests in arrival order.
-// The places waiting together (up to wsRunMax) go to the log as one run
-// (Exchange.SubmitMany) with one wait for the commit and one for the read
-// models, where a goroutine, a commit wait and a read-model wait per order
-// were most of the WebSocket order path's own CPU. Any other trading
-// request runs alone, in its place in the order. Once the connection has
-// ended (ctx), what is still queued is dropped unexecuted.
+// The places and place_batches waiting together (up to wsRunMax commands)
+// go to the log as one run (Exchange.SubmitMany) with one wait for the
+// commit and one for the read models, where a goroutine, a commit wait and
+// a read-model wait per order were most of the WebSocket order path's own
+// CPU. Any other trading request runs alone, in its place in the order.
+// Once the connection has ended (ctx), what is still queued is dropped
+// unexecuted.
 func (ws *wsSession) submitLoop(ctx context.Context) {
 	var batch []*wsTrade
-	for t := range ws.queue {
+	var carry *wsTrade // taken from the queue, but over the last run's size
+	for {
+		t := carry
+		if carry = nil; t == nil {
+			var ok bool
+			if t, ok = <-ws.queue; !ok {
+				return
+			}
+		}
 		batch = append(batch[:0], t)
+		cmds := t.commands()
 	more:
-		for len(batch) < wsRunMax {
+		for cmds < wsRunMax {
 			select {
 			case t, ok := <-ws.queue:
 				if !ok {
+					break more
+				}
+				if cmds += t.commands(); cmds > wsRunMax {
+					carry = t
 					break more
 				}
 				batch = append(batch, t)
@@ -584,7 +622,7 @@ func (ws *wsSession) submitLoop(ctx context.Context) {
 		}
 		for len(batch) > 0 {
 			n := 0
-			for n < len(batch) && batch[n].cmd != nil {
+			for n < len(batch) && batch[n].runs() {
 				n++
 			}
 			switch {
@@ -610,7 +648,8 @@ func (ws *wsSession) release(n int) {
 	}
 }
 
-// placeRun submits a run of places as one and answers each.
+// placeRun submits the commands of a run of places and place_batches as
+// one run and answers each request.
 func (ws *wsSession) placeRun(ctx context.Context, run []*wsTrade) {
 	answered := 0
 	defer func() {
@@ -624,18 +663,30 @@ func (ws *wsSession) placeRun(ctx context.Context, run []*wsTrade) {
 	}()
 	ws.cmds = ws.cmds[:0]
 	for _, t := range run {
-		if t.cmd.Key != 0 {
-			ws.s.md.Name(t.client, t.cmd.Key, t.order.ClientOrderID)
+		if t.batch != nil {
+			ws.cmds = append(ws.cmds, t.batch.cmds...)
+		} else {
+			ws.cmds = append(ws.cmds, t.cmd)
 		}
-		ws.cmds = append(ws.cmds, t.cmd)
 	}
-	results, e := ws.s.submitMany(ctx, ws.cmds)
+	var results []engine.Result
+	var e *Error
+	if len(ws.cmds) > 0 { // a run of batches whose every order was refused has nothing to submit
+		if results, e = ws.s.submitMany(ctx, ws.cmds); e == nil {
+			ws.s.settle(ctx)
+		}
+	}
 	clear(ws.cmds)
-	if e == nil {
-		ws.s.settle(ctx)
-	}
-	for k, t := range run {
+	k := 0 // the next request's first result
+	for _, t := range run {
+		n := t.commands()
 		switch {
+		case t.batch != nil:
+			var res []engine.Result
+			if e == nil {
+				res = results[k : k+n]
+			}
+			ws.answer(&t.req, batchResult{ws.s.finishBatch(t.batch, res, e)}, nil)
 		case e != nil:
 			ws.answer(&t.req, nil, e)
 		case results[k].Code != engine.OK:
@@ -643,6 +694,7 @@ func (ws *wsSession) placeRun(ctx context.Context, run []*wsTrade) {
 		default:
 			ws.answer(&t.req, ws.s.orderResponse(&t.order, t.cmd, results[k]), nil)
 		}
+		k += n
 		answered++
 	}
 }
@@ -801,15 +853,6 @@ func perpOnly(ch marketdata.Channel) bool {
 
 func (ws *wsSession) trade(ctx context.Context, req *wsRequest, client engine.ClientID) (any, *Error) {
 	switch req.Op {
-	case "place_batch":
-		var b batchRequest
-		if e := DecodeStrict(req.Args, &b); e != nil {
-			return nil, e
-		}
-		if e := b.checkSize(); e != nil {
-			return nil, e
-		}
-		return batchResult{ws.s.placeBatch(ctx, b.Orders, client)}, nil
 	case "cancel":
 		var c wsCancel
 		if e := DecodeStrict(req.Args, &c); e != nil {

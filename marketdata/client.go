@@ -25,6 +25,7 @@ type orderRec struct {
 	market    engine.MarketID
 	id        book.OrderID
 	key       uint64
+	cid       string // the client order id text, from the placing command ("" if it carried none)
 	side      book.Side
 	flags     uint8
 	price     fixed.Price
@@ -43,6 +44,7 @@ type fill struct {
 	market   engine.MarketID
 	order    book.OrderID
 	key      uint64
+	cid      string // the order's client order id text (orderRec.cid)
 	side     book.Side
 	price    fixed.Price
 	qty      fixed.Qty
@@ -89,9 +91,12 @@ func (s *Store) fundingPayment(ev *engine.Event) {
 	})
 }
 
-// names remembers the client order id strings the gateway mapped to engine
-// keys, so responses and streams can show the client's own string. It is a
-// bounded FIFO: the oldest names are forgotten first.
+// names remembers the client order id texts the log carried with places
+// (exchange.Batch.Ref), by client and engine key, for the readers that
+// know an order only by its key: open-order lists read from the engine and
+// rows from the read store. Order records and fills carry their own text,
+// so views of them never look here. It is a bounded FIFO: the oldest names
+// are forgotten first.
 type names struct {
 	m    map[nameKey]string
 	fifo ring[nameKey]
@@ -104,11 +109,17 @@ type nameKey struct {
 
 func newNames(max int) names { return names{m: map[nameKey]string{}, fifo: newRing[nameKey](max)} }
 
-// Name records that client's engine key stands for the string cid. The
-// gateway calls it before submitting, so events never arrive unnamed.
-func (s *Store) Name(client engine.ClientID, key uint64, cid string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// placing is the client order id text of the place whose batch the store
+// is applying, so the order's acceptance event can take it.
+type placing struct {
+	client engine.ClientID
+	key    uint64
+	cid    string
+}
+
+// name records that client's engine key stands for the text cid. The
+// caller holds s.mu for writing.
+func (s *Store) name(client engine.ClientID, key uint64, cid string) {
 	k := nameKey{client, key}
 	if _, ok := s.names.m[k]; ok {
 		// Already in the FIFO: renaming (a hash collision) must not queue
@@ -123,7 +134,8 @@ func (s *Store) Name(client engine.ClientID, key uint64, cid string) {
 	s.names.m[k] = cid
 }
 
-// ClientOrderID returns the string a key was named with ("" if unknown).
+// ClientOrderID returns the text a client's key was placed with ("" if
+// unknown: placed without one, before the store started, or forgotten).
 func (s *Store) ClientOrderID(client engine.ClientID, key uint64) string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -136,6 +148,9 @@ func (s *Store) orderEvent(ev *engine.Event) {
 	if ev.Kind == engine.EvOrderAccepted {
 		o := &orderRec{market: ev.Market, id: ev.Order, key: ev.ClientOrderID, side: ev.Side, flags: ev.Flags,
 			price: ev.Price, qty: ev.Qty, remaining: ev.Qty, status: StatusOpen, created: ev.Time, updated: ev.Time}
+		if p := &s.placing; p.client == ev.Client && p.key == ev.ClientOrderID {
+			o.cid = p.cid
+		}
 		if old, was := c.orders.push(o); was {
 			delete(c.byID, orderKey{old.market, old.id})
 		}
@@ -177,11 +192,20 @@ func (s *Store) trade(ev *engine.Event) {
 	s.fan.touchAccount(ev.MakerClient)
 }
 
+// fill records a fill and updates its order's record. The fill takes the
+// order's text from the record; an order the store has no record of
+// (accepted before it started, or evicted) is looked up by key.
 func (s *Store) fill(id engine.ClientID, f fill, remaining fixed.Qty) {
 	c := s.client(id)
-	c.fills.push(f)
-	s.fan.publish(topic{ch: ChanFills, client: id}, func() []byte { return s.fillMsg(id, &f) })
 	o := c.byID[orderKey{f.market, f.order}]
+	switch {
+	case o != nil:
+		f.cid = o.cid
+	case f.key != 0:
+		f.cid = s.names.m[nameKey{id, f.key}]
+	}
+	c.fills.push(f)
+	s.fan.publish(topic{ch: ChanFills, client: id}, func() []byte { return s.fillMsg(&f) })
 	if o == nil {
 		return
 	}
@@ -196,5 +220,5 @@ func (s *Store) fill(id engine.ClientID, f fill, remaining fixed.Qty) {
 }
 
 func (s *Store) publishOrder(id engine.ClientID, o *orderRec) {
-	s.fan.publish(topic{ch: ChanOrders, client: id}, func() []byte { return s.orderMsg(id, o) })
+	s.fan.publish(topic{ch: ChanOrders, client: id}, func() []byte { return s.orderMsg(o) })
 }

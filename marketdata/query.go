@@ -67,7 +67,7 @@ func (s *Store) Orders(c engine.ClientID, limit int) []OrderView {
 	n := clamp(limit, cl.orders.n)
 	out := make([]OrderView, 0, n)
 	for i := 0; i < n; i++ {
-		out = append(out, s.orderView(c, *cl.orders.at(i)))
+		out = append(out, s.orderView(*cl.orders.at(i)))
 	}
 	return out
 }
@@ -80,12 +80,12 @@ func (s *Store) Order(c engine.ClientID, m engine.MarketID, id book.OrderID) (Or
 	if o == nil {
 		return OrderView{}, false
 	}
-	return s.orderView(c, o), true
+	return s.orderView(o), true
 }
 
-// OrderAs is Order for a caller that knows the order's client order id
-// (cid, "" for none): the gateway answering a place. It spares the lookup
-// in the names table, which is large and so mostly a cache miss.
+// OrderAs is Order showing cid as the client order id: the gateway
+// answering a place shows the text its request carried, also for a retry
+// of an order whose record has none (placed before the log carried texts).
 func (s *Store) OrderAs(c engine.ClientID, m engine.MarketID, id book.OrderID, cid string) (OrderView, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -115,7 +115,7 @@ func (s *Store) Fills(c engine.ClientID, limit int) []FillView {
 	n := clamp(limit, cl.fills.n)
 	out := make([]FillView, 0, n)
 	for i := 0; i < n; i++ {
-		out = append(out, s.fillView(c, cl.fills.at(i)))
+		out = append(out, s.fillView(cl.fills.at(i)))
 	}
 	return out
 }

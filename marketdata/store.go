@@ -32,7 +32,7 @@ type Config struct {
 	OrdersMax          int // order records kept per client
 	FillsMax           int // fills kept per client
 	FundingMax         int // funding payments kept per client
-	NamesMax           int // client order id strings remembered
+	NamesMax           int // client order id texts remembered by key (client.go, names)
 	ListenerBuffer     int // messages buffered per listener before it is dropped
 	LiquidationsMax    int // liquidation tape entries kept per market
 	LiqChainsMax       int // liquidation chains (one per liquidated account episode) kept
@@ -96,6 +96,8 @@ type Store struct {
 	waiters seqWaiters
 	resyncs uint64
 	fan     fanout
+
+	placing placing // the place apply is applying, for its order's acceptance event
 
 	// Liquidations (liquidations.go).
 	liqChains ring[*chainRec]
@@ -290,6 +292,7 @@ func (s *Store) apply(b *exchange.Batch, skip uint64) uint64 {
 	}
 	var touched [engine.MarketsMax]bool
 	var dirty []engine.ClientID
+	s.startPlace(b)
 	for i := range b.Events {
 		ev := &b.Events[i]
 		if ev.Seq <= skip || ev.Seq <= s.seq {
@@ -305,6 +308,7 @@ func (s *Store) apply(b *exchange.Batch, skip uint64) uint64 {
 			dirty = append(dirty, c)
 		}
 	}
+	s.placing = placing{}
 	for i, m := range s.markets {
 		if touched[i] {
 			u := m.depthUpdate(b.Now)
@@ -315,6 +319,19 @@ func (s *Store) apply(b *exchange.Batch, skip uint64) uint64 {
 		s.fan.touchAccount(c)
 	}
 	return s.seq
+}
+
+// startPlace names the order an accepted place with a client order id text
+// created, before its events are applied, so the order record, its fills
+// and the names table all carry the text the log holds.
+func (s *Store) startPlace(b *exchange.Batch) {
+	if b.Cmd != engine.CmdPlaceOrder || b.Ref == "" || b.Result.Code != engine.OK {
+		return
+	}
+	s.placing = placing{client: b.Client, key: b.Key, cid: b.Ref}
+	if b.Key != 0 {
+		s.name(b.Client, b.Key, b.Ref)
+	}
 }
 
 // event applies one non-depth event and returns a client whose account

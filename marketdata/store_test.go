@@ -75,8 +75,9 @@ func TestTradesKlinesTickerAndHistory(t *testing.T) {
 	f := newFixture(t, Config{})
 	a, b := f.trader(10), f.trader(20)
 	f.must(engine.Command{Kind: engine.CmdSetMark, Price: 650_000})
-	f.s.Name(a, 7, "ask-7")
-	f.must(place(a, book.Sell, 650_000, 100, 7))
+	named := place(a, book.Sell, 650_000, 100, 7)
+	named.Ref = "ask-7"
+	f.must(named)
 	f.must(place(b, book.Buy, 650_000, 100, 1)) // t0: 0.1 at 65000
 	f.clock += int64(90 * time.Second)
 	f.must(engine.Command{Kind: engine.CmdSetMark, Price: 651_000})
@@ -206,14 +207,19 @@ func TestListenerOverflowDrops(t *testing.T) {
 func TestNamesFIFORename(t *testing.T) {
 	f := newFixture(t, Config{NamesMax: 3})
 	const c = engine.ClientID(7)
-	f.s.Name(c, 1, "a")
-	f.s.Name(c, 1, "b") // same key, another string: a rename
-	f.s.Name(c, 2, "x")
-	f.s.Name(c, 3, "y")
+	name := func(key uint64, cid string) {
+		f.s.mu.Lock()
+		defer f.s.mu.Unlock()
+		f.s.name(c, key, cid)
+	}
+	name(1, "a")
+	name(1, "b") // same key, another string: a rename
+	name(2, "x")
+	name(3, "y")
 	if got := f.s.ClientOrderID(c, 1); got != "b" {
 		t.Fatalf("after a rename and two more names, key 1 is %q, want %q", got, "b")
 	}
-	f.s.Name(c, 4, "z") // the fourth key pushes out the oldest, key 1
+	name(4, "z") // the fourth key pushes out the oldest, key 1
 	if got := f.s.ClientOrderID(c, 1); got != "" {
 		t.Fatalf("key 1 still named %q after NamesMax later keys", got)
 	}

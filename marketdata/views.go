@@ -196,11 +196,9 @@ func (m *market) ticker(now int64) TickerView {
 	return t
 }
 
-func (s *Store) orderView(id engine.ClientID, o *orderRec) OrderView {
-	return s.orderViewAs(o, s.names.m[nameKey{id, o.key}])
-}
+func (s *Store) orderView(o *orderRec) OrderView { return s.orderViewAs(o, o.cid) }
 
-// orderViewAs is orderView with the client order id string given.
+// orderViewAs is orderView with the client order id text given.
 func (s *Store) orderViewAs(o *orderRec, cid string) OrderView {
 	sp := &s.specs[o.market].Spec
 	v := OrderView{OrderID: strconv.FormatUint(uint64(o.id), 10), ClientOrderID: cid,
@@ -214,14 +212,14 @@ func (s *Store) orderViewAs(o *orderRec, cid string) OrderView {
 	return v
 }
 
-func (s *Store) fillView(id engine.ClientID, f *fill) FillView {
+func (s *Store) fillView(f *fill) FillView {
 	sp := &s.specs[f.market].Spec
 	liq := "taker"
 	if f.maker {
 		liq = "maker"
 	}
 	return FillView{TradeID: strconv.FormatUint(f.tradeID, 10), Time: ms(f.time), Symbol: s.specs[f.market].Symbol,
-		OrderID: strconv.FormatUint(uint64(f.order), 10), ClientOrderID: s.names.m[nameKey{id, f.key}],
+		OrderID: strconv.FormatUint(uint64(f.order), 10), ClientOrderID: f.cid,
 		Side: f.side.String(), Price: sp.FormatPrice(f.price), Qty: sp.FormatQty(f.qty), Fee: sp.FormatAmount(f.fee),
 		RealizedPnL: sp.FormatAmount(f.realized), Liquidity: liq}
 }
@@ -315,12 +313,12 @@ func (m *market) markMsg(now int64) []byte {
 	return encode(Message{Channel: ChanMark.String(), Symbol: m.spec.Symbol, Data: m.markView(now)})
 }
 
-func (s *Store) orderMsg(id engine.ClientID, o *orderRec) []byte {
-	return encode(Message{Channel: ChanOrders.String(), Data: s.orderView(id, o)})
+func (s *Store) orderMsg(o *orderRec) []byte {
+	return encode(Message{Channel: ChanOrders.String(), Data: s.orderView(o)})
 }
 
-func (s *Store) fillMsg(id engine.ClientID, f *fill) []byte {
-	return encode(Message{Channel: ChanFills.String(), Data: s.fillView(id, f)})
+func (s *Store) fillMsg(f *fill) []byte {
+	return encode(Message{Channel: ChanFills.String(), Data: s.fillView(f)})
 }
 
 func (s *Store) positionMsg(ev *engine.Event, q uint8) []byte {

@@ -30,7 +30,7 @@ const (
 	CmdSetKnowledge      CommandKind = 6  // operator: Client, Key, Flag
 	CmdSetLeverage       CommandKind = 7  // Client, Market, Leverage
 	CmdSetMark           CommandKind = 8  // operator (oracle): Market, Price
-	CmdPlaceOrder        CommandKind = 9  // Client, Market, Key (client order id), order fields
+	CmdPlaceOrder        CommandKind = 9  // Client, Market, Key (client order id hash), order fields; Ref (the id's text, optional, ignored by the engine)
 	CmdCancelOrder       CommandKind = 10 // Client, Market, Order or OrigKey
 	CmdCancelAll         CommandKind = 11 // Client, Market (AllMarkets: every market)
 	CmdAmendOrder        CommandKind = 12 // Client, Market, Key, Order or OrigKey, Price, Qty
@@ -149,7 +149,11 @@ type Command struct {
 	Qty      fixed.Qty
 	Amount   fixed.Amount
 	Expiry   int64 // unix ns; classification valid while now < Expiry
-	Ref      string
+	// Ref is a short text (≤ RefMax bytes): a new client's external
+	// reference, a financing asset code, or a place's client order id
+	// text. The last is carried only so the log holds it for the read
+	// models (history, replays); the engine keeps no state from it.
+	Ref string
 	// Quote fields. Quotes carry no idempotency key (a repeated quote is
 	// harmless: the index keeps the newest per venue), so they are not
 	// part of the fingerprint.
@@ -193,8 +197,15 @@ func (c *Command) fingerprint() uint64 {
 	mix(uint64(c.Qty))
 	mix(uint64(c.Amount))
 	mix(uint64(c.Expiry))
-	for i := 0; i < len(c.Ref); i++ {
-		mix(uint64(c.Ref[i]))
+	// A place's Ref is the text its Key hashes (gateway.KeyOf), so two
+	// places with one key carry one text and Ref tells nothing more apart.
+	// Leaving it out also keeps the stored fingerprint (engine state,
+	// hashed) the same whether or not the text was sent: a retry of an
+	// order logged without it is still a retry.
+	if c.Kind != CmdPlaceOrder {
+		for i := 0; i < len(c.Ref); i++ {
+			mix(uint64(c.Ref[i]))
+		}
 	}
 	if c.Gov != nil {
 		h = c.Gov.fingerprint(h)

@@ -25,12 +25,18 @@ import (
 // is not 0 or 1 and an oversized string; it never panics. Canonical bytes
 // decode and re-encode to the same bytes (fuzzed).
 //
-// Command version 2 exists for the governance, eligibility and financing
-// risk commands (the kinds whose arguments are in Command.Gov): their
-// version 1 layout followed by the idempotency key (u64). The encoder
-// writes version 2 only for a non-zero key, so keyless records stay
-// version 1 byte for byte; a version 2 record with key 0 is not canonical
-// and is refused.
+// Command version 2 is a kind's version 1 layout followed by one more
+// field (cmdV2Field), for the kinds that have one:
+//   - the governance, eligibility and financing risk commands (the kinds
+//     whose arguments are in Command.Gov) add the idempotency key (u64);
+//   - PlaceOrder adds Ref, the client order id text the key is the hash of
+//     (≤ RefMax bytes here; the gateways allow 36), so views, history and
+//     replays can show it after a restart. The engine ignores it.
+//
+// The encoder writes version 2 only when that field is set (a non-zero
+// key, a non-empty Ref), so records without it stay version 1 byte for
+// byte; a version 2 record with the field unset is not canonical and is
+// refused.
 
 // Encoding errors.
 var (
@@ -46,12 +52,13 @@ var (
 )
 
 // Version is the record version of every event kind and of every command
-// without a version 2 layout (cmdLayoutV2).
+// that does not set its kind's version 2 field.
 const Version = 1
 
-// VersionKeyed is the command version carrying a governance-side
-// command's idempotency key.
-const VersionKeyed = 2
+// Version2 is the command version carrying a kind's version 2 field: a
+// governance-side command's idempotency key, a place's client order id
+// text.
+const Version2 = 2
 
 type field uint8
 
@@ -175,11 +182,24 @@ var cmdLayoutV1 = [cmdKindEnd][]field{
 	CmdBookSecuritySale:  {fClient, fKey, fRef, fQty, fAmount},
 }
 
-// cmdLayoutV2 is version 1 plus the key, for the kinds with GovArgs.
-var cmdLayoutV2 = func() (l [cmdKindEnd][]field) {
+// cmdV2Field is the field a kind's version 2 appends to its version 1
+// layout (0: the kind has no version 2). Neither field is in the kind's
+// version 1 layout, so version 1 records mean "unset".
+var cmdV2Field = func() (f [cmdKindEnd]field) {
 	for k := CommandKind(1); k < cmdKindEnd; k++ {
 		if hasGovArgs(k) {
-			l[k] = append(append([]field(nil), cmdLayoutV1[k]...), fKey)
+			f[k] = fKey
+		}
+	}
+	f[CmdPlaceOrder] = fRef
+	return f
+}()
+
+// cmdLayoutV2 is version 1 plus the kind's version 2 field.
+var cmdLayoutV2 = func() (l [cmdKindEnd][]field) {
+	for k, f := range cmdV2Field {
+		if f != 0 {
+			l[k] = append(append([]field(nil), cmdLayoutV1[k]...), f)
 		}
 	}
 	return l
@@ -190,10 +210,22 @@ func cmdLayout(k CommandKind, ver uint8) []field {
 	switch ver {
 	case Version:
 		return cmdLayoutV1[k]
-	case VersionKeyed:
+	case Version2:
 		return cmdLayoutV2[k]
 	}
 	return nil
+}
+
+// hasV2Field reports whether c sets its kind's version 2 field: the one
+// condition under which it is encoded as version 2.
+func (c *Command) hasV2Field() bool {
+	switch cmdV2Field[c.Kind] {
+	case fKey:
+		return c.Key != 0
+	case fRef:
+		return c.Ref != ""
+	}
+	return false
 }
 
 var evLayoutV1 = [evKindEnd][]field{
@@ -258,8 +290,8 @@ func AppendCommand(dst []byte, c *Command) ([]byte, error) {
 		return dst, ErrStringTooLong
 	}
 	ver := uint8(Version)
-	if c.Key != 0 && cmdLayoutV2[c.Kind] != nil {
-		ver = VersionKeyed
+	if c.hasV2Field() {
+		ver = Version2
 	}
 	dst = append(dst, byte(c.Kind), ver)
 	for _, f := range cmdLayout(c.Kind, ver) {
@@ -574,7 +606,7 @@ func DecodeCommand(b []byte) (Command, error) {
 	if len(r.b) != 0 {
 		return Command{}, ErrTrailing
 	}
-	if b[1] == VersionKeyed && c.Key == 0 {
+	if b[1] == Version2 && !c.hasV2Field() {
 		return Command{}, ErrNonCanonical
 	}
 	return c, nil

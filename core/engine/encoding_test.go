@@ -70,6 +70,9 @@ var goldenCommands = []struct {
 	{"accept_disclosure_keyed", Command{Kind: CmdAcceptDisclosure, Client: 7, Key: 20, Gov: &GovArgs{ID: 2}}},
 	{"register_asset_keyed", Command{Kind: CmdRegisterAsset, Key: 21, Gov: &GovArgs{Operator: "rita", Asset: "0388.HK", AssetKind: uint8(lending.Security),
 		Decimals: 0, Quote: "HKD", Lot: 100}}},
+	// Version 2: a place with its client order id text.
+	{"place_order_named", Command{Kind: CmdPlaceOrder, Client: 7, Market: 0, Key: 0x8877665544332211, Side: book.Buy, Type: book.Limit,
+		TIF: book.GTC, STP: book.STPExpireTaker, Flags: FlagPostOnly, Price: 649_900, Qty: 2_000, Ref: "grid-7:bid.01_A"}},
 }
 
 // goldenValue is a small canonical parameter value.
@@ -218,7 +221,7 @@ func TestCommandGoldenVectors(t *testing.T) {
 		names, recs = append(names, g.name), append(recs, b)
 	}
 	if *update {
-		writeGolden(t, path, "# Command records, versions 1 and 2 (version 1 + key, governance-side kinds with a key): kind, version, fields little-endian. Do not edit; a layout change is a new version.\n", names, recs)
+		writeGolden(t, path, "# Command records, versions 1 and 2 (version 1 + the kind's version 2 field: the key of a governance-side kind, a place's client order id text): kind, version, fields little-endian. Do not edit; a layout change is a new version.\n", names, recs)
 	}
 	want := readGolden(t, path)
 	for i, g := range goldenCommands {
@@ -283,6 +286,11 @@ func TestDecodeRejects(t *testing.T) {
 	keyedCmd := Command{Kind: CmdApproveProposal, Key: 5, Gov: &GovArgs{Operator: "rob", ID: 3}}
 	keyed, _ := AppendCommand(nil, &keyedCmd)
 	keyedZero := append(append([]byte(nil), keyed[:len(keyed)-8]...), make([]byte, 8)...)
+	namedCmd := Command{Kind: CmdPlaceOrder, Client: 3, Key: 4, Side: book.Buy, Price: 5, Qty: 6, Ref: "q-1"}
+	named, _ := AppendCommand(nil, &namedCmd)
+	namedBody := named[:len(named)-len(namedCmd.Ref)-1] // version 1's fields under a version 2 header
+	namedEmpty := append(append([]byte(nil), namedBody...), 0)
+	namedLong := append(append(append([]byte(nil), namedBody...), RefMax+1), bytes.Repeat([]byte{'x'}, RefMax+1)...)
 	tooLong := append(append([]byte{byte(CmdCreateClient), Version}, make([]byte, 8)...), RefMax+1)
 	tooLong = append(tooLong, bytes.Repeat([]byte{'x'}, RefMax+1)...)
 	cases := []struct {
@@ -300,9 +308,13 @@ func TestDecodeRejects(t *testing.T) {
 		{"string cut short", create[:len(create)-2], ErrShort},
 		{"string over limit", tooLong, ErrStringTooLong},
 		{"bool 2", badBool, ErrBadBool},
-		{"version 2 of a kind without one", append([]byte{byte(CmdDeposit), VersionKeyed}, place[2:]...), ErrUnknownVer},
+		{"version 2 of a kind without one", append([]byte{byte(CmdDeposit), Version2}, place[2:]...), ErrUnknownVer},
 		{"version 2 with key 0", keyedZero, ErrNonCanonical},
 		{"version 2 without its key", keyed[:len(keyed)-8], ErrShort},
+		{"version 2 place with an empty ref", namedEmpty, ErrNonCanonical},
+		{"version 2 place with a ref over RefMax", namedLong, ErrStringTooLong},
+		{"version 2 place without its ref", named[:len(named)-len(namedCmd.Ref)-1], ErrShort},
+		{"version 2 place with its ref cut short", named[:len(named)-1], ErrShort},
 	}
 	for _, c := range cases {
 		if _, err := DecodeCommand(c.b); err != c.want {
@@ -396,7 +408,7 @@ func TestKeyedGovernanceEncoding(t *testing.T) {
 		keyed := plain
 		keyed.Key = 0xA1B2C3D4E5F60718
 		v2, err := AppendCommand(nil, &keyed)
-		if err != nil || v2[1] != VersionKeyed || !bytes.Equal(v2[2:len(v2)-8], v1[2:]) ||
+		if err != nil || v2[1] != Version2 || !bytes.Equal(v2[2:len(v2)-8], v1[2:]) ||
 			!bytes.Equal(v2[len(v2)-8:], []byte{0x18, 0x07, 0xF6, 0xE5, 0xD4, 0xC3, 0xB2, 0xA1}) {
 			t.Fatalf("%s: keyed record %x is not version 1 %x plus the key (%v)", g.name, v2, v1, err)
 		}
@@ -404,5 +416,73 @@ func TestKeyedGovernanceEncoding(t *testing.T) {
 		if err != nil || !sameCommand(&back, &keyed) {
 			t.Fatalf("%s: keyed round trip %+v (%v)", g.name, back, err)
 		}
+	}
+}
+
+// A place without a client order id text keeps its version 1 bytes (every
+// log written before the text was carried reads the same); with one it is
+// version 1's bytes plus the length-prefixed text, as version 2, up to
+// RefMax bytes.
+func TestNamedPlaceEncoding(t *testing.T) {
+	for _, g := range goldenCommands {
+		if g.cmd.Kind != CmdPlaceOrder {
+			continue
+		}
+		plain := g.cmd
+		plain.Ref = ""
+		v1, err := AppendCommand(nil, &plain)
+		if err != nil || v1[1] != Version {
+			t.Fatalf("%s: unnamed encodes as version %d (%v)", g.name, v1[1], err)
+		}
+		for _, ref := range []string{"a", "my-order-1", strings.Repeat("z", 36), strings.Repeat("r", RefMax)} {
+			named := plain
+			named.Ref = ref
+			v2, err := AppendCommand(nil, &named)
+			want := append(append([]byte{byte(CmdPlaceOrder), Version2}, v1[2:]...), byte(len(ref)))
+			if err != nil || !bytes.Equal(v2, append(want, ref...)) {
+				t.Fatalf("%s: named record %x is not version 1 %x plus %q (%v)", g.name, v2, v1, ref, err)
+			}
+			back, err := DecodeCommand(v2)
+			if err != nil || !sameCommand(&back, &named) {
+				t.Fatalf("%s: named round trip %+v (%v)", g.name, back, err)
+			}
+		}
+	}
+}
+
+// The engine ignores a place's text: the same orders with and without it
+// give the same results, events and state hash, and a retry that adds the
+// text to an order placed without it is a retry, not a conflicting reuse
+// of the key.
+func TestNamedPlaceIgnoredByEngine(t *testing.T) {
+	var b ClientID
+	run := func(name bool) (*harness, []Result) {
+		h := newHarness(t)
+		var a ClientID
+		a, b = h.trader(100_000), h.trader(100_000)
+		h.mark(btc, 500_000)
+		var out []Result
+		for i, c := range []Command{limit(a, btc, book.Sell, 501_000, 10), limit(b, btc, book.Buy, 501_000, 4),
+			limit(b, btc, book.Buy, 499_000, 3)} {
+			c.Key = uint64(100 + i)
+			if name {
+				c.Ref = "cid-" + strings.Repeat("x", i+1)
+			}
+			out = append(out, h.ok(c))
+		}
+		return h, out
+	}
+	plain, rp := run(false)
+	named, rn := run(true)
+	if plain.e.StateHash() != named.e.StateHash() || fmt.Sprint(rp) != fmt.Sprint(rn) {
+		t.Fatalf("the text changed the engine: results %v vs %v", rp, rn)
+	}
+	retry := limit(b, btc, book.Buy, 499_000, 3)
+	retry.Key, retry.Ref = 102, "another-text"
+	if r := plain.do(retry); r.Code != OK || !r.Replayed || r.Order != rp[2].Order {
+		t.Fatalf("retry with a text: %+v, want a replay of %+v", r, rp[2])
+	}
+	if plain.e.StateHash() != named.e.StateHash() {
+		t.Fatal("a replayed retry changed the state")
 	}
 }
