@@ -106,16 +106,11 @@ func (x *Exchange) View(fn func(e *engine.Engine)) { x.M.View(fn) }
 func (x *Exchange) Subscribe(buffer int) *Subscription { return x.M.Subscribe(buffer) }
 
 // Batch is the events one command produced, with the engine time it ran at.
-// Key and Ref are the command's: for a place, the client order id's hash
-// and its text ("" when the command carried none), so a consumer can name
-// the order the command placed.
 type Batch struct {
 	Now    int64
 	Result engine.Result
 	Cmd    engine.CommandKind
 	Client engine.ClientID
-	Key    uint64
-	Ref    string
 	Events []engine.Event
 }
 
@@ -241,8 +236,7 @@ func (m *Machine) Apply(now int64, cmd []byte) (result []byte, events []byte) {
 		binary.LittleEndian.PutUint16(events[start:], uint16(len(events)-start-2))
 	}
 	if len(m.order) > 0 {
-		b := Batch{Now: now, Result: res, Cmd: c.Kind, Client: c.Client, Key: c.Key, Ref: c.Ref,
-			Events: append([]engine.Event(nil), evs...)}
+		b := Batch{Now: now, Result: res, Cmd: c.Kind, Client: c.Client, Events: append([]engine.Event(nil), evs...)}
 		for _, id := range append([]uint64(nil), m.order...) {
 			s := m.subs[id]
 			select {

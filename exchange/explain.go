@@ -104,7 +104,11 @@ func (m *Machine) FormatEvent(ev *engine.Event) string {
 	case engine.EvDeposited, engine.EvWithdrawn:
 		return fmt.Sprintf("%s client %d amount %s balance %s", head, ev.Client, usd(ev.Amount), usd(ev.Balance))
 	case engine.EvOrderAccepted:
-		return fmt.Sprintf("%s client %d %s order %d %s %s @ %s", head, ev.Client, sym, ev.Order, ev.Side, qty(ev.Qty), px(ev.Price))
+		line := fmt.Sprintf("%s client %d %s order %d %s %s @ %s", head, ev.Client, sym, ev.Order, ev.Side, qty(ev.Qty), px(ev.Price))
+		if ev.Ref != "" {
+			line += fmt.Sprintf(" (client_order_id %q)", ev.Ref)
+		}
+		return line
 	case engine.EvTrade:
 		return fmt.Sprintf("%s %s %s @ %s: taker client %d (order %d, %s, fee %s, realized %s) maker client %d (order %d, fee %s, realized %s)",
 			head, sym, qty(ev.Qty), px(ev.Price), ev.Client, ev.Order, ev.Side, usd(ev.TakerFee), usd(ev.TakerRealized),

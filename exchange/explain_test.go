@@ -39,3 +39,19 @@ func TestExplainFinancing(t *testing.T) {
 		t.Errorf("raw asset ids in:\n%s", text)
 	}
 }
+
+// A named order's acceptance shows the client's own order id in a replay.
+func TestExplainNamedOrder(t *testing.T) {
+	ev := engine.Event{Kind: engine.EvOrderAccepted, Seq: 9, Client: 3, Market: 0, Order: 1 << 20, Side: 1, Price: 650_000, Qty: 5}
+	m, err := NewMachine(engine.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if line := m.FormatEvent(&ev); strings.Contains(line, "client_order_id") {
+		t.Fatalf("unnamed order shows an id: %s", line)
+	}
+	ev.Ref = "hedge-7"
+	if line := m.FormatEvent(&ev); !strings.HasSuffix(line, `(client_order_id "hedge-7")`) {
+		t.Fatalf("named order: %s", line)
+	}
+}

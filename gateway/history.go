@@ -225,9 +225,19 @@ func (s *Server) fillView(id engine.ClientID, f *projector.FillRow) marketdata.F
 		liq = "maker"
 	}
 	return marketdata.FillView{TradeID: strconv.FormatUint(f.Seq, 10), Time: f.Time / 1e6, Symbol: m.Symbol,
-		OrderID: strconv.FormatUint(uint64(f.Order), 10), ClientOrderID: s.md.ClientOrderID(id, f.Key), Side: f.Side.String(),
+		OrderID: strconv.FormatUint(uint64(f.Order), 10), ClientOrderID: s.clientOrderID(id, f.Text, f.Key), Side: f.Side.String(),
 		Price: sp.FormatPrice(f.Price), Qty: sp.FormatQty(f.Qty), Fee: sp.FormatAmount(f.Fee),
 		RealizedPnL: sp.FormatAmount(f.Realized), Liquidity: liq}
+}
+
+// clientOrderID is a stored order's client order id: the text the store
+// kept from the log, else (a row projected before the log carried texts)
+// what the memory's names table remembers for the key.
+func (s *Server) clientOrderID(id engine.ClientID, text string, key uint64) string {
+	if text != "" {
+		return text
+	}
+	return s.md.ClientOrderID(id, key)
 }
 
 // orderHistory returns a page of a client's orders by acceptance. Without
@@ -292,6 +302,7 @@ type orderState struct {
 	market                 engine.MarketID
 	id                     book.OrderID
 	key                    uint64
+	text                   string // the client order id text from the store ("": not in the log)
 	side                   book.Side
 	flags                  uint8
 	price                  fixed.Price
@@ -339,7 +350,7 @@ func applyStep(byID map[orderRef]*orderState, st *projector.OrderEvent) {
 		return // another market's order with the same id
 	}
 	if st.Event == "accepted" {
-		byID[ref] = &orderState{market: st.Market, id: st.Order, key: st.ClientOrderID, side: st.Side, flags: st.Flags,
+		byID[ref] = &orderState{market: st.Market, id: st.Order, key: st.ClientOrderID, text: st.Text, side: st.Side, flags: st.Flags,
 			price: st.Price, qty: st.Qty, remaining: st.Qty, status: marketdata.StatusOpen, created: st.Time, updated: st.Time}
 		return
 	}
@@ -378,7 +389,7 @@ func applyFill(byID map[orderRef]*orderState, f *projector.FillRow) {
 func (s *Server) orderView(id engine.ClientID, o *orderState) marketdata.OrderView {
 	m := &s.specs[o.market]
 	sp := &m.Spec
-	v := marketdata.OrderView{OrderID: strconv.FormatUint(uint64(o.id), 10), ClientOrderID: s.md.ClientOrderID(id, o.key),
+	v := marketdata.OrderView{OrderID: strconv.FormatUint(uint64(o.id), 10), ClientOrderID: s.clientOrderID(id, o.text, o.key),
 		Symbol: m.Symbol, Side: o.side.String(), Price: sp.FormatPrice(o.price), Qty: sp.FormatQty(o.qty),
 		Filled: sp.FormatQty(o.filled), Remaining: sp.FormatQty(o.remaining), Status: o.status,
 		PostOnly: o.flags&engine.FlagPostOnly != 0, ReduceOnly: o.flags&engine.FlagReduceOnly != 0,

@@ -25,7 +25,7 @@ type orderRec struct {
 	market    engine.MarketID
 	id        book.OrderID
 	key       uint64
-	cid       string // the client order id text, from the placing command ("" if it carried none)
+	cid       string // the client order id text, from the acceptance event ("" if the place carried none)
 	side      book.Side
 	flags     uint8
 	price     fixed.Price
@@ -92,7 +92,7 @@ func (s *Store) fundingPayment(ev *engine.Event) {
 }
 
 // names remembers the client order id texts the log carried with places
-// (exchange.Batch.Ref), by client and engine key, for the readers that
+// (on their acceptance events, engine.Event.Ref), by client and engine key, for the readers that
 // know an order only by its key: open-order lists read from the engine and
 // rows from the read store. Order records and fills carry their own text,
 // so views of them never look here. It is a bounded FIFO: the oldest names
@@ -108,14 +108,6 @@ type nameKey struct {
 }
 
 func newNames(max int) names { return names{m: map[nameKey]string{}, fifo: newRing[nameKey](max)} }
-
-// placing is the client order id text of the place whose batch the store
-// is applying, so the order's acceptance event can take it.
-type placing struct {
-	client engine.ClientID
-	key    uint64
-	cid    string
-}
 
 // name records that client's engine key stands for the text cid. The
 // caller holds s.mu for writing.
@@ -148,8 +140,9 @@ func (s *Store) orderEvent(ev *engine.Event) {
 	if ev.Kind == engine.EvOrderAccepted {
 		o := &orderRec{market: ev.Market, id: ev.Order, key: ev.ClientOrderID, side: ev.Side, flags: ev.Flags,
 			price: ev.Price, qty: ev.Qty, remaining: ev.Qty, status: StatusOpen, created: ev.Time, updated: ev.Time}
-		if p := &s.placing; p.client == ev.Client && p.key == ev.ClientOrderID {
-			o.cid = p.cid
+		if ev.Ref != "" { // a named place: the text rides on its acceptance
+			o.cid = ev.Ref
+			s.name(ev.Client, ev.ClientOrderID, ev.Ref)
 		}
 		if old, was := c.orders.push(o); was {
 			delete(c.byID, orderKey{old.market, old.id})

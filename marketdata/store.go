@@ -97,8 +97,6 @@ type Store struct {
 	resyncs uint64
 	fan     fanout
 
-	placing placing // the place apply is applying, for its order's acceptance event
-
 	// Liquidations (liquidations.go).
 	liqChains ring[*chainRec]
 	liqActive map[engine.ClientID]*chainRec // chains not finished yet
@@ -292,7 +290,6 @@ func (s *Store) apply(b *exchange.Batch, skip uint64) uint64 {
 	}
 	var touched [engine.MarketsMax]bool
 	var dirty []engine.ClientID
-	s.startPlace(b)
 	for i := range b.Events {
 		ev := &b.Events[i]
 		if ev.Seq <= skip || ev.Seq <= s.seq {
@@ -308,7 +305,6 @@ func (s *Store) apply(b *exchange.Batch, skip uint64) uint64 {
 			dirty = append(dirty, c)
 		}
 	}
-	s.placing = placing{}
 	for i, m := range s.markets {
 		if touched[i] {
 			u := m.depthUpdate(b.Now)
@@ -319,19 +315,6 @@ func (s *Store) apply(b *exchange.Batch, skip uint64) uint64 {
 		s.fan.touchAccount(c)
 	}
 	return s.seq
-}
-
-// startPlace names the order an accepted place with a client order id text
-// created, before its events are applied, so the order record, its fills
-// and the names table all carry the text the log holds.
-func (s *Store) startPlace(b *exchange.Batch) {
-	if b.Cmd != engine.CmdPlaceOrder || b.Ref == "" || b.Result.Code != engine.OK {
-		return
-	}
-	s.placing = placing{client: b.Client, key: b.Key, cid: b.Ref}
-	if b.Key != 0 {
-		s.name(b.Client, b.Key, b.Ref)
-	}
 }
 
 // event applies one non-depth event and returns a client whose account

@@ -196,6 +196,9 @@ func genLog(seed uint64, n int) []entry {
 				c2 := engine.Command{Kind: engine.CmdPlaceOrder, Client: c, Market: m, Side: side, Price: base[m] + fixed.Price(off),
 					Qty: fixed.Qty(r.between(1, 500)), Key: key + 1}
 				key++
+				if key%2 == 0 { // half the orders named (no draw: the stream stays as it was)
+					c2.Ref = fmt.Sprintf("o-%d", key)
+				}
 				if r.chance(25) {
 					c2.TIF = book.IOC
 				}

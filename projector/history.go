@@ -156,6 +156,7 @@ type FillRow struct {
 	Market   engine.MarketID
 	Order    book.OrderID
 	Key      uint64 // the order's client order id key (0: none or unknown)
+	Text     string // the order's client order id text ("": none or not in the log)
 	Side     book.Side
 	Price    fixed.Price
 	Qty      fixed.Qty
@@ -242,8 +243,8 @@ func mergeFills(taker, maker []FillRow, limit int) []FillRow {
 	return out
 }
 
-// fillKeys fills in each fill's client order id key from its order's
-// acceptance (the trades table does not repeat it).
+// fillKeys fills in each fill's client order id key and text from its
+// order's acceptance (the trades table does not repeat them).
 func (s *Store) fillKeys(ctx context.Context, client engine.ClientID, fills []FillRow) error {
 	if len(fills) == 0 {
 		return nil
@@ -260,14 +261,16 @@ func (s *Store) fillKeys(ctx context.Context, client engine.ClientID, fills []Fi
 	if err != nil {
 		return err
 	}
-	keys := map[[2]int64]uint64{}
-	for _, o := range steps {
+	accepted := map[[2]int64]*OrderEvent{}
+	for i, o := range steps {
 		if o.Event == "accepted" {
-			keys[[2]int64{int64(o.Market), int64(o.Order)}] = o.ClientOrderID
+			accepted[[2]int64{int64(o.Market), int64(o.Order)}] = &steps[i]
 		}
 	}
 	for i := range fills {
-		fills[i].Key = keys[[2]int64{int64(fills[i].Market), int64(fills[i].Order)}]
+		if o := accepted[[2]int64{int64(fills[i].Market), int64(fills[i].Order)}]; o != nil {
+			fills[i].Key, fills[i].Text = o.ClientOrderID, o.Text
+		}
 	}
 	return nil
 }
@@ -284,7 +287,7 @@ func (s *Store) orderSteps(ctx context.Context, client engine.ClientID, ids []bo
 		conds = append(conds, extra)
 	}
 	var out []OrderEvent
-	err := s.query(ctx, `SELECT seq, time, client, market, order_id, client_order_id, event, side, price, qty, flags, code FROM orders`,
+	err := s.query(ctx, `SELECT `+orderCols+` FROM orders`,
 		conds, args, "seq", len(ids)*MaxQueryRows, func(rows *sql.Rows) error {
 			o, err := scanOrderEvent(rows)
 			out = append(out, o)
@@ -295,12 +298,17 @@ func (s *Store) orderSteps(ctx context.Context, client engine.ClientID, ids []bo
 
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
 
+// orderCols are the orders columns scanOrderEvent reads, in its order.
+const orderCols = "seq, time, client, market, order_id, client_order_id, event, side, price, qty, flags, code, client_order_text"
+
 func scanOrderEvent(rows *sql.Rows) (OrderEvent, error) {
 	var o OrderEvent
 	var v [11]int64
-	if err := rows.Scan(&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &o.Event, &v[6], &v[7], &v[8], &v[9], &v[10]); err != nil {
+	var text sql.NullString
+	if err := rows.Scan(&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &o.Event, &v[6], &v[7], &v[8], &v[9], &v[10], &text); err != nil {
 		return o, err
 	}
+	o.Text = text.String
 	o.Seq, o.Time, o.Client, o.Market, o.Order = uint64(v[0]), v[1], engine.ClientID(v[2]), engine.MarketID(v[3]), book.OrderID(v[4])
 	o.ClientOrderID, o.Side, o.Price, o.Qty, o.Flags = uint64(v[5]), book.Side(v[6]), fixed.Price(v[7]), fixed.Qty(v[8]), uint8(v[9])
 	o.Code = engine.Code(v[10])
@@ -324,7 +332,7 @@ func (s *Store) OrderPage(ctx context.Context, client engine.ClientID, p Page) (
 		return h, err
 	}
 	conds, args := p.cond("seq", "time", []string{"client = ?", "event = 'accepted'"}, []any{int64(client)})
-	err := s.query(ctx, `SELECT seq, time, client, market, order_id, client_order_id, event, side, price, qty, flags, code FROM orders`,
+	err := s.query(ctx, `SELECT `+orderCols+` FROM orders`,
 		conds, args, "client DESC, seq DESC", p.Limit, func(rows *sql.Rows) error {
 			o, err := scanOrderEvent(rows)
 			h.Accepted = append(h.Accepted, o)

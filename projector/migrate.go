@@ -71,3 +71,24 @@ func migrateEvents(ctx context.Context, db *sql.DB, probe string, ddl func(strin
 	}
 	return tx.Commit()
 }
+
+// Probes say whether the orders table has its client_order_text column.
+const (
+	sqliteOrderText   = `SELECT COUNT(*) FROM pragma_table_info('orders') WHERE name = 'client_order_text'`
+	postgresOrderText = `SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema()
+		AND table_name = 'orders' AND column_name = 'client_order_text'`
+)
+
+// addOrderText gives a store created before the log carried client order
+// id texts the orders column that holds them. Its older rows keep NULL:
+// their texts were never in the log. A store that has it is left alone.
+func addOrderText(ctx context.Context, db *sql.DB, probe string) error {
+	var n int
+	if err := db.QueryRowContext(ctx, probe).Scan(&n); err != nil || n > 0 {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, `ALTER TABLE orders ADD COLUMN client_order_text TEXT`); err != nil {
+		return fmt.Errorf("projector: add orders.client_order_text: %w", err)
+	}
+	return nil
+}

@@ -258,3 +258,67 @@ func TestMigrateOrderIndex(t *testing.T) {
 		})
 	}
 }
+
+// A store from before the log carried client order id texts gains the
+// orders column on open: its rows keep no text (NULL reads as ""), the
+// rows written after carry theirs.
+func TestAddOrderText(t *testing.T) {
+	all, _, _, _ := reference(t, genLog(45, 1500), 0)
+	half := len(all) / 2
+	first, rest := newRows(), newRows()
+	for i := range all {
+		if i < half {
+			first.add(&all[i])
+		} else {
+			rest.add(&all[i])
+		}
+	}
+	for _, sc := range rawSinks(t) {
+		t.Run(sc.name, func(t *testing.T) {
+			ctx := context.Background()
+			sink, err := sc.open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sink.Write(ctx, 0, first); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sink.Store().db.Exec(`ALTER TABLE orders DROP COLUMN client_order_text`); err != nil {
+				t.Fatal(err)
+			}
+			sink.Close()
+			if sink, err = sc.open(); err != nil {
+				t.Fatal(err)
+			}
+			defer sink.Close()
+			if err := sink.Write(ctx, uint64(half), rest); err != nil {
+				t.Fatal(err)
+			}
+			old, named := 0, 0
+			for c := engine.ClientID(1); c <= 30; c++ {
+				rows, err := sink.Store().Orders(ctx, c, 0, Range{Limit: MaxQueryRows})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, o := range rows {
+					ev := all[o.Seq-1]
+					want := ev.Ref
+					if o.Seq <= uint64(half) {
+						want = ""
+						if ev.Ref != "" {
+							old++
+						}
+					} else if want != "" {
+						named++
+					}
+					if o.Text != want {
+						t.Fatalf("seq %d: text %q, want %q", o.Seq, o.Text, want)
+					}
+				}
+			}
+			if old == 0 || named == 0 {
+				t.Fatalf("%d named orders before the migration, %d after: stream too thin", old, named)
+			}
+		})
+	}
+}

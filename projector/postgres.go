@@ -51,6 +51,11 @@ func OpenPostgres(ctx context.Context, dsn string) (*Postgres, error) {
 			return nil, fmt.Errorf("projector: postgres schema: %w", err)
 		}
 	}
+	if err := addOrderText(ctx, db, postgresOrderText); err != nil {
+		db.Close()
+		pool.Close()
+		return nil, err
+	}
 	return &Postgres{pool: pool, store: &Store{db: db, dollar: true}}, nil
 }
 

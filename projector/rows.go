@@ -86,7 +86,8 @@ var schema = []string{
 		price BIGINT NOT NULL,
 		qty BIGINT NOT NULL,
 		flags BIGINT NOT NULL,
-		code BIGINT NOT NULL
+		code BIGINT NOT NULL,
+		client_order_text TEXT
 	)`,
 	// An order's steps, found by order id first: ids rise with acceptance
 	// in each market's book (core/book: sequence<<20 | slot), so new
@@ -257,7 +258,7 @@ func newRows() *Rows {
 		Trades: table{name: "trades", cols: []string{"seq", "time", "market", "price", "qty", "taker_client", "taker_order",
 			"taker_side", "taker_fee", "taker_realized", "maker_client", "maker_order", "maker_fee", "maker_realized"}},
 		Orders: table{name: "orders", cols: []string{"seq", "time", "client", "market", "order_id", "client_order_id", "event",
-			"side", "price", "qty", "flags", "code"}},
+			"side", "price", "qty", "flags", "code", "client_order_text"}},
 		Positions: table{name: "positions", cols: []string{"seq", "time", "client", "market", "size", "cost", "realized", "mark", "liq_price"}},
 		Ledger:    table{name: "ledger", cols: []string{"seq", "leg", "time", "client", "market", "kind", "account", "amount", "balance", "rate"}},
 		Prices:    table{name: "prices", cols: []string{"seq", "time", "market", "kind", "price", "source", "rate", "flag"}},
@@ -421,8 +422,12 @@ func (r *Rows) add(ev *engine.Event) {
 		r.Prices.rows = append(r.Prices.rows, []any{seq, t, int64(ev.Market), kind, p, source, rate, flag})
 	}
 	order := func(event string) {
+		var text any // the client order id text: a named place's accepted row only
+		if ev.Ref != "" {
+			text = ev.Ref
+		}
 		r.Orders.rows = append(r.Orders.rows, []any{seq, t, c, int64(ev.Market), int64(ev.Order), int64(ev.ClientOrderID), event,
-			int64(ev.Side), int64(ev.Price), int64(ev.Qty), int64(ev.Flags), int64(ev.Code)})
+			int64(ev.Side), int64(ev.Price), int64(ev.Qty), int64(ev.Flags), int64(ev.Code), text})
 	}
 	switch ev.Kind {
 	case engine.EvDeposited:

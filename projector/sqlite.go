@@ -59,6 +59,10 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 			return nil, fmt.Errorf("projector: sqlite schema: %w", err)
 		}
 	}
+	if err := addOrderText(ctx, db, sqliteOrderText); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return &SQLite{db: db, store: &Store{db: db}}, nil
 }
 

@@ -288,6 +288,10 @@ type OrderEvent struct {
 	Qty           fixed.Qty // accepted/amended: the quantity; cancelled/expired: the unfilled rest
 	Flags         uint8
 	Code          engine.Code
+	// Text is the client order id as the client wrote it, on the accepted
+	// row of a named place ("" for others, and for orders logged before
+	// the log carried texts).
+	Text string
 }
 
 // Orders returns a client's order events; order 0 means every order.
@@ -302,18 +306,11 @@ func (s *Store) Orders(ctx context.Context, client engine.ClientID, order book.O
 		return nil, err
 	}
 	var out []OrderEvent
-	err = s.query(ctx, `SELECT seq, time, client, market, order_id, client_order_id, event, side, price, qty, flags, code FROM orders`,
+	err = s.query(ctx, `SELECT `+orderCols+` FROM orders`,
 		conds, args, "seq", limit, func(rows *sql.Rows) error {
-			var o OrderEvent
-			var v [11]int64
-			if err := rows.Scan(&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &o.Event, &v[6], &v[7], &v[8], &v[9], &v[10]); err != nil {
-				return err
-			}
-			o.Seq, o.Time, o.Client, o.Market, o.Order = uint64(v[0]), v[1], engine.ClientID(v[2]), engine.MarketID(v[3]), book.OrderID(v[4])
-			o.ClientOrderID, o.Side, o.Price, o.Qty, o.Flags = uint64(v[5]), book.Side(v[6]), fixed.Price(v[7]), fixed.Qty(v[8]), uint8(v[9])
-			o.Code = engine.Code(v[10])
+			o, err := scanOrderEvent(rows)
 			out = append(out, o)
-			return nil
+			return err
 		})
 	return out, err
 }

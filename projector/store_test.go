@@ -214,3 +214,83 @@ func queryPlan(t *testing.T, db *sql.DB, q string, args []any) string {
 	}
 	return strings.Join(plan, "; ")
 }
+
+// Client order id texts come from the log: each named place's accepted row
+// carries its text (and no other row does), on both stores, and a fill
+// carries its order's text.
+func TestOrderTextsFromTheLog(t *testing.T) {
+	log := genLog(31, 2500)
+	all, _, _, _ := reference(t, log, 0)
+	want := map[[2]uint64]string{} // (client, seq) → text of an accepted event
+	var client engine.ClientID
+	for _, ev := range all {
+		if ev.Kind == engine.EvOrderAccepted && ev.Ref != "" {
+			want[[2]uint64{uint64(ev.Client), ev.Seq}] = ev.Ref
+			if client == 0 {
+				client = ev.Client
+			}
+		}
+	}
+	if len(want) < 50 {
+		t.Fatalf("only %d named orders in the stream", len(want))
+	}
+	for _, sc := range sinks(t) {
+		t.Run(sc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			p, err := New(ctx, sc.open(t), Config{FlushInterval: time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			m := newMachine(t)
+			p.Start(ctx, m)
+			applyLog(m, log)
+			waitSeq(t, p, uint64(len(all)))
+			s := p.Store()
+			named := 0
+			for c := engine.ClientID(1); c <= 30; c++ {
+				rows, err := s.Orders(ctx, c, 0, Range{Limit: MaxQueryRows})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, o := range rows {
+					w := ""
+					if o.Event == "accepted" {
+						w = want[[2]uint64{uint64(c), o.Seq}]
+					}
+					if o.Text != w {
+						t.Fatalf("client %d %s row at seq %d: text %q, want %q", c, o.Event, o.Seq, o.Text, w)
+					}
+					if w != "" {
+						named++
+					}
+				}
+			}
+			if named != len(want) {
+				t.Fatalf("%d named rows, want %d", named, len(want))
+			}
+			fills, err := s.FillPage(ctx, client, Page{Limit: MaxQueryRows})
+			if err != nil {
+				t.Fatal(err)
+			}
+			texts := map[[2]uint64]string{}
+			for _, ev := range all {
+				if ev.Kind == engine.EvOrderAccepted && ev.Client == client {
+					texts[[2]uint64{uint64(ev.Market), uint64(ev.Order)}] = ev.Ref
+				}
+			}
+			withText := 0
+			for _, f := range fills {
+				if w := texts[[2]uint64{uint64(f.Market), uint64(f.Order)}]; f.Text != w {
+					t.Fatalf("fill at seq %d of order %d: text %q, want %q", f.Seq, f.Order, f.Text, w)
+				} else if w != "" {
+					withText++
+				}
+			}
+			if withText == 0 {
+				t.Fatalf("client %d: none of %d fills has a text", client, len(fills))
+			}
+		})
+	}
+}

@@ -31,7 +31,11 @@ import (
 //     whose arguments are in Command.Gov) add the idempotency key (u64);
 //   - PlaceOrder adds Ref, the client order id text the key is the hash of
 //     (≤ RefMax bytes here; the gateways allow 36), so views, history and
-//     replays can show it after a restart. The engine ignores it.
+//     replays can show it after a restart. The engine keeps none of it; it
+//     copies it onto the order's acceptance event.
+//
+// Event version 2 exists for EvOrderAccepted only (evRefV2): version 1
+// followed by Ref, the accepted order's text.
 //
 // The encoder writes version 2 only when that field is set (a non-zero
 // key, a non-empty Ref), so records without it stay version 1 byte for
@@ -51,13 +55,13 @@ var (
 	ErrNonCanonical  = errors.New("engine: record is not in its canonical version")
 )
 
-// Version is the record version of every event kind and of every command
-// that does not set its kind's version 2 field.
+// Version is the record version of every event and command that does not
+// set its kind's version 2 field.
 const Version = 1
 
-// Version2 is the command version carrying a kind's version 2 field: a
-// governance-side command's idempotency key, a place's client order id
-// text.
+// Version2 is the record version carrying a kind's version 2 field: a
+// governance-side command's idempotency key, a place's (and its accepted
+// event's) client order id text.
 const Version2 = 2
 
 type field uint8
@@ -612,6 +616,12 @@ func DecodeCommand(b []byte) (Command, error) {
 	return c, nil
 }
 
+// evRefV2 marks the event kinds with a version 2 layout: version 1 plus
+// the text Ref (u8 length + bytes), written only when Ref is set. Only a
+// named place's accepted order has one; a version 2 record with an empty
+// Ref is not canonical and is refused.
+var evRefV2 = [evKindEnd]bool{EvOrderAccepted: true}
+
 // AppendEvent appends ev's encoding to dst.
 func AppendEvent(dst []byte, ev *Event) ([]byte, error) {
 	if ev.Kind == 0 || ev.Kind >= evKindEnd {
@@ -623,9 +633,25 @@ func AppendEvent(dst []byte, ev *Event) ([]byte, error) {
 	if ev.Gov != nil && len(ev.Gov.Audit) > maxAudit {
 		return dst, ErrStringTooLong
 	}
-	dst = append(dst, byte(ev.Kind), Version)
+	if len(ev.Ref) > RefMax {
+		return dst, ErrStringTooLong
+	}
+	named := evRefV2[ev.Kind] && ev.Ref != ""
+	ver := uint8(Version)
+	if named {
+		ver = Version2
+	}
+	dst = append(dst, byte(ev.Kind), ver)
 	dst = put64(dst, ev.Seq)
 	dst = put64(dst, uint64(ev.Time))
+	dst = appendEventFields(dst, ev)
+	if named {
+		dst = append(put8(dst, uint8(len(ev.Ref))), ev.Ref...)
+	}
+	return dst, nil
+}
+
+func appendEventFields(dst []byte, ev *Event) []byte {
 	for _, f := range evLayoutV1[ev.Kind] {
 		switch f {
 		case fClient:
@@ -705,7 +731,7 @@ func AppendEvent(dst []byte, ev *Event) ([]byte, error) {
 			panic("engine: event layout names an unknown field")
 		}
 	}
-	return dst, nil
+	return dst
 }
 
 // DecodeEvent decodes one event record occupying all of b.
@@ -718,7 +744,7 @@ func DecodeEvent(b []byte) (Event, error) {
 	if k == 0 || k >= evKindEnd {
 		return ev, ErrUnknownKind
 	}
-	if b[1] != Version {
+	if b[1] != Version && (b[1] != Version2 || !evRefV2[k]) {
 		return ev, ErrUnknownVer
 	}
 	ev.Kind = k
@@ -804,6 +830,17 @@ func DecodeEvent(b []byte) (Event, error) {
 		case fFin:
 			ev.Fin = readFin(&r)
 		}
+	}
+	if b[1] == Version2 {
+		n := int(r.u8())
+		switch {
+		case r.err != nil:
+		case n == 0:
+			r.err = ErrNonCanonical
+		case n > RefMax:
+			r.err = ErrStringTooLong
+		}
+		ev.Ref = string(r.take(n))
 	}
 	if r.err != nil {
 		return Event{}, r.err

@@ -99,6 +99,8 @@ var goldenEvents = []struct {
 	{"mark_set", Event{Seq: 8, Time: 1003, Kind: EvMarkSet, Market: 0, Price: 650_001}},
 	{"order_accepted", Event{Seq: 9, Time: 1004, Kind: EvOrderAccepted, Client: 7, Market: 0, Order: 1 << 20, ClientOrderID: 99,
 		Side: book.Sell, Flags: FlagPostOnly, Price: 650_000, Qty: 1_500, Remaining: 1_500}},
+	{"order_accepted_named", Event{Seq: 9, Time: 1004, Kind: EvOrderAccepted, Client: 7, Market: 0, Order: 1 << 20, ClientOrderID: 99,
+		Side: book.Sell, Flags: FlagPostOnly, Price: 650_000, Qty: 1_500, Remaining: 1_500, Ref: "my-order-1"}},
 	{"trade", Event{Seq: 10, Time: 1004, Kind: EvTrade, Client: 8, Market: 0, Side: book.Buy, Order: 2<<20 | 2, ClientOrderID: 5,
 		Price: 650_000, Qty: 500, Remaining: 0, MakerClient: 7, MakerOrder: 1 << 20, MakerClientOrderID: 99, MakerRemaining: 1_000,
 		TakerFee: 16_250_000, MakerFee: 6_500_000, TakerRealized: -1, MakerRealized: 2}},
@@ -250,7 +252,7 @@ func TestEventGoldenVectors(t *testing.T) {
 		names, recs = append(names, g.name), append(recs, b)
 	}
 	if *update {
-		writeGolden(t, path, "# Event records, version 1: kind, version, seq, time, fields little-endian. Do not edit; a layout change is a new version.\n", names, recs)
+		writeGolden(t, path, "# Event records: kind, version, seq, time, fields little-endian; version 2 (a named place's accepted order) adds its text. Do not edit; a layout change is a new version.\n", names, recs)
 	}
 	want := readGolden(t, path)
 	for i, g := range goldenEvents {
@@ -451,7 +453,9 @@ func TestNamedPlaceEncoding(t *testing.T) {
 }
 
 // The engine ignores a place's text: the same orders with and without it
-// give the same results, events and state hash, and a retry that adds the
+// give the same results and state hash (the events differ only in the
+// accepted events' texts: TestNamedPlaceNamesItsAcceptedEvent), and a
+// retry that adds the
 // text to an order placed without it is a retry, not a conflicting reuse
 // of the key.
 func TestNamedPlaceIgnoredByEngine(t *testing.T) {
@@ -484,5 +488,97 @@ func TestNamedPlaceIgnoredByEngine(t *testing.T) {
 	}
 	if plain.e.StateHash() != named.e.StateHash() {
 		t.Fatal("a replayed retry changed the state")
+	}
+}
+
+// A named place's text is on its own accepted event only: not on the
+// trades, nor on an unnamed order's events, nor on another client's order
+// accepted with the same key.
+func TestNamedPlaceNamesItsAcceptedEvent(t *testing.T) {
+	h := newHarness(t)
+	a, b := h.trader(100_000), h.trader(100_000)
+	h.mark(btc, 500_000)
+	rest := limit(a, btc, book.Sell, 501_000, 10)
+	rest.Key = 7 // the same key as b's order below, another client
+	h.ok(rest)
+	if ev := h.last(EvOrderAccepted); ev.Ref != "" {
+		t.Fatalf("unnamed order's accepted event has text %q", ev.Ref)
+	}
+	take := limit(b, btc, book.Buy, 501_000, 4)
+	take.Key, take.Ref = 7, "take-1"
+	h.ok(take)
+	named := 0
+	for _, ev := range h.evs {
+		switch {
+		case ev.Kind == EvOrderAccepted && ev.Client == b:
+			if ev.Ref != "take-1" {
+				t.Fatalf("the place's accepted event has text %q", ev.Ref)
+			}
+			named++
+		case ev.Ref != "":
+			t.Fatalf("%v event has text %q", ev.Kind, ev.Ref)
+		}
+	}
+	if named != 1 || h.count(EvTrade) != 1 {
+		t.Fatalf("%d named accepted events, %d trades", named, h.count(EvTrade))
+	}
+	for _, ev := range h.evs {
+		b, err := AppendEvent(nil, &ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := DecodeEvent(b)
+		if err != nil || !sameEvent(&back, &ev) {
+			t.Fatalf("%v round trip: %+v (%v)", ev.Kind, back, err)
+		}
+	}
+}
+
+// Malformed named accepted events are refused: an empty or oversized text
+// under version 2, version 2 of a kind without one, a text cut short.
+func TestDecodeEventRejectsNamed(t *testing.T) {
+	var acc Event
+	for _, g := range goldenEvents {
+		if g.name == "order_accepted_named" {
+			acc = g.ev
+		}
+	}
+	named, err := AppendEvent(nil, &acc)
+	if err != nil || named[1] != Version2 {
+		t.Fatalf("named accepted event: version %d (%v)", named[1], err)
+	}
+	body := named[:len(named)-len(acc.Ref)-1]
+	plain := acc
+	plain.Ref = ""
+	v1, _ := AppendEvent(nil, &plain)
+	if v1[1] != Version || !bytes.Equal(v1[2:], body[2:]) {
+		t.Fatalf("version 2 is not version 1 plus the text: %x vs %x", named, v1)
+	}
+	trade := goldenEvents[0].ev
+	for _, g := range goldenEvents {
+		if g.name == "trade" {
+			trade = g.ev
+		}
+	}
+	tr, _ := AppendEvent(nil, &trade)
+	long := acc
+	long.Ref = strings.Repeat("x", RefMax+1)
+	if _, err := AppendEvent(nil, &long); err != ErrStringTooLong {
+		t.Errorf("encoding a %d-byte text: %v", RefMax+1, err)
+	}
+	for _, c := range []struct {
+		name string
+		b    []byte
+		want error
+	}{
+		{"empty text", append(append([]byte(nil), body...), 0), ErrNonCanonical},
+		{"text over RefMax", append(append(append([]byte(nil), body...), RefMax+1), bytes.Repeat([]byte{'x'}, RefMax+1)...), ErrStringTooLong},
+		{"text missing", body, ErrShort},
+		{"text cut short", named[:len(named)-1], ErrShort},
+		{"version 2 of a trade", append([]byte{byte(EvTrade), Version2}, tr[2:]...), ErrUnknownVer},
+	} {
+		if _, err := DecodeEvent(c.b); err != c.want {
+			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
 	}
 }

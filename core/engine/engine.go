@@ -337,6 +337,9 @@ func (e *Engine) Apply(cmd *Command, now int64) (Result, []Event) {
 	if r.Code != OK && len(e.ev) != pre {
 		panic("engine: a rejected command emitted events")
 	}
+	if cmd.Kind == CmdPlaceOrder && cmd.Ref != "" && r.Code == OK {
+		e.nameAccepted(cmd, e.ev[pre:])
+	}
 	if keyed && r.Code == OK {
 		e.idem.put(scope, cmd.Key, fp, r)
 	}
@@ -354,6 +357,18 @@ func (e *Engine) Apply(cmd *Command, now int64) (Result, []Event) {
 	}
 	e.fundSolvency()
 	return r, e.ev
+}
+
+// nameAccepted gives a named place's accepted event its text. The place's
+// own order is the one accepted for its client under its key (a liquidation
+// the place triggers runs later, in runLiquidations).
+func (e *Engine) nameAccepted(cmd *Command, evs []Event) {
+	for i := range evs {
+		if ev := &evs[i]; ev.Kind == EvOrderAccepted && ev.Client == cmd.Client && ev.ClientOrderID == cmd.Key {
+			ev.Ref = cmd.Ref
+			return
+		}
+	}
 }
 
 func (e *Engine) idemScope(cmd *Command) (uint32, bool) {

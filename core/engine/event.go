@@ -99,9 +99,13 @@ type Event struct {
 
 	Order         book.OrderID
 	ClientOrderID uint64
-	Price         fixed.Price
-	Qty           fixed.Qty
-	Remaining     fixed.Qty
+	// Ref is set on the EvOrderAccepted of a place that carried its
+	// client order id text (Command.Ref): the text, for the read models
+	// and history. The engine itself keeps only ClientOrderID, its hash.
+	Ref       string
+	Price     fixed.Price
+	Qty       fixed.Qty
+	Remaining fixed.Qty
 
 	MakerClient        ClientID
 	MakerOrder         book.OrderID
