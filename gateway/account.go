@@ -1,12 +1,15 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
+	"github.com/sampan-hk/sampan/core/book"
 	"github.com/sampan-hk/sampan/core/engine"
 	"github.com/sampan-hk/sampan/core/fixed"
 	"github.com/sampan-hk/sampan/marketdata"
+	"github.com/sampan-hk/sampan/projector"
 )
 
 // usd renders a USD amount (every market settles in USD with the same
@@ -145,11 +148,47 @@ func (s *Server) getOpenOrders(w http.ResponseWriter, r *http.Request, c *call) 
 	var oo []engine.OpenOrder
 	s.x.View(func(e *engine.Engine) { oo = e.OpenOrders(id, nil) })
 	out := make([]marketdata.OrderView, 0, len(oo))
+	var older []engine.OpenOrder // resting since before the memory's records
 	for _, o := range oo {
 		if only != engine.AllMarkets && o.Market != only {
 			continue
 		}
 		if v, ok := s.md.Order(id, o.Market, o.ID); ok {
+			out = append(out, v)
+			continue
+		}
+		older = append(older, o)
+	}
+	out = append(out, s.olderOpenOrders(r.Context(), id, older)...)
+	WriteJSON(w, http.StatusOK, map[string]any{"orders": out})
+	return nil
+}
+
+// olderOpenOrders renders open orders the memory holds no record of (they
+// rest since before the node started, or their records were evicted): from
+// the read store when there is one, folded as history is, so filled
+// quantity and client_order_id are right; otherwise from the engine's
+// book entry alone (its resting quantity, the name if the memory has it).
+func (s *Server) olderOpenOrders(ctx context.Context, id engine.ClientID, oo []engine.OpenOrder) []marketdata.OrderView {
+	if len(oo) == 0 {
+		return nil
+	}
+	stored := map[[2]string]marketdata.OrderView{} // (symbol, order id)
+	if s.history != nil && len(oo) <= projector.MaxQueryRows {
+		ids := make([]book.OrderID, len(oo))
+		for i, o := range oo {
+			ids[i] = o.ID
+		}
+		if h, err := s.history.Store().OrdersByID(ctx, id, ids); err == nil {
+			for _, v := range s.foldOrders(id, &h) {
+				stored[[2]string{v.Symbol, v.OrderID}] = v
+			}
+		}
+	}
+	out := make([]marketdata.OrderView, 0, len(oo))
+	for _, o := range oo {
+		v, ok := stored[[2]string{s.specs[o.Market].Symbol, strconv.FormatUint(uint64(o.ID), 10)}]
+		if ok && (v.Status == marketdata.StatusOpen || v.Status == marketdata.StatusPartiallyFilled) {
 			out = append(out, v)
 			continue
 		}
@@ -159,8 +198,7 @@ func (s *Server) getOpenOrders(w http.ResponseWriter, r *http.Request, c *call) 
 			Price: sp.FormatPrice(o.Price), Qty: sp.FormatQty(o.Qty), Filled: "0", Remaining: sp.FormatQty(o.Qty),
 			Status: marketdata.StatusOpen, PostOnly: o.PostOnly, ReduceOnly: o.ReduceOnly})
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"orders": out})
-	return nil
+	return out
 }
 
 // The history endpoints page newest first (history.go): ?limit, ?before

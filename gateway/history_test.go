@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -277,9 +278,18 @@ func historyAcross(t *testing.T, dsn string) {
 	for round := 0; round < 2; round++ {
 		historyActivity(ev, &clock, a, b, fin, round)
 	}
+	// Two named orders left resting, one partly filled: after the
+	// restart they are open orders the new memory never saw.
+	ev.must(ev.do("POST", "/v1/orders", order(btc, "sell", "66000", "0.03", "rest-1"), a), 200)
+	ev.must(ev.do("POST", "/v1/orders", order(btc, "sell", "66100", "0.02", "rest-2"), a), 200)
+	ev.must(ev.do("POST", "/v1/orders", order(btc, "buy", "66000", "0.01", ""), b), 200)
 	ev.waitStore()
 	waitProjected(t, ev, proj)
 	evs := drain(sub, nil)
+	openBefore := string(ev.must(ev.do("GET", "/v1/orders", "", a), 200).body)
+	if !strings.Contains(openBefore, `"client_order_id":"rest-1"`) || !strings.Contains(openBefore, `"filled":"0.01"`) {
+		t.Fatalf("open orders before the restart: %s", openBefore)
+	}
 
 	listings := map[string][]json.RawMessage{}
 	for _, k := range []*Key{a, b, fin} {
@@ -311,6 +321,11 @@ func historyAcross(t *testing.T, dsn string) {
 				t.Fatalf("%s %s after restart differs:\n%s\nbefore:\n%s", k.ID, name, rows, listings[k.ID+name+"3"])
 			}
 		}
+	}
+	// Open orders resting since before the restart: folded from the
+	// store, byte for byte what the old node's memory answered.
+	if got := string(re.must(re.do("GET", "/v1/orders", "", a), 200).body); got != openBefore {
+		t.Fatalf("open orders after the restart:\n%s\nbefore:\n%s", got, openBefore)
 	}
 	// New activity after the restart: its rows come from memory, the
 	// older ones from the store, seamlessly.

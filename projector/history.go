@@ -353,6 +353,35 @@ func (s *Store) OrderPage(ctx context.Context, client engine.ClientID, p Page) (
 	return h, err
 }
 
+// OrdersByID returns the given orders of a client (ids across markets: an
+// id may name an order in each market) as OrderPage does: their
+// acceptances (in seq order), every step and every fill, for the caller to
+// fold. The gateway uses it for open orders the memory no longer holds.
+func (s *Store) OrdersByID(ctx context.Context, client engine.ClientID, ids []book.OrderID) (OrderHistory, error) {
+	var h OrderHistory
+	if len(ids) == 0 {
+		return h, nil
+	}
+	if len(ids) > MaxQueryRows {
+		return h, ErrLimit
+	}
+	steps, err := s.orderSteps(ctx, client, ids, "")
+	if err != nil {
+		return h, err
+	}
+	for _, o := range steps {
+		if o.Event == "accepted" {
+			h.Accepted = append(h.Accepted, o)
+		}
+	}
+	if len(h.Accepted) == 0 {
+		return h, nil
+	}
+	h.Steps = steps
+	h.Fills, err = s.orderFills(ctx, client, ids, strconv.FormatUint(h.Accepted[0].Seq, 10))
+	return h, err
+}
+
 // orderFills returns the fills of the given orders (either side), seq
 // order, through the trades' order indexes.
 func (s *Store) orderFills(ctx context.Context, client engine.ClientID, ids []book.OrderID, fromSeq string) ([]FillRow, error) {
