@@ -91,12 +91,14 @@ func (s *Store) fundingPayment(ev *engine.Event) {
 	})
 }
 
-// names remembers the client order id texts the log carried with places
-// (on their acceptance events, engine.Event.Ref), by client and engine key, for the readers that
-// know an order only by its key: open-order lists read from the engine and
-// rows from the read store. Order records and fills carry their own text,
-// so views of them never look here. It is a bounded FIFO: the oldest names
-// are forgotten first.
+// names remembers, by client and engine key, the client order id texts of
+// named orders that rested after their own command (the text comes on the
+// acceptance event, engine.Event.Ref), for readers that know an order only
+// by its key: open-order lists read from the engine, fills of an order
+// whose record was evicted, store rows projected before the log carried
+// texts. Order records and fills carry their own text, so views of them
+// never look here. It is a bounded FIFO: the oldest names are forgotten
+// first.
 type names struct {
 	m    map[nameKey]string
 	fifo ring[nameKey]
@@ -108,6 +110,27 @@ type nameKey struct {
 }
 
 func newNames(max int) names { return names{m: map[nameKey]string{}, fifo: newRing[nameKey](max)} }
+
+// freshName is a named order accepted in the batch being applied.
+type freshName struct {
+	client engine.ClientID
+	o      *orderRec
+}
+
+// nameResting enters the batch's named orders that still rest into the
+// names table. An order that ended in its own batch (an IOC, a taker
+// filled at once: most orders of a busy taker) never needs it: its fills
+// came while its record was fresh, and the read store keeps its text; so
+// it costs the large table nothing.
+func (s *Store) nameResting() {
+	for _, f := range s.fresh {
+		if st := f.o.status; st == StatusOpen || st == StatusPartiallyFilled {
+			s.name(f.client, f.o.key, f.o.cid)
+		}
+	}
+	clear(s.fresh)
+	s.fresh = s.fresh[:0]
+}
 
 // name records that client's engine key stands for the text cid. The
 // caller holds s.mu for writing.
@@ -142,7 +165,7 @@ func (s *Store) orderEvent(ev *engine.Event) {
 			price: ev.Price, qty: ev.Qty, remaining: ev.Qty, status: StatusOpen, created: ev.Time, updated: ev.Time}
 		if ev.Ref != "" { // a named place: the text rides on its acceptance
 			o.cid = ev.Ref
-			s.name(ev.Client, ev.ClientOrderID, ev.Ref)
+			s.fresh = append(s.fresh, freshName{ev.Client, o})
 		}
 		if old, was := c.orders.push(o); was {
 			delete(c.byID, orderKey{old.market, old.id})

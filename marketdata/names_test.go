@@ -149,5 +149,10 @@ func TestClientOrderIDsFromTheLog(t *testing.T) {
 				t.Errorf("%s: ClientOrderID(a, %d) = %q, want %q", name, key, got, want)
 			}
 		}
+		// The IOC taker ended in its own command: its record and fill
+		// carry its text (above), the names table does not.
+		if got := s.ClientOrderID(b, 5); got != "" {
+			t.Errorf("%s: an order that ended in its own command is in the names table as %q", name, got)
+		}
 	}
 }

@@ -96,6 +96,7 @@ type Store struct {
 	waiters seqWaiters
 	resyncs uint64
 	fan     fanout
+	fresh   []freshName // named orders accepted in the batch being applied (client.go)
 
 	// Liquidations (liquidations.go).
 	liqChains ring[*chainRec]
@@ -305,6 +306,7 @@ func (s *Store) apply(b *exchange.Batch, skip uint64) uint64 {
 			dirty = append(dirty, c)
 		}
 	}
+	s.nameResting()
 	for i, m := range s.markets {
 		if touched[i] {
 			u := m.depthUpdate(b.Now)
