@@ -225,6 +225,11 @@ func (m *Machine) Apply(now int64, cmd []byte) (result []byte, events []byte) {
 	defer m.mu.Unlock()
 	res, evs := m.eng.Apply(&c, now)
 	result = EncodeResult(res)
+	// One allocation for the blob: an order's events are about a hundred
+	// bytes each (growing from nil was a tenth of this function's CPU).
+	if len(evs) > 0 {
+		events = make([]byte, 0, 128*len(evs))
+	}
 	for i := range evs {
 		var err error
 		start := len(events)
