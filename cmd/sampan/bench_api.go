@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -40,8 +41,13 @@ import (
 // node (journal on local disk, one voter) on loopback, client and server
 // sharing the machine.
 type apiBench struct {
-	Name            string      `json:"name"`
-	GOMAXPROCS      int         `json:"gomaxprocs"`
+	Name       string `json:"name"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	// ReadStore is "sqlite" (the node's projector writes DATA/read.db on
+	// the same cores, as `sampan serve` does by default) or "none" (the
+	// node runs with read_store: none, as a leader does when a follower
+	// keeps the read store).
+	ReadStore       string      `json:"read_store"`
 	RESTSingle      entryResult `json:"rest_single_order,omitzero"`
 	RESTBatch       entryResult `json:"rest_batch,omitzero"`
 	WebSocketSingle entryResult `json:"websocket_single_order,omitzero"`
@@ -139,7 +145,7 @@ type fanoutResult struct {
 func init() {
 	var clients, subs int
 	var dur time.Duration
-	var profile, only, traceOut string
+	var profile, only, traceOut, readStore string
 	c := &cobra.Command{
 		Use:   "api",
 		Short: "REST and WebSocket order entry, and WebSocket fan-out, against a real node on loopback",
@@ -166,7 +172,7 @@ func init() {
 				}
 				defer trace.Stop()
 			}
-			r, err := runAPIBench(clients, subs, dur, only)
+			r, err := runAPIBench(clients, subs, dur, only, readStore)
 			if err != nil {
 				return err
 			}
@@ -184,10 +190,11 @@ func init() {
 	c.Flags().StringVar(&profile, "cpuprofile", "", "write a CPU profile of the whole run (client and server; client goroutines carry the label side=client) to this file")
 	c.Flags().StringVar(&traceOut, "trace", "", "write a runtime execution trace of the whole run to this file (go tool trace)")
 	c.Flags().StringVar(&only, "only", "", "run one phase only: rest, rest_batch, websocket, websocket_batch, fanout, rest_noop or websocket_ping (default: all seven)")
+	c.Flags().StringVar(&readStore, "read-store", "", "none: run the node without its read-store projector (read_store: none), as a leader whose read store a follower keeps")
 	benchCmd.AddCommand(c)
 }
 
-func runAPIBench(nClients, nSubs int, dur time.Duration, only string) (*apiBench, error) {
+func runAPIBench(nClients, nSubs int, dur time.Duration, only, readStore string) (*apiBench, error) {
 	switch only {
 	case "", "rest", "rest_batch", "websocket", "websocket_batch", "fanout", "rest_noop", "websocket_ping":
 	default:
@@ -201,6 +208,9 @@ func runAPIBench(nClients, nSubs int, dur time.Duration, only string) (*apiBench
 	cfg := defaultServeConfig()
 	cfg.Data, cfg.HTTP, cfg.Raft = dir, "127.0.0.1:0", "127.0.0.1:0"
 	cfg.KeyRate, cfg.KeyBurst, cfg.IPRate, cfg.IPBurst = 1e9, 1e9, 1e9, 1e9
+	if cfg.ReadStore = readStore; cfg.checkReadStore() != nil {
+		return nil, fmt.Errorf("--read-store %q: want none, or leave it out", readStore)
+	}
 	// Each operator key acts as a governance operator of the same role,
 	// as the operator API requires.
 	roles := []gateway.Role{gateway.RoleAdmin, gateway.RoleOperations, gateway.RoleCompliance, gateway.RoleRisk}
@@ -231,7 +241,7 @@ func runAPIBench(nClients, nSubs int, dur time.Duration, only string) (*apiBench
 			return nil, err
 		}
 	}
-	r := &apiBench{Name: "api", GOMAXPROCS: runtime.GOMAXPROCS(0),
+	r := &apiBench{Name: "api", GOMAXPROCS: runtime.GOMAXPROCS(0), ReadStore: cmp.Or(readStore, "sqlite"),
 		Notes: "orders are IOC buys priced below the book (accepted, durable, then expired), so the book does not grow; " +
 			"*_single_order sends one order per request (the figures issue 7's targets are about); *_batch sends " + strconv.Itoa(batchOrders) +
 			" per request (POST /v1/orders/batch, WebSocket place_batch), and an order's latency is its request's; " +

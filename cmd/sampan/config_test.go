@@ -28,3 +28,22 @@ func TestServeConfig(t *testing.T) {
 		t.Fatalf("empty file: %+v %v", c, err)
 	}
 }
+
+// read_store takes only "none", and not together with a PostgreSQL DSN.
+func TestServeConfigReadStore(t *testing.T) {
+	for body, want := range map[string]string{
+		"read_store: none\n": "",
+		"read_store: off\n":  "is not a choice",
+		"read_store: none\nread_store_dsn: postgres://x\n": "one of them is a mistake",
+	} {
+		f := filepath.Join(t.TempDir(), "c.yaml")
+		os.WriteFile(f, []byte(body), 0o600)
+		c, err := loadServeConfig(f)
+		switch {
+		case want == "" && (err != nil || c.ReadStore != "none"):
+			t.Errorf("%q: %+v %v", body, c.ReadStore, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%q: got %v, want %q", body, err, want)
+		}
+	}
+}

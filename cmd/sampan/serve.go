@@ -20,6 +20,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sampan-hk/sampan/binance"
+	"github.com/sampan-hk/sampan/core/engine"
 	"github.com/sampan-hk/sampan/exchange"
 	"github.com/sampan-hk/sampan/gateway"
 	"github.com/sampan-hk/sampan/journal"
@@ -49,6 +50,12 @@ type serveConfig struct {
 	// ReadStoreDSN points the projector at PostgreSQL; empty keeps the
 	// default SQLite read store at DATA/read.db.
 	ReadStoreDSN string `yaml:"read_store_dsn"`
+	// ReadStore "none" runs the node without a read-store projector, so
+	// that the SQL writes do not share its cores: history is answered
+	// from memory alone, and the read store is kept by another node of the
+	// cluster (a follower started without it), whose API serves full
+	// history. Empty keeps the projector.
+	ReadStore string `yaml:"read_store"`
 	// Operators are the governance operators a new data directory starts
 	// with (id and role); they are written to its genesis file, and later
 	// changes go through governance commands. Every node of a cluster must
@@ -76,7 +83,22 @@ func loadServeConfig(path string) (serveConfig, error) {
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 		return cfg, fmt.Errorf("%s: %w", path, err)
 	}
+	if err := cfg.checkReadStore(); err != nil {
+		return cfg, fmt.Errorf("%s: %w", path, err)
+	}
 	return cfg, nil
+}
+
+// checkReadStore refuses a read_store other than none, and none together
+// with a read_store_dsn (which would be silently unused).
+func (c *serveConfig) checkReadStore() error {
+	switch {
+	case c.ReadStore != "" && c.ReadStore != "none":
+		return fmt.Errorf("read_store: %q is not a choice; leave it out (the projector runs) or say none", c.ReadStore)
+	case c.ReadStore == "none" && c.ReadStoreDSN != "":
+		return fmt.Errorf("read_store: none with a read_store_dsn: one of them is a mistake")
+	}
+	return nil
 }
 
 // service is one running node: journal, engine, API.
@@ -98,6 +120,37 @@ type service struct {
 // URL is the base URL the API answers on.
 func (s *service) URL() string { return "http://" + s.ln.Addr().String() }
 
+// startProjector opens the read store and starts its projector, unless
+// the configuration says read_store: none (then both results are nil and
+// a no-op stop). The projector catches the read store up from the journal
+// and subscribes before the node opens, so the events raft replays on
+// start-up reach it too (the journal cannot be read while a node runs).
+func startProjector(cfg serveConfig, jdir string, ecfg engine.Config, m *exchange.Machine, log *slog.Logger) (*projector.Projector, func(), error) {
+	if cfg.ReadStore == "none" {
+		log.Info("no read store on this node (read_store: none): history from memory only")
+		return nil, func() {}, nil
+	}
+	proj, err := projector.OpenForNode(context.Background(), projector.NodeConfig{DSN: cfg.ReadStoreDSN,
+		Path: filepath.Join(cfg.Data, "read.db"), JournalDir: jdir, Engine: ecfg,
+		Projector: projector.Config{Log: log.With("component", "projector")}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read store: %w", err)
+	}
+	pctx, pcancel := context.WithCancel(context.Background())
+	proj.Start(pctx, m)
+	go func() {
+		<-proj.Done()
+		if err := proj.Err(); err != nil {
+			log.Error("projector stopped; trading continues, the read store catches up on the next start", "err", err)
+		}
+	}()
+	return proj, func() {
+		pcancel()
+		<-proj.Done()
+		proj.Close()
+	}, nil
+}
+
 func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, err
@@ -111,27 +164,9 @@ func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The projector catches the read store up from the journal and
-	// subscribes before the node opens, so the events raft replays on
-	// start-up reach it too (the journal cannot be read while a node runs).
-	proj, err := projector.OpenForNode(context.Background(), projector.NodeConfig{DSN: cfg.ReadStoreDSN,
-		Path: filepath.Join(cfg.Data, "read.db"), JournalDir: jdir, Engine: ecfg,
-		Projector: projector.Config{Log: log.With("component", "projector")}})
+	proj, stopProj, err := startProjector(cfg, jdir, ecfg, m, log)
 	if err != nil {
-		return nil, fmt.Errorf("read store: %w", err)
-	}
-	pctx, pcancel := context.WithCancel(context.Background())
-	proj.Start(pctx, m)
-	go func() {
-		<-proj.Done()
-		if err := proj.Err(); err != nil {
-			log.Error("projector stopped; trading continues, the read store catches up on the next start", "err", err)
-		}
-	}()
-	stopProj := func() {
-		pcancel()
-		<-proj.Done()
-		proj.Close()
+		return nil, err
 	}
 	trail := startAuditTrail(jdir, m) // replays the journal: before the node opens it (auditview.go)
 	node, err := journal.Open(journal.Config{Dir: jdir, Bind: cfg.Raft, ID: cfg.ID,
@@ -140,7 +175,9 @@ func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 		stopProj()
 		return nil, err
 	}
-	proj.AttachNode(node) // gaps from now on are filled from the running node's log (read-store.md)
+	if proj != nil {
+		proj.AttachNode(node) // gaps from now on are filled from the running node's log (read-store.md)
+	}
 	s := &service{cfg: cfg, node: node, log: log, stopProj: stopProj}
 	// Metrics read the engine at scrape time, so they are built on an
 	// exchange first and the exchange then routes commands through them.
@@ -187,7 +224,9 @@ func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 	s.api = gateway.NewServer(s.x, gcfg)
 	// History pages older than the in-memory read models reach come from
 	// the read store (docs/api.md, "History and paging").
-	s.api.SetHistory(proj)
+	if proj != nil {
+		s.api.SetHistory(proj)
+	}
 	// The Binance-compatible adapter: same keys, same engine commands, its
 	// own paths (/fapi/, /sapi/, Binance's WebSocket paths).
 	s.bn = binance.NewHandler(s.x, s.keys, s.api.MarketData(), binance.Config{KeyRate: gcfg.KeyRate, KeyBurst: gcfg.KeyBurst,
