@@ -456,3 +456,35 @@ func check(t *testing.T, s *Store, evs []engine.Event, eng *exchange.Machine) {
 		}
 	}
 }
+
+// projected runs a projector on a fresh store of sc over a fresh machine,
+// applies log and waits until its n events are stored. The projector is
+// stopped and closed when the test ends.
+func projected(t *testing.T, sc sinkCase, log []entry, n int) *Projector {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := New(ctx, sc.open(t), Config{FlushInterval: time.Millisecond})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	m := newMachine(t)
+	p.Start(ctx, m)
+	t.Cleanup(func() { cancel(); <-p.Done(); p.Close() })
+	applyLog(m, log)
+	waitSeq(t, p, uint64(n))
+	return p
+}
+
+// splitRows makes the rows of events [0, at) and of [at, len) as two flushes.
+func splitRows(all []engine.Event, at int) (first, rest *Rows) {
+	first, rest = newRows(), newRows()
+	for i := range all {
+		if i < at {
+			first.add(&all[i])
+		} else {
+			rest.add(&all[i])
+		}
+	}
+	return first, rest
+}

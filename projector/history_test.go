@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/sampan-hk/sampan/core/book"
 	"github.com/sampan-hk/sampan/core/engine"
@@ -23,18 +22,8 @@ func TestHistoryPages(t *testing.T) {
 	endTime := all[2*len(all)/3].Time
 	for _, sc := range sinks(t) {
 		t.Run(sc.name, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			p, err := New(ctx, sc.open(t), Config{FlushInterval: time.Millisecond})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			m := newMachine(t)
-			p.Start(ctx, m)
-			applyLog(m, log)
-			waitSeq(t, p, uint64(len(all)))
-			s := p.Store()
+			ctx := context.Background()
+			s := projected(t, sc, log, len(all)).Store()
 			checked := 0
 			for c := engine.ClientID(1); c <= 6; c++ {
 				for _, pg := range []Page{{Limit: 1}, {Limit: 7}, {Limit: MaxQueryRows}, {Limit: 5, EndTime: endTime}} {
@@ -52,8 +41,6 @@ func TestHistoryPages(t *testing.T) {
 			if _, err := s.OrderPage(ctx, 1, Page{}); !errors.Is(err, ErrLimit) {
 				t.Fatalf("limit 0: %v", err)
 			}
-			cancel()
-			<-p.Done()
 		})
 	}
 }

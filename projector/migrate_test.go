@@ -208,14 +208,7 @@ func orderIndexes(t *testing.T, s *Store) []string {
 func TestMigrateOrderIndex(t *testing.T) {
 	all, _, _, _ := reference(t, genLog(45, 1500), 0)
 	half := len(all) / 2
-	first, rest := newRows(), newRows()
-	for i := range all {
-		if i < half {
-			first.add(&all[i])
-		} else {
-			rest.add(&all[i])
-		}
-	}
+	first, rest := splitRows(all, half)
 	want := []string{"orders_client_accepted", "orders_order_client"}
 	for _, sc := range rawSinks(t) {
 		t.Run(sc.name, func(t *testing.T) {
@@ -265,14 +258,7 @@ func TestMigrateOrderIndex(t *testing.T) {
 func TestAddOrderText(t *testing.T) {
 	all, _, _, _ := reference(t, genLog(45, 1500), 0)
 	half := len(all) / 2
-	first, rest := newRows(), newRows()
-	for i := range all {
-		if i < half {
-			first.add(&all[i])
-		} else {
-			rest.add(&all[i])
-		}
-	}
+	first, rest := splitRows(all, half)
 	for _, sc := range rawSinks(t) {
 		t.Run(sc.name, func(t *testing.T) {
 			ctx := context.Background()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sampan-hk/sampan/core/engine"
 )
@@ -49,18 +48,8 @@ func TestReportQueries(t *testing.T) {
 	}
 	for _, sc := range sinks(t) {
 		t.Run(sc.name, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			p, err := New(ctx, sc.open(t), Config{FlushInterval: time.Millisecond})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			m := newMachine(t)
-			p.Start(ctx, m)
-			applyLog(m, log)
-			waitSeq(t, p, uint64(len(all)))
-			s := p.Store()
+			ctx := context.Background()
+			s := projected(t, sc, log, len(all)).Store()
 
 			// Trades in the window, three per page.
 			var got []Trade
@@ -118,8 +107,6 @@ func TestReportQueries(t *testing.T) {
 			if err != nil || st.LastSeq != uint64(len(all)) || st.LastTime != all[len(all)-1].Time || st.UpdatedAt == 0 {
 				t.Fatalf("state %+v %v", st, err)
 			}
-			cancel()
-			<-p.Done()
 		})
 	}
 }
@@ -236,18 +223,8 @@ func TestOrderTextsFromTheLog(t *testing.T) {
 	}
 	for _, sc := range sinks(t) {
 		t.Run(sc.name, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			p, err := New(ctx, sc.open(t), Config{FlushInterval: time.Millisecond})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			m := newMachine(t)
-			p.Start(ctx, m)
-			applyLog(m, log)
-			waitSeq(t, p, uint64(len(all)))
-			s := p.Store()
+			ctx := context.Background()
+			s := projected(t, sc, log, len(all)).Store()
 			named := 0
 			for c := engine.ClientID(1); c <= 30; c++ {
 				rows, err := s.Orders(ctx, c, 0, Range{Limit: MaxQueryRows})
