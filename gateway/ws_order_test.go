@@ -100,31 +100,24 @@ func twinRun(t *testing.T, reqs []twinRequest, pipelined bool) (map[string]strin
 	}
 	w, k := wsTrader(t, ev, "twin")
 	replies := map[string]string{}
-	read := func(id string) {
-		m := w.reply(id)
+	keep := func(m map[string]any) {
 		stripProgress(m["result"])
 		b, _ := json.Marshal(m)
-		replies[id] = string(b)
+		replies[m["id"].(string)] = string(b)
 	}
 	for _, q := range reqs {
 		w.send(q.msg)
 		if !pipelined {
-			read(q.id)
+			keep(w.reply(q.id))
 		}
 	}
-	if pipelined {
-		for len(replies) < len(reqs) {
-			m, err := w.readConn()
-			if err != nil {
-				t.Fatal(err)
-			}
-			id, _ := m["id"].(string)
-			if id == "" {
-				continue
-			}
-			stripProgress(m["result"])
-			b, _ := json.Marshal(m)
-			replies[id] = string(b)
+	for len(replies) < len(reqs) { // pipelined: every request is out, read the replies
+		m, err := w.readConn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id, _ := m["id"].(string); id != "" {
+			keep(m)
 		}
 	}
 	var end []any

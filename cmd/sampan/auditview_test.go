@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -83,7 +81,7 @@ func TestAuditTrailMatchesExport(t *testing.T) {
 	dir := t.TempDir()
 	jdir := filepath.Join(dir, "journal")
 	ops := testKeys(t, dir)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := quietLog()
 	cfg := serveConfig{Data: dir, HTTP: "127.0.0.1:0", Raft: "127.0.0.1:0", Operators: testOperators()}
 	start := func() *service {
 		s, err := startService(cfg, log)

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -20,7 +18,7 @@ import (
 func TestServeWithoutReadStore(t *testing.T) {
 	dir := t.TempDir()
 	ops := testKeys(t, dir)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := quietLog()
 	s, err := startService(serveConfig{Data: dir, HTTP: "127.0.0.1:0", Raft: "127.0.0.1:0", Operators: testOperators(), ReadStore: "none"}, log)
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +70,7 @@ func TestFollowerKeepsTheReadStore(t *testing.T) {
 	}
 	os.MkdirAll(b, 0o700)
 	os.WriteFile(filepath.Join(b, "keys.json"), keys, 0o600)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := quietLog()
 	raftA := freePort(t)
 	leader, err := startService(serveConfig{Data: a, HTTP: "127.0.0.1:0", Raft: raftA, Operators: testOperators(), ReadStore: "none"}, log)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -333,3 +335,6 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(l, "\n")
 }
+
+// quietLog is the logger of the services tests start in process.
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

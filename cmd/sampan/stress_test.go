@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,7 +26,7 @@ import (
 func TestStressOfflineMatchesAPI(t *testing.T) {
 	dir := t.TempDir()
 	ops := testKeys(t, dir)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := quietLog()
 	s, err := startService(serveConfig{Data: dir, HTTP: "127.0.0.1:0", Raft: "127.0.0.1:0", Operators: testOperators()}, log)
 	if err != nil {
 		t.Fatal(err)
