@@ -172,11 +172,16 @@ func (s *Server) place(ctx context.Context, o *OrderRequest, client engine.Clien
 // settled.
 func (s *Server) orderResponse(o *OrderRequest, c *engine.Command, res engine.Result) *OrderResponse {
 	sp := &s.specs[c.Market].Spec
-	v, ok := s.md.OrderAs(c.Client, c.Market, res.Order, o.ClientOrderID)
+	v, ok := s.md.Order(c.Client, c.Market, res.Order)
 	if !ok { // the record left the bounded history (or a resync dropped it)
-		v = marketdata.OrderView{OrderID: strconv.FormatUint(uint64(res.Order), 10), ClientOrderID: o.ClientOrderID,
+		v = marketdata.OrderView{OrderID: strconv.FormatUint(uint64(res.Order), 10),
 			Symbol: o.Symbol, Side: o.Side, Price: o.Price, Qty: sp.FormatQty(res.Qty), Status: "unknown",
 			PostOnly: o.PostOnly, ReduceOnly: o.ReduceOnly}
+	}
+	if v.ClientOrderID == "" {
+		// A retry of an order logged before the log carried texts: the
+		// request's text is the same (same key).
+		v.ClientOrderID = o.ClientOrderID
 	}
 	return &OrderResponse{OrderView: v, AcceptedQty: sp.FormatQty(res.Qty), Replayed: res.Replayed}
 }

@@ -83,19 +83,6 @@ func (s *Store) Order(c engine.ClientID, m engine.MarketID, id book.OrderID) (Or
 	return s.orderView(o), true
 }
 
-// OrderAs is Order showing cid as the client order id: the gateway
-// answering a place shows the text its request carried, also for a retry
-// of an order whose record has none (placed before the log carried texts).
-func (s *Store) OrderAs(c engine.ClientID, m engine.MarketID, id book.OrderID, cid string) (OrderView, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	o := s.order(c, m, id)
-	if o == nil {
-		return OrderView{}, false
-	}
-	return s.orderViewAs(o, cid), true
-}
-
 func (s *Store) order(c engine.ClientID, m engine.MarketID, id book.OrderID) *orderRec {
 	cl := s.clients[c]
 	if cl == nil {

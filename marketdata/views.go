@@ -196,12 +196,9 @@ func (m *market) ticker(now int64) TickerView {
 	return t
 }
 
-func (s *Store) orderView(o *orderRec) OrderView { return s.orderViewAs(o, o.cid) }
-
-// orderViewAs is orderView with the client order id text given.
-func (s *Store) orderViewAs(o *orderRec, cid string) OrderView {
+func (s *Store) orderView(o *orderRec) OrderView {
 	sp := &s.specs[o.market].Spec
-	v := OrderView{OrderID: strconv.FormatUint(uint64(o.id), 10), ClientOrderID: cid,
+	v := OrderView{OrderID: strconv.FormatUint(uint64(o.id), 10), ClientOrderID: o.cid,
 		Symbol: s.specs[o.market].Symbol, Side: o.side.String(), Price: sp.FormatPrice(o.price), Qty: sp.FormatQty(o.qty),
 		Filled: sp.FormatQty(o.filled), Remaining: sp.FormatQty(o.remaining), Status: o.status,
 		PostOnly: o.flags&engine.FlagPostOnly != 0, ReduceOnly: o.flags&engine.FlagReduceOnly != 0,

@@ -474,14 +474,14 @@ func (h *httpConn) do(req []byte) (status int, body []byte, keep bool, err error
 		name, value, _ := bytes.Cut(line, []byte(":"))
 		value = bytes.TrimSpace(value)
 		switch {
-		case asciiEqualFold(name, "Content-Length"):
+		case bytes.EqualFold(name, []byte("Content-Length")):
 			if n, err = strconv.Atoi(string(value)); err != nil || n < 0 {
 				return 0, nil, false, fmt.Errorf("bad Content-Length %q", value)
 			}
-		case asciiEqualFold(name, "Connection") && asciiEqualFold(value, "close"):
+		case bytes.EqualFold(name, []byte("Connection")) && bytes.EqualFold(value, []byte("close")):
 			keep = false
-		case asciiEqualFold(name, "Transfer-Encoding"):
-			if !asciiEqualFold(value, "chunked") {
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+			if !bytes.EqualFold(value, []byte("chunked")) {
 				return 0, nil, false, fmt.Errorf("unexpected Transfer-Encoding %q", value)
 			}
 			n = -2
@@ -536,19 +536,6 @@ func (h *httpConn) readChunked() ([]byte, error) {
 			return h.resp, nil
 		}
 	}
-}
-
-func asciiEqualFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range b {
-		x, y := b[i]|0x20, s[i]|0x20
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // benchOrder appends the bench's order: an IOC buy below the book, so it
