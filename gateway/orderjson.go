@@ -19,43 +19,33 @@ func appendOrderResponse(b []byte, r *OrderResponse) []byte {
 	if r == nil {
 		return append(b, "null"...)
 	}
-	b = append(b, `{"order_id":`...)
-	b = appendJSONString(b, r.OrderID)
+	b = appendStringField(b, `{"order_id":`, r.OrderID)
 	if r.ClientOrderID != "" { // omitempty
-		b = append(b, `,"client_order_id":`...)
-		b = appendJSONString(b, r.ClientOrderID)
+		b = appendStringField(b, `,"client_order_id":`, r.ClientOrderID)
 	}
-	b = append(b, `,"symbol":`...)
-	b = appendJSONString(b, r.Symbol)
-	b = append(b, `,"side":`...)
-	b = appendJSONString(b, r.Side)
-	b = append(b, `,"price":`...)
-	b = appendJSONString(b, r.Price)
-	b = append(b, `,"qty":`...)
-	b = appendJSONString(b, r.Qty)
-	b = append(b, `,"filled":`...)
-	b = appendJSONString(b, r.Filled)
-	b = append(b, `,"remaining":`...)
-	b = appendJSONString(b, r.Remaining)
-	b = append(b, `,"status":`...)
-	b = appendJSONString(b, r.Status)
+	b = appendStringField(b, `,"symbol":`, r.Symbol)
+	b = appendStringField(b, `,"side":`, r.Side)
+	b = appendStringField(b, `,"price":`, r.Price)
+	b = appendStringField(b, `,"qty":`, r.Qty)
+	b = appendStringField(b, `,"filled":`, r.Filled)
+	b = appendStringField(b, `,"remaining":`, r.Remaining)
+	b = appendStringField(b, `,"status":`, r.Status)
 	if r.Reason != "" { // omitempty
-		b = append(b, `,"reason":`...)
-		b = appendJSONString(b, r.Reason)
+		b = appendStringField(b, `,"reason":`, r.Reason)
 	}
-	b = append(b, `,"post_only":`...)
-	b = strconv.AppendBool(b, r.PostOnly)
-	b = append(b, `,"reduce_only":`...)
-	b = strconv.AppendBool(b, r.ReduceOnly)
-	b = append(b, `,"created":`...)
-	b = strconv.AppendInt(b, r.Created, 10)
-	b = append(b, `,"updated":`...)
-	b = strconv.AppendInt(b, r.Updated, 10)
-	b = append(b, `,"accepted_qty":`...)
-	b = appendJSONString(b, r.AcceptedQty)
-	b = append(b, `,"replayed":`...)
-	b = strconv.AppendBool(b, r.Replayed)
+	b = strconv.AppendBool(append(b, `,"post_only":`...), r.PostOnly)
+	b = strconv.AppendBool(append(b, `,"reduce_only":`...), r.ReduceOnly)
+	b = strconv.AppendInt(append(b, `,"created":`...), r.Created, 10)
+	b = strconv.AppendInt(append(b, `,"updated":`...), r.Updated, 10)
+	b = appendStringField(b, `,"accepted_qty":`, r.AcceptedQty)
+	b = strconv.AppendBool(append(b, `,"replayed":`...), r.Replayed)
 	return append(b, '}')
+}
+
+// appendStringField appends a key (with its leading comma and colon, as
+// written) and a string value.
+func appendStringField(b []byte, key, v string) []byte {
+	return appendJSONString(append(b, key...), v)
 }
 
 // appendWSPlaceReply appends json.Marshal(wsReply{ID: id, Op: "place",
@@ -85,8 +75,7 @@ func appendWSBatchReply(b []byte, id string, items []BatchItem) []byte {
 func appendWSReplyHead(b []byte, id, op string) []byte {
 	b = append(b, '{')
 	if id != "" { // omitempty
-		b = append(b, `"id":`...)
-		b = appendJSONString(b, id)
+		b = appendStringField(b, `"id":`, id)
 		b = append(b, ',')
 	}
 	b = append(b, `"op":"`...)
@@ -109,8 +98,7 @@ func appendBatchItems(b []byte, items []BatchItem) []byte {
 }
 
 func appendBatchItem(b []byte, it *BatchItem) []byte {
-	b = append(b, `{"status":`...)
-	b = strconv.AppendInt(b, int64(it.Status), 10)
+	b = strconv.AppendInt(append(b, `{"status":`...), int64(it.Status), 10)
 	if it.Order != nil { // omitempty
 		b = append(b, `,"order":`...)
 		b = appendOrderResponse(b, it.Order)
@@ -125,17 +113,13 @@ func appendBatchItem(b []byte, it *BatchItem) []byte {
 // appendErrorJSON appends json.Marshal(e) (Status is json:"-"). Refused
 // orders are common enough in a batch that this stays allocation-free too.
 func appendErrorJSON(b []byte, e *Error) []byte {
-	b = append(b, `{"code":`...)
-	b = appendJSONString(b, string(e.Code))
-	b = append(b, `,"message":`...)
-	b = appendJSONString(b, e.Message)
+	b = appendStringField(b, `{"code":`, string(e.Code))
+	b = appendStringField(b, `,"message":`, e.Message)
 	if e.Field != "" { // omitempty
-		b = append(b, `,"field":`...)
-		b = appendJSONString(b, e.Field)
+		b = appendStringField(b, `,"field":`, e.Field)
 	}
 	if e.RetryAfter != 0 { // omitempty
-		b = append(b, `,"retry_after":`...)
-		b = strconv.AppendInt(b, int64(e.RetryAfter), 10)
+		b = strconv.AppendInt(append(b, `,"retry_after":`...), int64(e.RetryAfter), 10)
 	}
 	return append(b, '}')
 }
