@@ -192,6 +192,27 @@ func (e *Engine) touch(c ClientID, m MarketID) {
 // knows whether it rests. flags are the taker's, for the accepted event.
 // It returns the open quantity of order taker after the events (the
 // accepted or amended quantity less fills; zero once expired).
+// emitStep emits the event of a book step of an order (accepted,
+// cancelled, expired, amended), with the order as the book reports it:
+// flags go on an acceptance, the book's reason on an end. It fills the
+// event in place in the event buffer: returning an Event to copy into
+// emit measured slower on the engine benchmark.
+func (e *Engine) emitStep(m *market, be *book.Event, flags uint8) {
+	e.emit(Event{Market: m.id, Client: ClientID(be.Owner), Order: be.Order, ClientOrderID: be.ClientID, Side: be.Side,
+		Price: be.Price, Qty: be.Qty})
+	ev := &e.ev[len(e.ev)-1]
+	switch be.Kind {
+	case book.EvAccepted:
+		ev.Kind, ev.Flags, ev.Remaining = EvOrderAccepted, flags, be.Remaining
+	case book.EvCancelled:
+		ev.Kind, ev.Code = EvOrderCancelled, FromBook(be.Reason)
+	case book.EvExpired:
+		ev.Kind, ev.Code = EvOrderExpired, FromBook(be.Reason)
+	case book.EvAmended:
+		ev.Kind, ev.Remaining = EvOrderAmended, be.Remaining
+	}
+}
+
 func (e *Engine) applyBookEvents(m *market, evs []book.Event, flags uint8, taker book.OrderID) fixed.Qty {
 	var rem fixed.Qty
 	for i := range evs {
@@ -200,8 +221,7 @@ func (e *Engine) applyBookEvents(m *market, evs []book.Event, flags uint8, taker
 		switch be.Kind {
 		case book.EvAccepted:
 			rem = be.Qty
-			e.emit(Event{Kind: EvOrderAccepted, Market: m.id, Client: owner, Order: be.Order, ClientOrderID: be.ClientID,
-				Side: be.Side, Flags: flags, Price: be.Price, Qty: be.Qty, Remaining: be.Remaining})
+			e.emitStep(m, be, flags)
 		case book.EvTrade:
 			e.settle(m, be)
 			if be.Order == taker {
@@ -209,20 +229,17 @@ func (e *Engine) applyBookEvents(m *market, evs []book.Event, flags uint8, taker
 			}
 		case book.EvCancelled:
 			e.removeResting(m, e.line(owner, m.id), be.Side == book.Buy, be.ReduceOnly, be.Price, be.Qty)
-			e.emit(Event{Kind: EvOrderCancelled, Code: FromBook(be.Reason), Market: m.id, Client: owner, Order: be.Order,
-				ClientOrderID: be.ClientID, Side: be.Side, Price: be.Price, Qty: be.Qty})
+			e.emitStep(m, be, flags)
 		case book.EvExpired:
 			if be.Order == taker {
 				rem = 0
 			}
-			e.emit(Event{Kind: EvOrderExpired, Code: FromBook(be.Reason), Market: m.id, Client: owner, Order: be.Order,
-				ClientOrderID: be.ClientID, Side: be.Side, Price: be.Price, Qty: be.Qty})
+			e.emitStep(m, be, flags)
 		case book.EvAmended:
 			if be.Order == taker {
 				rem = be.Remaining
 			}
-			e.emit(Event{Kind: EvOrderAmended, Market: m.id, Client: owner, Order: be.Order, ClientOrderID: be.ClientID,
-				Side: be.Side, Price: be.Price, Qty: be.Qty, Remaining: be.Remaining})
+			e.emitStep(m, be, flags)
 		case book.EvLevel:
 			e.emit(Event{Kind: EvBookLevel, Market: m.id, Side: be.Side, Price: be.Price, Qty: be.Qty})
 		default:

@@ -248,8 +248,7 @@ func (e *Engine) applySpotEvents(m *market, evs []book.Event, flags uint8, taker
 		switch be.Kind {
 		case book.EvAccepted:
 			rem = be.Qty
-			e.emit(Event{Kind: EvOrderAccepted, Market: m.id, Client: owner, Order: be.Order, ClientOrderID: be.ClientID,
-				Side: be.Side, Flags: flags, Price: be.Price, Qty: be.Qty, Remaining: be.Remaining})
+			e.emitStep(m, be, flags)
 		case book.EvTrade:
 			cost := m.spec.Spec.Notional(be.Qty, be.Price)
 			e.settleSpotMaker(m, be, cost)
@@ -262,14 +261,12 @@ func (e *Engine) applySpotEvents(m *market, evs []book.Event, flags uint8, taker
 			}
 		case book.EvCancelled:
 			e.removeSpotResting(m, owner, be.Side, be.Price, be.Qty, true)
-			e.emit(Event{Kind: EvOrderCancelled, Code: FromBook(be.Reason), Market: m.id, Client: owner, Order: be.Order,
-				ClientOrderID: be.ClientID, Side: be.Side, Price: be.Price, Qty: be.Qty})
+			e.emitStep(m, be, flags)
 		case book.EvExpired:
 			if be.Order == taker {
 				rem = 0
 			}
-			e.emit(Event{Kind: EvOrderExpired, Code: FromBook(be.Reason), Market: m.id, Client: owner, Order: be.Order,
-				ClientOrderID: be.ClientID, Side: be.Side, Price: be.Price, Qty: be.Qty})
+			e.emitStep(m, be, flags)
 		case book.EvLevel:
 			e.emit(Event{Kind: EvBookLevel, Market: m.id, Side: be.Side, Price: be.Price, Qty: be.Qty})
 		default:
