@@ -205,23 +205,34 @@ func (s *Store) fillSide(ctx context.Context, client engine.ClientID, side strin
 			conds, args = append(conds, "time <= ?"), append(args, t.Int64)
 		}
 	}
-	cols := "seq, time, market, " + side + "_order, taker_side, price, qty, " + side + "_fee, " + side + "_realized"
 	var out []FillRow
-	err := s.query(ctx, "SELECT "+cols+" FROM trades", conds, args, side+"_client DESC, time DESC, seq DESC", p.Limit,
+	err := s.query(ctx, "SELECT "+fillCols(side)+" FROM trades", conds, args, side+"_client DESC, time DESC, seq DESC", p.Limit,
 		func(rows *sql.Rows) error {
-			var v [9]int64
-			if err := rows.Scan(&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]); err != nil {
-				return err
-			}
-			f := FillRow{Seq: uint64(v[0]), Time: v[1], Market: engine.MarketID(v[2]), Order: book.OrderID(v[3]), Side: book.Side(v[4]),
-				Price: fixed.Price(v[5]), Qty: fixed.Qty(v[6]), Fee: fixed.Amount(v[7]), Realized: fixed.Amount(v[8]), Maker: side == "maker"}
-			if f.Maker {
-				f.Side = f.Side.Opposite()
-			}
+			f, err := scanFill(rows, side)
 			out = append(out, f)
-			return nil
+			return err
 		})
 	return out, err
+}
+
+// fillCols are the trades columns of one side's fill, as scanFill reads them.
+func fillCols(side string) string {
+	return "seq, time, market, " + side + "_order, taker_side, price, qty, " + side + "_fee, " + side + "_realized"
+}
+
+// scanFill reads a fill of side (taker or maker) selected by fillCols;
+// a maker's side is the opposite of the taker's.
+func scanFill(rows *sql.Rows, side string) (FillRow, error) {
+	var v [9]int64
+	if err := rows.Scan(&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]); err != nil {
+		return FillRow{}, err
+	}
+	f := FillRow{Seq: uint64(v[0]), Time: v[1], Market: engine.MarketID(v[2]), Order: book.OrderID(v[3]), Side: book.Side(v[4]),
+		Price: fixed.Price(v[5]), Qty: fixed.Qty(v[6]), Fee: fixed.Amount(v[7]), Realized: fixed.Amount(v[8]), Maker: side == "maker"}
+	if f.Maker {
+		f.Side = f.Side.Opposite()
+	}
+	return f, nil
 }
 
 // mergeFills merges two newest-first lists, the maker's first on a tie,
@@ -392,19 +403,10 @@ func (s *Store) orderFills(ctx context.Context, client engine.ClientID, ids []bo
 			args = append(args, int64(id))
 		}
 		conds := []string{side + "_client = ?", side + "_order IN (" + placeholders(len(ids)) + ")", "seq >= " + fromSeq}
-		cols := "seq, time, market, " + side + "_order, taker_side, price, qty, " + side + "_fee, " + side + "_realized"
-		err := s.query(ctx, "SELECT "+cols+" FROM trades", conds, args, "seq", len(ids)*MaxQueryRows, func(rows *sql.Rows) error {
-			var v [9]int64
-			if err := rows.Scan(&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]); err != nil {
-				return err
-			}
-			f := FillRow{Seq: uint64(v[0]), Time: v[1], Market: engine.MarketID(v[2]), Order: book.OrderID(v[3]), Side: book.Side(v[4]),
-				Price: fixed.Price(v[5]), Qty: fixed.Qty(v[6]), Fee: fixed.Amount(v[7]), Realized: fixed.Amount(v[8]), Maker: side == "maker"}
-			if f.Maker {
-				f.Side = f.Side.Opposite()
-			}
+		err := s.query(ctx, "SELECT "+fillCols(side)+" FROM trades", conds, args, "seq", len(ids)*MaxQueryRows, func(rows *sql.Rows) error {
+			f, err := scanFill(rows, side)
 			all = append(all, f)
-			return nil
+			return err
 		})
 		if err != nil {
 			return nil, err
