@@ -330,19 +330,29 @@ func (s *Server) postClassification(w http.ResponseWriter, r *http.Request, c *c
 	// Without a key a retry is recognised by the record on file (the
 	// behaviour before keys); with one the engine decides.
 	rec, known := s.eligRecord(id)
-	if key == 0 && known && sameEvidence(rec.Classification, &a, a.Operator) {
-		o := classificationOut(id, rec.Classification)
-		o.Replayed = true
-		WriteJSON(w, http.StatusOK, o)
-		return nil
+	return s.eligAnswer(w, r, &engine.Command{Kind: engine.CmdClassifyClient, Client: id, Key: key, Gov: &a},
+		known && sameEvidence(rec.Classification, &a, a.Operator), rec, func(rec eligibility.Client, replayed bool) any {
+			o := classificationOut(id, rec.Classification)
+			o.Replayed = replayed
+			return o
+		})
+}
+
+// eligAnswer answers an onboarding record request: without an
+// idempotency key, a request matching the record on file (onFile) is a
+// retry, answered from rec without a command (the behaviour before keys);
+// otherwise cmd goes to the engine, which decides. render writes the
+// record and whether the answer is a replay.
+func (s *Server) eligAnswer(w http.ResponseWriter, r *http.Request, cmd *engine.Command, onFile bool, rec eligibility.Client,
+	render func(eligibility.Client, bool) any) *Error {
+	replayed := true
+	if cmd.Key != 0 || !onFile {
+		var e *Error
+		if rec, replayed, e = s.submitEligibility(r, cmd); e != nil {
+			return e
+		}
 	}
-	rec, replayed, e := s.submitEligibility(r, &engine.Command{Kind: engine.CmdClassifyClient, Client: id, Key: key, Gov: &a})
-	if e != nil {
-		return e
-	}
-	o := classificationOut(id, rec.Classification)
-	o.Replayed = replayed
-	WriteJSON(w, http.StatusOK, o)
+	WriteJSON(w, http.StatusOK, render(rec, replayed))
 	return nil
 }
 
@@ -442,20 +452,13 @@ func (s *Server) postKnowledge(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	rec, known := s.eligRecord(id)
 	k := rec.Knowledge
-	if key == 0 && known && k.Basis == basis && k.Trades == q.Trades && k.Reference == q.Reference && k.Assessor == a.Operator {
-		o := knowledgeOut(id, k)
-		o.Replayed = true
-		WriteJSON(w, http.StatusOK, o)
-		return nil
-	}
-	rec, replayed, e := s.submitEligibility(r, &engine.Command{Kind: engine.CmdRecordKnowledge, Client: id, Key: key, Gov: &a})
-	if e != nil {
-		return e
-	}
-	o := knowledgeOut(id, rec.Knowledge)
-	o.Replayed = replayed
-	WriteJSON(w, http.StatusOK, o)
-	return nil
+	return s.eligAnswer(w, r, &engine.Command{Kind: engine.CmdRecordKnowledge, Client: id, Key: key, Gov: &a},
+		known && k.Basis == basis && k.Trades == q.Trades && k.Reference == q.Reference && k.Assessor == a.Operator, rec,
+		func(rec eligibility.Client, replayed bool) any {
+			o := knowledgeOut(id, rec.Knowledge)
+			o.Replayed = replayed
+			return o
+		})
 }
 
 func knowledgeOut(id engine.ClientID, k eligibility.Knowledge) knowledgeJSON {
