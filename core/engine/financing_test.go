@@ -87,6 +87,20 @@ func (h *harness) spotMarks(btcUSD, ethUSD int64) {
 	h.ok(price("USD", 7_800_000)) // HK$7.80, fresh (prices older than 5 min block lending)
 }
 
+// marginPair sets BTC at US$100,000, ETH at US$4,000 and 0700.HK at
+// HK$500, and opens two financing clients: a, holding 1,000 shares of
+// 0700.HK (collateral to buy BTC on margin), and mm, holding 1 BTC (a
+// seller for a).
+func (h *harness) marginPair() (a, mm ClientID) {
+	h.t.Helper()
+	h.spotMarks(100_000, 4_000)
+	h.ok(price("0700.HK", 500*int64(hk)))
+	a, mm = h.finClient(), h.finClient()
+	h.ok(deposit(a, "0700.HK", 1_000))
+	h.ok(deposit(mm, "BTC", coin))
+	return a, mm
+}
+
 func (h *harness) fin(c ClientID) FinancingView {
 	v, ok := h.e.FinancingAccount(c)
 	if !ok {
@@ -134,11 +148,7 @@ func holdingOf(v FinancingView, code string) fixed.Amount {
 // 14,000 → 80,200 ≥ 78,000: cured.
 func TestFinancingGoldenMarginBuyCallCure(t *testing.T) {
 	h := newFinHarness(t, hkt(2028, 3, 1, 10))
-	h.spotMarks(100_000, 4_000)
-	h.ok(price("0700.HK", 500*int64(hk)))
-	a, mm := h.finClient(), h.finClient()
-	h.ok(deposit(a, "0700.HK", 1_000))
-	h.ok(deposit(mm, "BTC", coin))
+	a, mm := h.marginPair()
 	h.ok(limit(mm, spotBTC, book.Sell, 1_000_000, 100)) // 0.1 BTC at 100,000.0
 	if v := h.fin(mm); v.Holdings[0].Reserved != coin/10 {
 		t.Fatalf("resting sell reserves %d", v.Holdings[0].Reserved)
@@ -289,11 +299,7 @@ func indexOf(evs []Event, x Event) int {
 // 444,446 millionths carrying over. Nothing is posted before the month end.
 func TestFinancingGoldenInterestMonthEnd(t *testing.T) {
 	h := newFinHarness(t, hkt(2028, 1, 30, 10))
-	h.spotMarks(100_000, 4_000)
-	h.ok(price("0700.HK", 500*int64(hk)))
-	a, mm := h.finClient(), h.finClient()
-	h.ok(deposit(a, "0700.HK", 1_000))
-	h.ok(deposit(mm, "BTC", coin))
+	a, mm := h.marginPair()
 	h.ok(limit(mm, spotBTC, book.Sell, 1_000_000, 100))
 	h.ok(ioc(a, spotBTC, book.Buy, 1_000_000, 100))
 	h.now = hkt(2028, 1, 31, 12)
@@ -403,11 +409,7 @@ func TestFinancingRetailSpotAndTransfer(t *testing.T) {
 // the same future.
 func TestFinancingSnapshotRestore(t *testing.T) {
 	h := newFinHarness(t, hkt(2028, 3, 1, 10))
-	h.spotMarks(100_000, 4_000)
-	h.ok(price("0700.HK", 500*int64(hk)))
-	a, mm := h.finClient(), h.finClient()
-	h.ok(deposit(a, "0700.HK", 1_000))
-	h.ok(deposit(mm, "BTC", coin))
+	a, mm := h.marginPair()
 	h.ok(limit(mm, spotBTC, book.Sell, 1_000_000, 200))
 	h.ok(ioc(a, spotBTC, book.Buy, 1_000_000, 100))
 	snap := h.e.AppendSnapshot(nil)
