@@ -134,6 +134,11 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** A table head; the columns at the indexes in nums are numeric (right-aligned). */
+export function thead(labels, nums = []) {
+  return h('thead', {}, h('tr', {}, labels.map((t, i) => h('th', { class: nums.includes(i) ? 'num' : null }, t))));
+}
+
 export const ADL_TIP = 'Auto-deleveraging queue quantile, 1 to 5: the more lights, the earlier this position would be closed against a liquidation the book and the insurance fund cannot absorb. Updated every 30 s.';
 
 /**

@@ -11,8 +11,9 @@
 // refusal as the server words it, rather than hiding the rule.
 
 import { get } from '../api.js';
-import { dateTimeOf, h, timeOf } from '../format.js';
-import { onOperatorChange, operator, operatorLogin, operatorLogout } from '../operator.js';
+import { dateTimeOf, h, thead, timeOf } from '../format.js';
+import { onOperatorChange, operator, operatorLogin } from '../operator.js';
+import { operatorHead } from './risk.js';
 
 export const id = 'governance';
 export const title = 'Governance';
@@ -119,46 +120,40 @@ function mountGovernance(root, ctx, o) {
     h('header', { class: 'panel-head' }, h('h2', {}, 'Professional-investor classifications expiring'),
       h('span', { class: 'panel-note' }, `Expired, or expiring within ${RENEWAL_DAYS} days; soonest first. Renew with fresh evidence before the date.`)),
     h('div', { class: 'scroll scroll-short' }, h('table', { class: 'tbl tbl-fit' },
-      h('thead', {}, h('tr', {}, ['Client', 'Ref', 'Class', 'Evidence', 'Expires (UTC)', 'Days left', 'Status'].map((t, i) => h('th', { class: i === 5 ? 'num' : null }, t)))),
+      thead(['Client', 'Ref', 'Class', 'Evidence', 'Expires (UTC)', 'Days left', 'Status'], [5]),
       renewBody)));
   const auditPanel = h('section', { class: 'panel', id: 'gov-audit-panel', hidden: true },
     h('header', { class: 'panel-head' }, h('h2', {}, 'Audit trail'), chainNote),
     h('div', { class: 'scroll scroll-short' }, h('table', { class: 'tbl tbl-fit' },
-      h('thead', {}, h('tr', {}, h('th', { class: 'num' }, 'Seq'), h('th', {}, 'Time (UTC)'), h('th', {}, 'Kind'), h('th', {}, 'Hash'))),
+      thead(['Seq', 'Time (UTC)', 'Kind', 'Hash'], [0]),
       auditBody)));
   let hooks = { renewals: false, audit: false };
   const setSel = h('select', { id: 'gov-set', class: 'gov-set', onchange: () => { set = setSel.value; poll(); } });
-  const th = (labels, nums = []) => h('thead', {}, h('tr', {}, labels.map((t, i) => h('th', { class: nums.includes(i) ? 'num' : null }, t))));
 
   root.replaceChildren(
-    h('div', { class: 'risk-head' },
-      h('div', { class: 'who' },
-        h('span', { class: 'who-k' }, 'Operator'), h('span', { class: 'who-v mono', id: 'gov-operator' }, o.operator || o.keyId),
-        h('span', { class: 'badge', id: 'op-role' }, o.role),
-        readOnly ? h('span', { class: 'badge', title: 'This role decides no parameter domain' }, 'Read-only') : null,
-        !o.operator ? h('span', { class: 'badge badge-warn', title: 'Governance actions need a key that names its operator' }, 'No operator id') : null),
-      state,
-      h('button', { class: 'btn btn-small', id: 'op-logout', onclick: () => operatorLogout() }, 'Log out')),
+    operatorHead(o, state, { name: o.operator || o.keyId, nameId: 'gov-operator', readOnly,
+      readOnlyTitle: 'This role decides no parameter domain',
+      extra: !o.operator ? h('span', { class: 'badge badge-warn', title: 'Governance actions need a key that names its operator' }, 'No operator id') : null }),
     notice,
     h('section', { class: 'panel' },
       h('header', { class: 'panel-head' }, h('h2', {}, 'Proposals awaiting a checker, and scheduled changes'),
         h('span', { class: 'panel-note' }, 'Maker-checker: a proposal takes effect only if an authorised operator other than its proposer approves it before its effective time.')),
       h('div', { class: 'scroll' }, h('table', { class: 'tbl tbl-fit' },
-        th(['#', 'Set', 'Change', 'Proposer', 'Note', 'Effective (UTC)', 'State', '']), openBody))),
+        thead(['#', 'Set', 'Change', 'Proposer', 'Note', 'Effective (UTC)', 'State', '']), openBody))),
     h('section', { class: 'panel' },
       h('header', { class: 'panel-head' }, h('h2', {}, 'Emergency changes awaiting review')),
       h('div', { class: 'scroll scroll-short' }, h('table', { class: 'tbl tbl-fit' },
-        th(['Set', 'Version', 'Applied (UTC)', 'By', 'Review due (UTC)', 'Status']), emBody))),
+        thead(['Set', 'Version', 'Applied (UTC)', 'By', 'Review due (UTC)', 'Status']), emBody))),
     h('section', { class: 'panel' },
       h('header', { class: 'panel-head' }, h('h2', {}, 'Parameter history'), setSel,
         h('span', { class: 'panel-note' }, 'Each version with the instant it took effect; newest first.')),
       h('div', { class: 'scroll scroll-short' }, h('table', { class: 'tbl tbl-fit' },
-        th(['Version', 'Effective (UTC)', 'Origin', 'Proposer', 'Approver / reviewer', 'Change']), histBody))),
+        thead(['Version', 'Effective (UTC)', 'Origin', 'Proposer', 'Approver / reviewer', 'Change']), histBody))),
     h('div', { class: 'gov-pair' }, renewPanel, auditPanel),
     h('section', { class: 'panel' },
       h('header', { class: 'panel-head' }, h('h2', {}, 'Recently decided')),
       h('div', { class: 'scroll scroll-short' }, h('table', { class: 'tbl tbl-fit' },
-        th(['#', 'Set', 'Change', 'Proposer', 'Decided by', 'Decided (UTC)', 'State']), recentBody))));
+        thead(['#', 'Set', 'Change', 'Proposer', 'Decided by', 'Decided (UTC)', 'State']), recentBody))));
 
   function say(kind, text, code) {
     notice.hidden = false;

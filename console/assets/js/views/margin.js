@@ -11,9 +11,9 @@
 // invented. Amounts stay decimal strings; comparisons and ratios are BigInt.
 
 import { BarChart } from '../chart.js';
-import { countdown, dateTimeOf, fmt, fromScaled, h, pct, round, timeOf, toScaled } from '../format.js';
-import { onOperatorChange, operator, operatorLogout } from '../operator.js';
-import { mountLogin, mountRefused } from './risk.js';
+import { countdown, dateTimeOf, fmt, fromScaled, h, pct, round, thead, timeOf, toScaled } from '../format.js';
+import { onOperatorChange, operator } from '../operator.js';
+import { mountLogin, mountRefused, operatorHead } from './risk.js';
 
 export const id = 'margin';
 export const title = 'Margin';
@@ -149,34 +149,27 @@ function mountMargin(root, ctx, o) {
   const stressBody = h('tbody', { id: 'margin-stress-rows' });
   const chartHost = h('div', { class: 'stress-chart', id: 'margin-stress-chart' });
   const csv = h('a', { class: 'btn btn-small', id: 'margin-stress-csv', href: '#', title: 'GET /v1/admin/financing/stress?format=csv', onclick: (e) => { e.preventDefault(); download(); } }, 'CSV');
-  const th = (labels, nums) => h('thead', {}, h('tr', {}, labels.map((t, i) => h('th', { class: nums.includes(i) ? 'num' : null }, t))));
 
   root.replaceChildren(
-    h('div', { class: 'risk-head' },
-      h('div', { class: 'who' },
-        h('span', { class: 'who-k' }, 'Operator'), h('span', { class: 'who-v mono' }, o.keyId),
-        h('span', { class: 'badge', id: 'op-role' }, o.role),
-        o.readOnly ? h('span', { class: 'badge', title: 'This role has no actions, only reads' }, 'Read-only') : null),
-      state,
-      h('button', { class: 'btn btn-small', id: 'op-logout', onclick: () => operatorLogout() }, 'Log out')),
+    operatorHead(o, state),
     firmEl,
     h('div', { class: 'margin-mid' },
       h('section', { class: 'panel margin-clients' },
         h('header', { class: 'panel-head' }, h('h2', {}, 'Margin clients'), cliNote),
         h('div', { class: 'scroll' }, h('table', { class: 'tbl tbl-fit tbl-risk tbl-margin' },
-          th(['#', 'Client', 'Lending value', 'Loan (debit)', 'Shortfall', 'Credit limit', 'Debit ÷ LV', 'Call', 'Time left'], [0, 2, 3, 4, 5, 6, 8]),
+          thead(['#', 'Client', 'Lending value', 'Loan (debit)', 'Shortfall', 'Credit limit', 'Debit ÷ LV', 'Call', 'Time left'], [0, 2, 3, 4, 5, 6, 8]),
           cliBody))),
       h('section', { class: 'panel margin-coll' },
         h('header', { class: 'panel-head' }, h('h2', {}, 'Collateral')),
         h('div', { class: 'scroll' },
           h('table', { class: 'tbl tbl-fit tbl-compact' },
-            th(['Asset', 'Eligible', 'Haircut', 'Price', 'Age', 'Firm LV share'], [2, 3, 4, 5]), colBody)))),
+            thead(['Asset', 'Eligible', 'Haircut', 'Price', 'Age', 'Firm LV share'], [2, 3, 4, 5]), colBody)))),
     h('section', { class: 'panel margin-stress' },
       h('header', { class: 'panel-head' }, h('h2', {}, 'Stress test'), stressNote, csv),
       h('div', { class: 'stress-body' },
         chartHost,
         h('div', { class: 'scroll' }, h('table', { class: 'tbl tbl-fit tbl-compact tbl-stress' },
-          th(['Scenario', 'Client', 'Debit', 'Market value', 'Lending value', 'Shortfall', 'Loss', 'Loss ÷ capital'], [1, 2, 3, 4, 5, 6, 7]),
+          thead(['Scenario', 'Client', 'Debit', 'Market value', 'Lending value', 'Shortfall', 'Loss', 'Loss ÷ capital'], [1, 2, 3, 4, 5, 6, 7]),
           stressBody)))));
 
   const chart = new BarChart(chartHost, {

@@ -11,7 +11,7 @@
 // an older server shows no empty panels).
 
 import { get } from '../api.js';
-import { adlLights, dateTimeOf, decimalsOf, fmt, fromScaled, h, pctSigned, round, sign, timeOf, toScaled, usd } from '../format.js';
+import { adlLights, dateTimeOf, decimalsOf, fmt, fromScaled, h, pctSigned, round, sign, thead, timeOf, toScaled, usd } from '../format.js';
 import { onOperatorChange, operator, operatorLogin, operatorLogout } from '../operator.js';
 
 export const id = 'risk';
@@ -107,6 +107,24 @@ export function mountLogin(root, blurb = LOGIN_BLURB) {
 }
 
 /** Says why a logged-in role sees nothing (the server would answer 403). */
+/**
+ * The head of an operator view: who is logged in, the role, a read-only
+ * badge when the role has no actions here, the view's state line and the
+ * log-out button. name, nameId, readOnly, readOnlyTitle and extra (more
+ * badges) adapt it to a view.
+ */
+export function operatorHead(o, state, { name = o.keyId, nameId = null, readOnly = o.readOnly,
+  readOnlyTitle = 'This role has no actions, only reads', extra = null } = {}) {
+  return h('div', { class: 'risk-head' },
+    h('div', { class: 'who' },
+      h('span', { class: 'who-k' }, 'Operator'), h('span', { class: 'who-v mono', id: nameId }, name),
+      h('span', { class: 'badge', id: 'op-role' }, o.role),
+      readOnly ? h('span', { class: 'badge', title: readOnlyTitle }, 'Read-only') : null,
+      extra),
+    state,
+    h('button', { class: 'btn btn-small', id: 'op-logout', onclick: () => operatorLogout() }, 'Log out'));
+}
+
 export function mountRefused(root, o, view = 'risk', heading = 'Risk') {
   root.replaceChildren(h('div', { class: 'login-wrap' },
     h('section', { class: 'panel login', id: `${view}-refused` },
@@ -139,26 +157,19 @@ function mountRisk(root, ctx, o) {
   const hooks = h('div', { class: 'risk-liq', id: 'risk-hooks', hidden: true });
   const spec = (sym) => ctx.bySymbol.get(sym);
   const pdp = (sym) => decimalsOf(spec(sym).tick), qdp = (sym) => decimalsOf(spec(sym).lot);
-  const th = (labels, nums) => h('thead', {}, h('tr', {}, labels.map((t, i) => h('th', { class: nums.includes(i) ? 'num' : null }, t))));
 
   root.replaceChildren(
-    h('div', { class: 'risk-head' },
-      h('div', { class: 'who' },
-        h('span', { class: 'who-k' }, 'Operator'), h('span', { class: 'who-v mono' }, o.keyId),
-        h('span', { class: 'badge', id: 'op-role' }, o.role),
-        o.readOnly ? h('span', { class: 'badge', title: 'This role has no actions, only reads' }, 'Read-only') : null),
-      state,
-      h('button', { class: 'btn btn-small', id: 'op-logout', onclick: () => operatorLogout() }, 'Log out')),
+    operatorHead(o, state),
     stats,
     h('section', { class: 'panel risk-markets' },
       h('header', { class: 'panel-head' }, h('h2', {}, 'Markets')),
       h('div', { class: 'scroll' }, h('table', { class: 'tbl tbl-fit' },
-        th(['Market', 'Mark', 'Index', 'Index health', 'Trading', 'Open interest', 'OI notional (USD)', 'Accounts long / short', 'Funding last / 8h', 'Predicted / 8h', 'Next funding (UTC)'], [1, 2, 5, 6, 7, 8, 9, 10]),
+        thead(['Market', 'Mark', 'Index', 'Index health', 'Trading', 'Open interest', 'OI notional (USD)', 'Accounts long / short', 'Funding last / 8h', 'Predicted / 8h', 'Next funding (UTC)'], [1, 2, 5, 6, 7, 8, 9, 10]),
         mktBody))),
     h('section', { class: 'panel risk-accounts' },
       h('header', { class: 'panel-head' }, h('h2', {}, 'Accounts closest to liquidation'), accNote),
       h('div', { class: 'scroll' }, h('table', { class: 'tbl tbl-fit tbl-risk' },
-        th(['#', 'Client', 'Ref', 'Equity (USD)', 'Notional', 'Eff. lev.', 'Maint. margin', 'Margin ratio', 'Market', 'Side', 'Size', 'Mark', 'Liq. price', 'To liq.', 'Status'],
+        thead(['#', 'Client', 'Ref', 'Equity (USD)', 'Notional', 'Eff. lev.', 'Maint. margin', 'Margin ratio', 'Market', 'Side', 'Size', 'Mark', 'Liq. price', 'To liq.', 'Status'],
           [0, 1, 3, 4, 5, 6, 7, 10, 11, 12, 13]),
         accBody))),
     hooks,
@@ -166,7 +177,7 @@ function mountRisk(root, ctx, o) {
       h('section', { class: 'panel risk-funding' },
         h('header', { class: 'panel-head' }, h('h2', {}, 'Funding paid'), fundNote),
         h('div', { class: 'scroll' }, h('table', { class: 'tbl tbl-fit' },
-          th(['Settled (UTC)', 'Market', 'Rate / 8h', 'Avg. premium', 'Samples', 'Mark', 'Paid (USD)', 'Received (USD)', 'Residue'], [2, 3, 4, 5, 6, 7, 8]),
+          thead(['Settled (UTC)', 'Market', 'Rate / 8h', 'Avg. premium', 'Samples', 'Mark', 'Paid (USD)', 'Received (USD)', 'Residue'], [2, 3, 4, 5, 6, 7, 8]),
           fundBody)))));
 
   // ---- rendering ----
