@@ -13,14 +13,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/sampan-hk/sampan/core/engine"
@@ -321,44 +317,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	ctx := headless(t, bin, vw, vh, 50*time.Second)
 
 	// Any console error or uncaught exception fails the test.
-	var mu sync.Mutex
-	var problems []string
-	listen := func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch e := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning {
-				var parts []string
-				for _, a := range e.Args {
-					parts = append(parts, string(a.Value)+a.Description)
-				}
-				problems = append(problems, string(e.Type)+": "+strings.Join(parts, " "))
-			}
-		case *runtime.EventExceptionThrown:
-			d := e.ExceptionDetails
-			msg := d.Text
-			if d.Exception != nil {
-				msg += " " + d.Exception.Description
-			}
-			problems = append(problems, "exception: "+msg+" at "+d.URL+":"+strconv.FormatInt(d.LineNumber, 10))
-		case *cdplog.EventEntryAdded:
-			// Refused API calls (401, 403) are part of this test; anything
-			// else the browser logs (a missing asset, a CSP violation) is not.
-			if e.Entry.Source == cdplog.EntrySourceNetwork && strings.Contains(e.Entry.URL, "/v1/") {
-				return
-			}
-			if e.Entry.Level == cdplog.EntryLevelError || e.Entry.Level == cdplog.EntryLevelWarning {
-				problems = append(problems, "log: "+e.Entry.Text+" "+e.Entry.URL)
-			}
-		}
-	}
-	if err := chromedp.Listen(ctx, listen); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(ctx, cdplog.Enable, cdp.Empty{}); err != nil {
-		t.Fatal(err)
-	}
+	page := watchPage(t, ctx, true)
 
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -381,16 +340,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			mu.Lock()
-			for _, p := range problems {
-				t.Logf("browser console: %s", p)
-			}
-			mu.Unlock()
-			t.Fatalf("%s: %v", what, err)
-		}
+		page.step(t, ctx, what, actions...)
 	}
 	textOf := func(sel string) string {
 		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
@@ -653,11 +603,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("auditor header %q, want the role and Read-only", got)
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
-		t.Errorf("browser console: %s", p)
-	}
+	page.check(t)
 }
 
 // checkModules runs the console's own modules in the page: the depth book's

@@ -7,11 +7,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/sampan-hk/sampan/gateway"
@@ -57,24 +55,10 @@ func TestGovernanceInBrowser(t *testing.T) {
 	v.classifyUntil(later, time.Now().Add(200*24*time.Hour))
 
 	ctx := headless(t, bin, 1280, 800, 40*time.Second)
-	var mu sync.Mutex
-	var problems []string
-	if err := chromedp.Listen(ctx, func(ev any) {
-		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
-			mu.Lock()
-			problems = append(problems, e.ExceptionDetails.Text)
-			mu.Unlock()
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
+	page := watchPage(t, ctx, false)
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			t.Fatalf("%s: %v (exceptions: %v)", what, err, problems)
-		}
+		page.step(t, ctx, what, actions...)
 	}
 	// The view redraws its tables on every poll, so a node found by one
 	// protocol call may be gone by the next: read again.
@@ -164,11 +148,7 @@ func TestGovernanceInBrowser(t *testing.T) {
 	if got := text(".risk-head"); !strings.Contains(got, "Read-only") {
 		t.Errorf("auditor header %q", got)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
-		t.Errorf("browser exception: %s", p)
-	}
+	page.check(t)
 }
 
 // classifyUntil re-classifies a client as an individual professional

@@ -6,11 +6,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/sampan-hk/sampan/core/book"
@@ -202,37 +200,10 @@ func TestMarginInBrowser(t *testing.T) {
 	}
 
 	ctx := headless(t, bin, 1280, 800, 60*time.Second)
-	var mu sync.Mutex
-	var problems []string
-	if err := chromedp.Listen(ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch e := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			msg := e.ExceptionDetails.Text
-			if e.ExceptionDetails.Exception != nil {
-				msg += " " + e.ExceptionDetails.Exception.Description
-			}
-			problems = append(problems, msg)
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning {
-				var parts []string
-				for _, a := range e.Args {
-					parts = append(parts, string(a.Value)+a.Description)
-				}
-				problems = append(problems, string(e.Type)+": "+strings.Join(parts, " "))
-			}
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
+	page := watchPage(t, ctx, false)
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			t.Fatalf("%s: %v (browser: %v)", what, err, problems)
-		}
+		page.step(t, ctx, what, actions...)
 	}
 	// Tables redraw on every poll: read again if a node went away.
 	eval := func(js string) string {
@@ -517,11 +488,7 @@ func TestMarginInBrowser(t *testing.T) {
 	if links := eval(`String(document.querySelectorAll('#nav a[data-view="margin"]').length)`); links != "0" {
 		t.Error("the Margin link stays in the navigation for operations")
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(problems) > 0 {
-		t.Errorf("browser problems: %v", problems)
-	}
+	page.check(t)
 }
 
 // checkMarginModule runs the view's pure helpers in the page: the
