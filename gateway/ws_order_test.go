@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// twinRequest is one trading request of a random session: its message and
-// whether the server refuses it before execution.
+// twinRequest is one trading request of a random session: its id and
+// the message that carries it.
 type twinRequest struct {
 	id, msg string
 }
