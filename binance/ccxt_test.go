@@ -31,10 +31,15 @@ func TestCCXT(t *testing.T) {
 	b := ev.client("bob", 100_000, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("ccxt", "test.mjs"), ev.hs.URL, a.ID, string(a.Secret), b.ID, string(b.Secret))
+	cmd := exec.CommandContext(ctx, node, filepath.Join("ccxt", "test.mjs"), ev.url, a.ID, string(a.Secret), b.ID, string(b.Secret))
 	out, err := cmd.CombinedOutput()
 	t.Logf("ccxt output:\n%s", out)
 	if err != nil {
 		t.Fatalf("ccxt script failed: %v", err)
+	}
+	// The real client's requests went through the lean HTTP lane, as they
+	// do against sampan serve (and not all handed to net/http).
+	if served, _ := ev.lane.Stats(); served < 10 {
+		t.Fatalf("only %d of ccxt's requests took the HTTP lane", served)
 	}
 }

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -18,6 +18,7 @@ import (
 	"github.com/sampan-hk/sampan/core/fixed"
 	"github.com/sampan-hk/sampan/exchange"
 	"github.com/sampan-hk/sampan/gateway"
+	"github.com/sampan-hk/sampan/gateway/h1"
 )
 
 // env is the handler stack the binary mounts: the native gateway server on
@@ -28,7 +29,9 @@ type env struct {
 	keys *gateway.MemKeys
 	srv  *gateway.Server
 	bn   *Handler
-	hs   *httptest.Server
+	url  string       // the server's base URL
+	http *http.Client // keep-alive client for it
+	lane *h1.Server
 	n    *atomic.Uint64
 	ts   *atomic.Int64 // keeps signed timestamps unique
 }
@@ -56,10 +59,23 @@ func newEnv(t testing.TB) *env {
 	for _, p := range Patterns {
 		root.Handle(p, ev.bn)
 	}
-	ev.hs = httptest.NewServer(root)
+	// Served as sampan serve serves it: the lean HTTP/1.1 lane for the REST
+	// APIs in front of net/http for the rest (WebSockets among them).
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lane := &h1.Server{Handler: root, Fallback: &http.Server{Handler: root}, Log: discard(),
+		Lane: func(_, path string) bool {
+			return strings.HasPrefix(path, "/v1/") || strings.HasPrefix(path, "/fapi/") || strings.HasPrefix(path, "/sapi/")
+		}}
+	go lane.Serve(ln)
+	ev.lane = lane
+	ev.url, ev.http = "http://"+ln.Addr().String(), &http.Client{Transport: &http.Transport{}}
 	t.Cleanup(func() {
 		ev.bn.Close()
-		ev.hs.Close()
+		ev.http.CloseIdleConnections()
+		lane.Close()
 		ev.srv.Close()
 	})
 	return ev
@@ -145,7 +161,7 @@ func (r *resp) str(k string) string {
 // raw sends a request as given.
 func (ev *env) raw(method, target, body string, header map[string]string) *resp {
 	ev.t.Helper()
-	req, err := http.NewRequest(method, ev.hs.URL+target, strings.NewReader(body))
+	req, err := http.NewRequest(method, ev.url+target, strings.NewReader(body))
 	if err != nil {
 		ev.t.Fatal(err)
 	}
@@ -155,7 +171,7 @@ func (ev *env) raw(method, target, body string, header map[string]string) *resp 
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	hr, err := ev.hs.Client().Do(req)
+	hr, err := ev.http.Do(req)
 	if err != nil {
 		ev.t.Fatal(err)
 	}

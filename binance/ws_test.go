@@ -19,7 +19,7 @@ func (ev *env) dial(t *testing.T, path string) *wsClient {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ev.hs.URL, "http")+path, nil)
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ev.url, "http")+path, nil)
 	if err != nil {
 		t.Fatalf("dial %s: %v", path, err)
 	}

@@ -32,6 +32,7 @@ import (
 
 	"github.com/sampan-hk/sampan/client"
 	"github.com/sampan-hk/sampan/gateway"
+	"github.com/sampan-hk/sampan/gateway/h1"
 )
 
 // apiBench is what `sampan bench api` prints: order entry over REST and over
@@ -47,7 +48,10 @@ type apiBench struct {
 	// the same cores, as `sampan serve` does by default) or "none" (the
 	// node runs with read_store: none, as a leader does when a follower
 	// keeps the read store).
-	ReadStore       string      `json:"read_store"`
+	ReadStore string `json:"read_store"`
+	// HTTPServer is "lane" (gateway/h1 in front of net/http, as `sampan
+	// serve` runs by default) or "net/http" (http_server: net/http).
+	HTTPServer      string      `json:"http_server"`
 	RESTSingle      entryResult `json:"rest_single_order,omitzero"`
 	RESTBatch       entryResult `json:"rest_batch,omitzero"`
 	WebSocketSingle entryResult `json:"websocket_single_order,omitzero"`
@@ -145,7 +149,7 @@ type fanoutResult struct {
 func init() {
 	var clients, subs int
 	var dur time.Duration
-	var profile, only, traceOut, readStore string
+	var profile, only, traceOut, readStore, httpServer string
 	c := &cobra.Command{
 		Use:   "api",
 		Short: "REST and WebSocket order entry, and WebSocket fan-out, against a real node on loopback",
@@ -172,7 +176,7 @@ func init() {
 				}
 				defer trace.Stop()
 			}
-			r, err := runAPIBench(clients, subs, dur, only, readStore)
+			r, err := runAPIBench(clients, subs, dur, only, readStore, httpServer)
 			if err != nil {
 				return err
 			}
@@ -191,10 +195,11 @@ func init() {
 	c.Flags().StringVar(&traceOut, "trace", "", "write a runtime execution trace of the whole run to this file (go tool trace)")
 	c.Flags().StringVar(&only, "only", "", "run one phase only: rest, rest_batch, websocket, websocket_batch, fanout, rest_noop or websocket_ping (default: all seven)")
 	c.Flags().StringVar(&readStore, "read-store", "", "none: run the node without its read-store projector (read_store: none), as a leader whose read store a follower keeps")
+	c.Flags().StringVar(&httpServer, "http-server", "", "net/http: serve every request with net/http alone (http_server: net/http), without the lean HTTP/1.1 lane")
 	benchCmd.AddCommand(c)
 }
 
-func runAPIBench(nClients, nSubs int, dur time.Duration, only, readStore string) (*apiBench, error) {
+func runAPIBench(nClients, nSubs int, dur time.Duration, only, readStore, httpServer string) (*apiBench, error) {
 	switch only {
 	case "", "rest", "rest_batch", "websocket", "websocket_batch", "fanout", "rest_noop", "websocket_ping":
 	default:
@@ -208,8 +213,9 @@ func runAPIBench(nClients, nSubs int, dur time.Duration, only, readStore string)
 	cfg := defaultServeConfig()
 	cfg.Data, cfg.HTTP, cfg.Raft = dir, "127.0.0.1:0", "127.0.0.1:0"
 	cfg.KeyRate, cfg.KeyBurst, cfg.IPRate, cfg.IPBurst = 1e9, 1e9, 1e9, 1e9
-	if cfg.ReadStore = readStore; cfg.checkReadStore() != nil {
-		return nil, fmt.Errorf("--read-store %q: want none, or leave it out", readStore)
+	cfg.ReadStore, cfg.HTTPServer = readStore, httpServer
+	if err := cfg.checkChoices(); err != nil {
+		return nil, fmt.Errorf("--read-store %q, --http-server %q: %w", readStore, httpServer, err)
 	}
 	// Each operator key acts as a governance operator of the same role,
 	// as the operator API requires.
@@ -241,7 +247,7 @@ func runAPIBench(nClients, nSubs int, dur time.Duration, only, readStore string)
 			return nil, err
 		}
 	}
-	r := &apiBench{Name: "api", GOMAXPROCS: runtime.GOMAXPROCS(0), ReadStore: cmp.Or(readStore, "sqlite"),
+	r := &apiBench{Name: "api", GOMAXPROCS: runtime.GOMAXPROCS(0), ReadStore: cmp.Or(readStore, "sqlite"), HTTPServer: cmp.Or(httpServer, "lane"),
 		Notes: "orders are IOC buys priced below the book (accepted, durable, then expired), so the book does not grow; " +
 			"*_single_order sends one order per request (the figures issue 7's targets are about); *_batch sends " + strconv.Itoa(batchOrders) +
 			" per request (POST /v1/orders/batch, WebSocket place_batch), and an order's latency is its request's; " +
@@ -284,7 +290,7 @@ func runAPIBench(nClients, nSubs int, dur time.Duration, only, readStore string)
 	entry("rest_batch", &r.RESTBatch, func() (entryResult, error) { return benchREST(traders[:nClients], dur, batchOrders), nil })
 	entry("websocket", &r.WebSocketSingle, func() (entryResult, error) { return benchWS(s.URL(), traders[:nClients], dur, 1) })
 	entry("websocket_batch", &r.WebSocketBatch, func() (entryResult, error) { return benchWS(s.URL(), traders[:nClients], dur, batchOrders) })
-	entry("rest_noop", &r.RESTNoop, func() (entryResult, error) { return benchRESTNoop(traders[:nClients], dur) })
+	entry("rest_noop", &r.RESTNoop, func() (entryResult, error) { return benchRESTNoop(traders[:nClients], dur, httpServer) })
 	entry("websocket_ping", &r.WebSocketPing, func() (entryResult, error) { return benchWS(s.URL(), traders[:nClients], dur, 0) })
 	if err != nil {
 		return nil, err
@@ -894,23 +900,32 @@ const noopOrderAnswer = `{"order_id":"1048577","client_order_id":"r0-0-0","symbo
 	`"qty":"0.001","filled":"0","remaining":"0","status":"expired","reason":"IOC_UNFILLED","post_only":false,"reduce_only":false,` +
 	`"created":1795000000000,"updated":1795000000000,"accepted_qty":"0.001","replayed":false}` + "\n"
 
-// benchRESTNoop runs the REST phase against a bare net/http server that
-// reads each body and answers noopOrderAnswer: the cost of HTTP/1.1 itself
-// (both sides) on this machine, the floor under rest_single_order.
-func benchRESTNoop(traders []*client.Client, dur time.Duration) (entryResult, error) {
+// benchRESTNoop runs the REST phase against a bare server that reads each
+// body and answers noopOrderAnswer: the cost of HTTP/1.1 itself (both
+// sides) on this machine, the floor under rest_single_order. The server is
+// the one the node runs: the HTTP lane in front of net/http, or net/http
+// alone (--http-server net/http).
+func benchRESTNoop(traders []*client.Client, dur time.Duration, httpServer string) (entryResult, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return entryResult{}, err
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		h := w.Header()
 		h["Content-Type"] = []string{"application/json"}
 		h["Content-Length"] = []string{strconv.Itoa(len(noopOrderAnswer))}
 		_, _ = io.WriteString(w, noopOrderAnswer)
-	})}
-	go srv.Serve(ln)
-	defer srv.Close()
+	})
+	srv := &http.Server{Handler: h}
+	if httpServer == "" {
+		lane := &h1.Server{Handler: h, Lane: apiLane, Fallback: srv}
+		go lane.Serve(ln)
+		defer lane.Close()
+	} else {
+		go srv.Serve(ln)
+		defer srv.Close()
+	}
 	noop := make([]*client.Client, len(traders))
 	for i, c := range traders {
 		cc := *c

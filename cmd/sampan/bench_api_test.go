@@ -15,7 +15,7 @@ func TestBenchAPISmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a node")
 	}
-	r, err := runAPIBench(2, 5, 300*time.Millisecond, "", "")
+	r, err := runAPIBench(2, 5, 300*time.Millisecond, "", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestBenchAPISmoke(t *testing.T) {
 	if f := r.Fanout; f.Dropped != 0 || f.Delivered != int64(f.Trades*f.Subscribers) {
 		t.Fatalf("fanout: %+v", f)
 	}
-	if _, err := runAPIBench(1, 1, time.Millisecond, "bogus", ""); err == nil {
+	if _, err := runAPIBench(1, 1, time.Millisecond, "bogus", "", ""); err == nil {
 		t.Fatal("--only bogus accepted")
 	}
 }

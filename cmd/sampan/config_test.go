@@ -29,12 +29,15 @@ func TestServeConfig(t *testing.T) {
 	}
 }
 
-// read_store takes only "none", and not together with a PostgreSQL DSN.
+// read_store takes only "none", and not together with a PostgreSQL DSN;
+// http_server takes only "net/http".
 func TestServeConfigReadStore(t *testing.T) {
 	for body, want := range map[string]string{
 		"read_store: none\n": "",
 		"read_store: off\n":  "is not a choice",
 		"read_store: none\nread_store_dsn: postgres://x\n": "one of them is a mistake",
+		"read_store: none\nhttp_server: net/http\n":        "",
+		"read_store: none\nhttp_server: fasthttp\n":        "http_server: \"fasthttp\" is not a choice",
 	} {
 		f := filepath.Join(t.TempDir(), "c.yaml")
 		os.WriteFile(f, []byte(body), 0o600)

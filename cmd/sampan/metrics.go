@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +16,7 @@ import (
 	"github.com/sampan-hk/sampan/core/book"
 	"github.com/sampan-hk/sampan/core/engine"
 	"github.com/sampan-hk/sampan/exchange"
+	"github.com/sampan-hk/sampan/gateway/h1"
 )
 
 // metrics are the node's Prometheus metrics, served at /metrics. Counters
@@ -25,6 +27,32 @@ type metrics struct {
 	submitted *prometheus.CounterVec
 	latency   prometheus.Histogram
 	responses *prometheus.CounterVec
+	// The counters of each status and result code, found once: a label
+	// lookup hashes its values on every request and command.
+	byStatus sync.Map // int → prometheus.Counter
+	byCode   sync.Map // engine.Code → prometheus.Counter
+}
+
+// counter returns vec's counter for key, labelled label(), from cache.
+func counter[K comparable](cache *sync.Map, vec *prometheus.CounterVec, key K, label func() string) prometheus.Counter {
+	if c, ok := cache.Load(key); ok {
+		return c.(prometheus.Counter)
+	}
+	c := vec.WithLabelValues(label())
+	cache.Store(key, c)
+	return c
+}
+
+// lane counts the requests the lean HTTP lane answered and the
+// connections it handed to net/http.
+func (m *metrics) lane(l *h1.Server) {
+	m.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sampan_http_lane_requests_total",
+			Help: "API requests answered on the lean HTTP/1.1 lane (gateway/h1)."},
+			func() float64 { served, _ := l.Stats(); return float64(served) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sampan_http_lane_handovers_total",
+			Help: "Connections the lane handed to net/http (WebSockets, the console, unusual requests)."},
+			func() float64 { _, handed := l.Stats(); return float64(handed) }))
 }
 
 func newMetrics(x *exchange.Exchange) *metrics {
@@ -96,11 +124,12 @@ func (l observedLog) SubmitMany(ctx context.Context, cmds [][]byte) ([][]byte, e
 // result code.
 func (l observedLog) count(out []byte, seconds float64) {
 	l.m.latency.Observe(seconds)
-	code := "malformed"
-	if r, err := exchange.DecodeResult(out); err == nil {
-		code = r.Code.String()
+	r, err := exchange.DecodeResult(out)
+	if err != nil {
+		l.m.submitted.WithLabelValues("malformed").Inc()
+		return
 	}
-	l.m.submitted.WithLabelValues(code).Inc()
+	counter(&l.m.byCode, l.m.submitted, r.Code, r.Code.String).Inc()
 }
 
 type statusRecorder struct {
@@ -118,7 +147,7 @@ func (m *metrics) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(rec, r)
-		m.responses.WithLabelValues(strconv.Itoa(rec.status)).Inc()
+		counter(&m.byStatus, m.responses, rec.status, func() string { return strconv.Itoa(rec.status) }).Inc()
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/sampan-hk/sampan/core/engine"
 	"github.com/sampan-hk/sampan/exchange"
 	"github.com/sampan-hk/sampan/gateway"
+	"github.com/sampan-hk/sampan/gateway/h1"
 	"github.com/sampan-hk/sampan/journal"
 	"github.com/sampan-hk/sampan/projector"
 )
@@ -61,6 +63,11 @@ type serveConfig struct {
 	// changes go through governance commands. Every node of a cluster must
 	// start from the same list.
 	Operators []genesisOperator `yaml:"operators"`
+	// HTTPServer "net/http" serves every request with Go's net/http alone;
+	// empty (the default) answers the API's plain requests on the lean
+	// HTTP/1.1 loop of gateway/h1 and hands every other connection to
+	// net/http (docs/performance.md, "The HTTP lane").
+	HTTPServer string `yaml:"http_server"`
 }
 
 func defaultServeConfig() serveConfig {
@@ -83,20 +90,23 @@ func loadServeConfig(path string) (serveConfig, error) {
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 		return cfg, fmt.Errorf("%s: %w", path, err)
 	}
-	if err := cfg.checkReadStore(); err != nil {
+	if err := cfg.checkChoices(); err != nil {
 		return cfg, fmt.Errorf("%s: %w", path, err)
 	}
 	return cfg, nil
 }
 
-// checkReadStore refuses a read_store other than none, and none together
-// with a read_store_dsn (which would be silently unused).
-func (c *serveConfig) checkReadStore() error {
+// checkChoices refuses a read_store other than none, none together with a
+// read_store_dsn (which would be silently unused), and an unknown
+// http_server.
+func (c *serveConfig) checkChoices() error {
 	switch {
 	case c.ReadStore != "" && c.ReadStore != "none":
 		return fmt.Errorf("read_store: %q is not a choice; leave it out (the projector runs) or say none", c.ReadStore)
 	case c.ReadStore == "none" && c.ReadStoreDSN != "":
 		return fmt.Errorf("read_store: none with a read_store_dsn: one of them is a mistake")
+	case c.HTTPServer != "" && c.HTTPServer != "net/http":
+		return fmt.Errorf("http_server: %q is not a choice; leave it out (the lean lane in front of net/http) or say net/http", c.HTTPServer)
 	}
 	return nil
 }
@@ -109,6 +119,7 @@ type service struct {
 	api  *gateway.Server
 	keys *fileKeys
 	srv  *http.Server
+	lane *h1.Server // nil with http_server: net/http
 	bn   *binance.Handler
 	// stopProj flushes and closes the read-store projector.
 	stopProj func()
@@ -256,12 +267,25 @@ func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 		return nil, err
 	}
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	serve := s.srv.Serve
+	if cfg.HTTPServer == "" {
+		s.lane = &h1.Server{Handler: mux, Lane: apiLane, Fallback: s.srv, ReadHeaderTimeout: s.srv.ReadHeaderTimeout, Log: log}
+		serve = s.lane.Serve
+		s.metrics.lane(s.lane)
+	}
 	go func() {
-		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)
 		}
 	}()
 	return s, nil
+}
+
+// apiLane picks the requests the lean HTTP/1.1 loop serves: the native
+// and Binance-compatible REST APIs. The console, /metrics, /healthz and
+// every WebSocket (an upgrade) stay with net/http.
+func apiLane(method, path string) bool {
+	return strings.HasPrefix(path, "/v1/") || strings.HasPrefix(path, "/fapi/") || strings.HasPrefix(path, "/sapi/")
 }
 
 // mountExtras lets other files add handlers (console, metrics) without
@@ -283,7 +307,11 @@ func (s *service) ensureAdminKey() (id, secret string) {
 func (s *service) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = s.srv.Shutdown(ctx)
+	if s.lane != nil {
+		_ = s.lane.Shutdown(ctx) // and its fallback, s.srv
+	} else {
+		_ = s.srv.Shutdown(ctx)
+	}
 	s.bn.Close()
 	s.api.Close()
 	if err := s.node.Shutdown(); err != nil {
