@@ -7,6 +7,7 @@ import (
 
 	"github.com/sampan-hk/sampan/core/book"
 	"github.com/sampan-hk/sampan/core/engine"
+	"github.com/sampan-hk/sampan/gateway"
 )
 
 // Error is Binance's error body, {"code": -1121, "msg": "Invalid symbol."}.
@@ -137,6 +138,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, e *Error) {
+	gateway.RecordError(w, "binance", strconv.Itoa(e.Code))
 	if e.Status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "1")
 	}

@@ -161,6 +161,18 @@ type Machine struct {
 	// order keeps subscriber ids sorted by registration, so publication
 	// order does not depend on map iteration.
 	order []uint64
+	// kinds counts the events this machine has applied since the process
+	// started, by kind: for /metrics, which must not miss any the way a
+	// dropped subscriber can.
+	kinds [256]uint64
+}
+
+// EventCounts returns how many events of each kind this machine has
+// applied since the process started (replay after a restart included).
+func (m *Machine) EventCounts() (n [256]uint64) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.kinds
 }
 
 // NewMachine returns a machine with a fresh engine.
@@ -231,6 +243,7 @@ func (m *Machine) Apply(now int64, cmd []byte) (result []byte, events []byte) {
 		events = make([]byte, 0, 128*len(evs))
 	}
 	for i := range evs {
+		m.kinds[evs[i].Kind]++
 		var err error
 		start := len(events)
 		events = append(events, 0, 0)

@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"context"
+	"encoding/binary"
 	"strings"
 	"testing"
 	"time"
@@ -50,13 +51,33 @@ func TestReplayExplainsALiquidation(t *testing.T) {
 	if err := n.Shutdown(); err != nil {
 		t.Fatal(err)
 	}
+	live := m.EventCounts()
 
 	rm, _ := NewMachine(engine.DefaultConfig())
 	var lines []string
+	var logged [256]uint64 // events in the log, by kind, from the records themselves
 	if _, err := journal.Replay(dir, rm, journal.ReplayOptions{Observe: func(_ uint64, _ int64, _, _, events []byte) {
 		lines = append(lines, rm.AccountEvents(events, "2")...)
+		for len(events) >= 2 {
+			n := int(binary.LittleEndian.Uint16(events))
+			ev, err := engine.DecodeEvent(events[2 : 2+n])
+			if err != nil {
+				t.Fatal(err)
+			}
+			logged[ev.Kind]++
+			events = events[2+n:]
+		}
 	}}); err != nil {
 		t.Fatal(err)
+	}
+	// /metrics' liquidation counters: every event applied is counted, the
+	// same on the live machine and on a replay.
+	if live != logged || rm.EventCounts() != logged {
+		t.Fatalf("event counts: live %v, replayed %v, in the log %v", live, rm.EventCounts(), logged)
+	}
+	if live[engine.EvLiquidationStarted] != 1 || live[engine.EvLiquidationOrder] == 0 || live[engine.EvLiquidationFinished] != 1 {
+		t.Fatalf("liquidation events counted: started %d, orders %d, finished %d", live[engine.EvLiquidationStarted],
+			live[engine.EvLiquidationOrder], live[engine.EvLiquidationFinished])
 	}
 	text := strings.Join(lines, "\n")
 	order := []string{"liquidation_started", "fell below maintenance margin", "liquidation_order", "bankruptcy", "liquidation finished"}

@@ -58,10 +58,33 @@ func Errf(status int, code Code, field, msg string) *Error {
 
 // WriteError writes e as JSON with its status (and Retry-After when set).
 func WriteError(w http.ResponseWriter, e *Error) {
+	RecordError(w, "native", string(e.Code))
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	WriteJSON(w, e.Status, e)
+}
+
+// ErrorRecorder is a ResponseWriter (or a writer it wraps) that counts
+// API errors by code: the binary's /metrics implements it.
+type ErrorRecorder interface {
+	RecordError(api, code string)
+}
+
+// RecordError tells the first ErrorRecorder among w and the writers it
+// wraps (Unwrap) that an error answer with this code is being written.
+func RecordError(w http.ResponseWriter, api, code string) {
+	for w != nil {
+		if r, ok := w.(ErrorRecorder); ok {
+			r.RecordError(api, code)
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		w = u.Unwrap()
+	}
 }
 
 // jsonContentType is shared by every response (net/http only reads it),

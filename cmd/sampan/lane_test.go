@@ -9,12 +9,14 @@ import (
 	"testing"
 
 	"github.com/sampan-hk/sampan/client"
+	"github.com/sampan-hk/sampan/gateway"
 )
 
 // The API answers the same with and without the HTTP lane (http_server:
-// net/http), and /metrics shows which requests the lane took: the
-// signed REST requests, not /metrics itself (handed to net/http).
-func TestServeHTTPServers(t *testing.T) {
+// net/http), and /metrics shows which requests the lane took (the signed
+// REST requests, not /metrics itself, which is net/http's), API errors by
+// API and code, the insurance fund and the liquidation counters.
+func TestServeHTTPServersAndMetrics(t *testing.T) {
 	for _, server := range []string{"", "net/http"} {
 		t.Run("http_server="+server, func(t *testing.T) {
 			dir := t.TempDir()
@@ -38,10 +40,37 @@ func TestServeHTTPServers(t *testing.T) {
 				t.Fatalf("open orders %v after placing %v", open, placed)
 			}
 			err = trader.Do(ctx, "POST", "/v1/orders", map[string]any{"symbol": "BTC-USD-PERP", "side": "buy"}, nil)
-			if apiErr, ok := err.(*client.APIError); !ok || apiErr.Status != http.StatusBadRequest {
+			apiErr, ok := err.(*client.APIError)
+			if !ok || apiErr.Status != http.StatusBadRequest {
 				t.Fatalf("a malformed order: %v, want a 400", err)
 			}
+			// An unsigned Binance-compatible request: its error has a
+			// numeric code.
+			if resp, err := http.Get(s.URL() + "/fapi/v2/account"); err != nil || resp.StatusCode < 400 {
+				t.Fatalf("unsigned /fapi/v2/account: %v %v", resp, err)
+			} else {
+				resp.Body.Close()
+			}
 			metrics := scrape(t, s.URL())
+			if v := counterValue(metrics, `sampan_api_errors_total{api="native",code="`+apiErr.Code+`"}`); v != 1 {
+				t.Fatalf("the %s error counted %v times:\n%s", apiErr.Code, v, metrics)
+			}
+			if !regexp.MustCompile(`(?m)^sampan_api_errors_total\{api="binance",code="-\d+"\} 1$`).MatchString(metrics) {
+				t.Fatalf("the Binance-compatible error was not counted by its code:\n%s", metrics)
+			}
+			if counterValue(metrics, `sampan_liquidations_total{stage="started"}`) != 0 {
+				t.Fatalf("liquidations on a fresh node:\n%s", metrics)
+			}
+			if err := at(ops[gateway.RoleOperations], s.URL()).Do(ctx, "POST", "/v1/admin/insurance/deposits",
+				map[string]any{"amount": "250000.25", "idempotency_key": "fund-1"}, nil); err != nil {
+				t.Fatal(err)
+			}
+			metrics = scrape(t, s.URL())
+			for _, sample := range []string{`sampan_insurance_fund_balance_usd`, `sampan_insurance_fund_equity_usd`} {
+				if v := counterValue(metrics, sample); v != 250000.25 {
+					t.Fatalf("%s = %v after a 250,000.25 deposit", sample, v)
+				}
+			}
 			lane := counterValue(metrics, `sampan_http_lane_requests_total`)
 			if server == "" && lane < 3 {
 				t.Fatalf("the lane answered %v requests; want the place, the open orders and the bad order at least\n%s", lane, metrics)

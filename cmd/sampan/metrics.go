@@ -15,6 +15,7 @@ import (
 
 	"github.com/sampan-hk/sampan/core/book"
 	"github.com/sampan-hk/sampan/core/engine"
+	"github.com/sampan-hk/sampan/core/fixed"
 	"github.com/sampan-hk/sampan/exchange"
 	"github.com/sampan-hk/sampan/gateway/h1"
 )
@@ -27,6 +28,7 @@ type metrics struct {
 	submitted *prometheus.CounterVec
 	latency   prometheus.Histogram
 	responses *prometheus.CounterVec
+	apiErrors *prometheus.CounterVec
 	// The counters of each status and result code, found once: a label
 	// lookup hashes its values on every request and command.
 	byStatus sync.Map // int → prometheus.Counter
@@ -42,6 +44,36 @@ func counter[K comparable](cache *sync.Map, vec *prometheus.CounterVec, key K, l
 	cache.Store(key, c)
 	return c
 }
+
+// liquidations counts the liquidation events the state machine applied,
+// by stage (every one: a subscriber can be dropped and miss some, the
+// machine cannot).
+func (m *metrics) liquidations(machine *exchange.Machine) {
+	vec := prometheus.NewDesc("sampan_liquidations_total",
+		"Liquidation events applied since the process started, by stage: started (an account crossed maintenance), "+
+			"order (a liquidation order), takeover (the insurance fund took a position), deleveraged (an ADL fill), finished.",
+		[]string{"stage"}, nil)
+	stages := []struct {
+		name string
+		kind engine.EventKind
+	}{{"started", engine.EvLiquidationStarted}, {"order", engine.EvLiquidationOrder}, {"takeover", engine.EvInsuranceTakeover},
+		{"deleveraged", engine.EvDeleveraged}, {"finished", engine.EvLiquidationFinished}}
+	m.reg.MustRegister(collectorFunc{desc: vec, collect: func(ch chan<- prometheus.Metric) {
+		n := machine.EventCounts()
+		for _, st := range stages {
+			ch <- prometheus.MustNewConstMetric(vec, prometheus.CounterValue, float64(n[st.kind]), st.name)
+		}
+	}})
+}
+
+// collectorFunc is a Prometheus collector of one family read on scrape.
+type collectorFunc struct {
+	desc    *prometheus.Desc
+	collect func(chan<- prometheus.Metric)
+}
+
+func (c collectorFunc) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c collectorFunc) Collect(ch chan<- prometheus.Metric) { c.collect(ch) }
 
 // lane counts the requests the lean HTTP lane answered and the
 // connections it handed to net/http.
@@ -64,9 +96,31 @@ func newMetrics(x *exchange.Exchange) *metrics {
 		Buckets: prometheus.ExponentialBuckets(50e-6, 2, 16)})
 	m.responses = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sampan_http_responses_total",
 		Help: "HTTP responses by status; API errors carry their code in the body and the status here."}, []string{"status"})
-	m.reg.MustRegister(m.submitted, m.latency, m.responses, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	m.apiErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sampan_api_errors_total",
+		Help: "REST error answers by API (native, binance) and error code (the code in the body: invalid_field, insufficient_margin, -2010, ...)."},
+		[]string{"api", "code"})
+	m.reg.MustRegister(m.submitted, m.latency, m.responses, m.apiErrors, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	var specs []engine.MarketSpec
 	x.View(func(e *engine.Engine) { specs = append(specs, e.Markets()...) })
+	// The insurance fund in the settlement currency (US dollars), read from
+	// the engine's fixed-point amounts; floats only here, for Prometheus.
+	usd := func(a fixed.Amount) float64 {
+		v, _ := strconv.ParseFloat(specs[0].Spec.FormatAmount(a), 64)
+		return v
+	}
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sampan_insurance_fund_balance_usd",
+			Help: "The insurance fund's cash balance."}, func() float64 {
+			var v fixed.Amount
+			x.View(func(e *engine.Engine) { v = e.InsuranceFund().Balance })
+			return usd(v)
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sampan_insurance_fund_equity_usd",
+			Help: "The insurance fund's equity: balance plus the unrealized PnL at mark of positions it took over."}, func() float64 {
+			var v fixed.Amount
+			x.View(func(e *engine.Engine) { v = e.InsuranceFund().Equity })
+			return usd(v)
+		}))
 	for i, s := range specs {
 		id, sym := engine.MarketID(i), s.Symbol
 		gauge := func(name, help string, f func(e *engine.Engine) float64) {
@@ -135,6 +189,12 @@ func (l observedLog) count(out []byte, seconds float64) {
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	m      *metrics
+}
+
+// RecordError implements gateway.ErrorRecorder.
+func (r *statusRecorder) RecordError(api, code string) {
+	r.m.apiErrors.WithLabelValues(api, code).Inc()
 }
 
 func (r *statusRecorder) WriteHeader(s int) { r.status = s; r.ResponseWriter.WriteHeader(s) }
@@ -145,7 +205,7 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 
 func (m *metrics) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK, m: m}
 		h.ServeHTTP(rec, r)
 		counter(&m.byStatus, m.responses, rec.status, func() string { return strconv.Itoa(rec.status) }).Inc()
 	})

@@ -194,6 +194,7 @@ func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 	// exchange first and the exchange then routes commands through them.
 	s.x = exchange.New(m, node)
 	s.metrics = newMetrics(s.x)
+	s.metrics.liquidations(m)
 	s.x = exchange.New(m, observedLog{Log: node, m: s.metrics})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -215,14 +215,23 @@ func method(m []byte) string {
 	return ""
 }
 
-// plainTarget: an origin-form target of visible ASCII with nothing to
-// unescape ('%') and no fragment.
+// plainTarget: an origin-form target whose path is made of characters
+// url.URL keeps as they are (so Path, EscapedPath and RequestURI all give
+// the bytes the client sent, and signed them over), and whose query is
+// visible ASCII without a fragment.
 func plainTarget(t []byte) bool {
 	if len(t) == 0 || t[0] != '/' {
 		return false
 	}
-	for _, b := range t {
-		if b <= ' ' || b >= 0x7f || b == '%' || b == '#' {
+	path, query, _ := bytes.Cut(t, []byte("?"))
+	for _, b := range path {
+		ok := b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || strings.IndexByte("-._~/$&+,:;=@", b) >= 0
+		if !ok {
+			return false
+		}
+	}
+	for _, b := range query {
+		if b <= ' ' || b >= 0x7f || b == '#' {
 			return false
 		}
 	}

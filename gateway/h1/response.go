@@ -23,6 +23,9 @@ func (w *response) reset() {
 	w.hdr, w.late = nil, nil
 	w.status = 0
 	w.body = w.body[:0]
+	if cap(w.body) > 64<<10 {
+		w.body = nil // a large answer's buffer is not kept by an idle connection
+	}
 }
 
 // Header returns the fields to send. Changes after WriteHeader are not

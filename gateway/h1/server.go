@@ -47,8 +47,9 @@ type Server struct {
 	// ReadHeaderTimeout bounds the time from a request's first byte to the
 	// end of its header block (zero: 10 s), as net/http's does.
 	ReadHeaderTimeout time.Duration
-	// BufferSize is each connection's read buffer (zero: 16 KiB); a request
-	// must fit in it, header and body, to be served on the lane.
+	// BufferSize is each connection's read buffer (zero: 8 KiB, enough
+	// for a signed batch of 20 orders); a request must fit in it, header
+	// and body, to be served on the lane.
 	BufferSize int
 	// Log receives handler panics (nil: slog.Default()).
 	Log *slog.Logger
@@ -124,7 +125,7 @@ func (s *Server) log() *slog.Logger {
 func (s *Server) newConn(nc net.Conn) *conn {
 	size := s.BufferSize
 	if size <= 0 {
-		size = 16 << 10
+		size = 8 << 10
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{srv: s, nc: nc, remote: nc.RemoteAddr().String(), ctx: ctx, cancel: cancel,

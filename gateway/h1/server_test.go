@@ -62,8 +62,9 @@ func echo(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s %s path=%q query=%q host=%q proto=%s len=%d remote=%t err=%v\n",
-		r.Method, r.RequestURI, r.URL.Path, r.URL.RawQuery, r.Host, r.Proto, r.ContentLength, r.RemoteAddr != "", err)
+	fmt.Fprintf(&b, "%s %s path=%q rawpath=%q uri=%q query=%q %v host=%q proto=%s len=%d remote=%t err=%v\n",
+		r.Method, r.RequestURI, r.URL.Path, r.URL.RawPath, r.URL.RequestURI(), r.URL.RawQuery, r.URL.Query(), r.Host, r.Proto,
+		r.ContentLength, r.RemoteAddr != "", err)
 	for _, k := range slices.Sorted(func(yield func(string) bool) {
 		for k := range r.Header {
 			if !yield(k) {
@@ -233,6 +234,12 @@ var cases = []struct {
 	{"control in value", req("GET /lane/a HTTP/1.1", "Host: a", "X-A: b\x01c"), false},
 	{"obs-text in value", req("GET /lane/a HTTP/1.1", "Host: a", "X-A: caf\xc3\xa9"), false},
 	{"escaped path", get("/lane/a%20b"), false},
+	{"escaped query", get("/lane/a?sym=BTC%2DUSD&x=a+b&y=%3C&z"), true},
+	{"query punctuation", get("/lane/a?a=<b>&c={d}|e^f`g\\h\"i'j(k)*!l[m]"), true},
+	{"path sub-delims", get("/lane/a$b&c+d,e:f;g=h@i-j.k_l~m"), true},
+	{"path oddities", get("/lane/a!b") + get("/lane/a'b") + get("/lane/a(b)") + get("/lane/a*b") + get("/lane/a<b") +
+		get("/lane/a{b}") + get("/lane/a|b") + get("/lane/a\"b") + get("/lane/a^b") + get("/lane/a`b") + get("/lane/a\\b") + get("/lane/a[b]"), false},
+	{"dot segments", get("/lane/../x") + get("/lane/./x") + get("/lane//x"), true},
 	{"fragment", get("/lane/a#frag"), false},
 	{"absolute form", req("GET http://x/lane/a HTTP/1.1", "Host: x"), false},
 	{"asterisk", req("OPTIONS * HTTP/1.1", "Host: x"), false},
