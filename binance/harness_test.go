@@ -65,10 +65,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lane := &h1.Server{Handler: root, Fallback: &http.Server{Handler: root}, Log: discard(),
-		Lane: func(_, path string) bool {
-			return strings.HasPrefix(path, "/v1/") || strings.HasPrefix(path, "/fapi/") || strings.HasPrefix(path, "/sapi/")
-		}}
+	lane := &h1.Server{Handler: root, Fallback: &http.Server{Handler: root}, Log: discard(), Lane: gateway.OnLane}
 	go lane.Serve(ln)
 	ev.lane = lane
 	ev.url, ev.http = "http://"+ln.Addr().String(), &http.Client{Transport: &http.Transport{}}

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +24,7 @@ import (
 	"github.com/sampan-hk/sampan/core/governance"
 	"github.com/sampan-hk/sampan/exchange"
 	"github.com/sampan-hk/sampan/gateway"
+	"github.com/sampan-hk/sampan/gateway/h1"
 )
 
 // The browser test drives Debian's chromium (headless) against a real API:
@@ -59,6 +60,7 @@ type venue struct {
 	// trail is the live audit chain behind GET /v1/admin/audit, fed from
 	// the first event as `sampan serve` feeds it.
 	trail *gateway.AuditTrail
+	lane  *h1.Server
 }
 
 // newVenue runs the engine as `sampan serve` and `sampan demo` do: the
@@ -106,12 +108,19 @@ func newVenueWith(t *testing.T, ecfg engine.Config) *venue {
 	mux := http.NewServeMux()
 	mux.Handle(Prefix, Handler())
 	mux.Handle("/", api)
-	hs := httptest.NewServer(mux)
+	// Served as sampan serve serves it: the console's files by net/http,
+	// the API calls the page makes on the HTTP lane.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.lane = &h1.Server{Handler: mux, Lane: gateway.OnLane, Fallback: &http.Server{Handler: mux}}
+	go v.lane.Serve(ln)
 	t.Cleanup(func() {
-		hs.Close()
+		v.lane.Close()
 		api.Close()
 	})
-	v.url = hs.URL
+	v.url = "http://" + ln.Addr().String()
 	return v
 }
 
@@ -314,6 +323,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	v.order(maker, "ETH-USD-PERP", "sell", "3010", "4")
 	v.order(maker, "ETH-USD-PERP", "buy", "2990", "5")
 
+	laneBefore, _ := v.lane.Stats()
 	ctx := headless(t, bin, vw, vh, 50*time.Second)
 
 	// Any console error or uncaught exception fails the test.
@@ -604,6 +614,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 
 	page.check(t)
+	// The page's own API calls (Chromium's fetches) were answered on the
+	// HTTP lane, as against sampan serve.
+	if after, _ := v.lane.Stats(); after-laneBefore < 20 {
+		t.Errorf("the browser's API calls took the HTTP lane %d times", after-laneBefore)
+	}
 }
 
 // checkModules runs the console's own modules in the page: the depth book's

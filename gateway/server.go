@@ -283,6 +283,14 @@ func limitParam(r *http.Request, def, max int) (int, *Error) {
 	return n, nil
 }
 
+// OnLane picks the requests `sampan serve` answers on the lean HTTP/1.1
+// lane (gateway/h1): the native REST API and the Binance-compatible one
+// (/fapi/, /sapi/). The console, /metrics, /healthz and every WebSocket
+// (an upgrade, which the lane hands over anyway) stay with net/http.
+func OnLane(method, path string) bool {
+	return strings.HasPrefix(path, "/v1/") || strings.HasPrefix(path, "/fapi/") || strings.HasPrefix(path, "/sapi/")
+}
+
 // market resolves a symbol.
 func (s *Server) market(sym, field string) (engine.MarketID, *Error) {
 	if m, ok := s.symbols[sym]; ok {

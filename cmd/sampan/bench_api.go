@@ -919,7 +919,7 @@ func benchRESTNoop(traders []*client.Client, dur time.Duration, httpServer strin
 	})
 	srv := &http.Server{Handler: h}
 	if httpServer == "" {
-		lane := &h1.Server{Handler: h, Lane: apiLane, Fallback: srv}
+		lane := &h1.Server{Handler: h, Lane: gateway.OnLane, Fallback: srv}
 		go lane.Serve(ln)
 		defer lane.Close()
 	} else {

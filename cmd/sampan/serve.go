@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -270,7 +269,7 @@ func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	serve := s.srv.Serve
 	if cfg.HTTPServer == "" {
-		s.lane = &h1.Server{Handler: mux, Lane: apiLane, Fallback: s.srv, ReadHeaderTimeout: s.srv.ReadHeaderTimeout, Log: log}
+		s.lane = &h1.Server{Handler: mux, Lane: gateway.OnLane, Fallback: s.srv, ReadHeaderTimeout: s.srv.ReadHeaderTimeout, Log: log}
 		serve = s.lane.Serve
 		s.metrics.lane(s.lane)
 	}
@@ -280,13 +279,6 @@ func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 		}
 	}()
 	return s, nil
-}
-
-// apiLane picks the requests the lean HTTP/1.1 loop serves: the native
-// and Binance-compatible REST APIs. The console, /metrics, /healthz and
-// every WebSocket (an upgrade) stay with net/http.
-func apiLane(method, path string) bool {
-	return strings.HasPrefix(path, "/v1/") || strings.HasPrefix(path, "/fapi/") || strings.HasPrefix(path, "/sapi/")
 }
 
 // mountExtras lets other files add handlers (console, metrics) without
