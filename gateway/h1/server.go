@@ -188,6 +188,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	ln.Close()
 	fallback := make(chan error, 1)
 	go func() { fallback <- s.Fallback.Shutdown(ctx) }()
+	s.handoff.Close() // even if the fallback's Serve has not started: no hand-over waits on it
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {

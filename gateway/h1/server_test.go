@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -446,5 +447,43 @@ func TestShutdown(t *testing.T) {
 	}
 	if _, err := net.Dial("tcp", addr); err == nil {
 		t.Fatal("still accepting after Shutdown")
+	}
+}
+
+// Many keep-alive clients at once, each request answered with its own
+// body: connections share nothing (CI runs this package with -race).
+func TestConcurrentClients(t *testing.T) {
+	p := newPair(t, http.HandlerFunc(echo))
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	defer client.CloseIdleConnections()
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 100 {
+				body := fmt.Sprintf(`{"client":%d,"request":%d}`, g, i)
+				resp, err := client.Post("http://"+p.lane+"/lane/orders?n="+strconv.Itoa(i), "application/json", strings.NewReader(body))
+				if err != nil {
+					errs <- err
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK || !bytes.HasSuffix(b, []byte(body)) || !bytes.Contains(b, []byte(`query="n=`+strconv.Itoa(i)+`"`)) {
+					errs <- fmt.Errorf("client %d request %d: %d %q", g, i, resp.StatusCode, b)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if served, _ := p.h1.Stats(); served < 1600 {
+		t.Fatalf("the lane answered %d of 1600 requests", served)
 	}
 }
