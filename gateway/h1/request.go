@@ -224,11 +224,8 @@ func plainTarget(t []byte) bool {
 		return false
 	}
 	path, query, _ := bytes.Cut(t, []byte("?"))
-	for _, b := range path {
-		ok := b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || strings.IndexByte("-._~/$&+,:;=@", b) >= 0
-		if !ok {
-			return false
-		}
+	if !alnumOr(path, "-._~/$&+,:;=@") {
+		return false
 	}
 	for _, b := range query {
 		if b <= ' ' || b >= 0x7f || b == '#' {
@@ -239,26 +236,18 @@ func plainTarget(t []byte) bool {
 }
 
 // plainHost: a host[:port] of letters, digits and . - : [ ] only.
-func plainHost(v []byte) bool {
-	if len(v) == 0 {
-		return false
-	}
-	for _, b := range v {
-		ok := b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '.' || b == '-' || b == ':' || b == '[' || b == ']'
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
+func plainHost(v []byte) bool { return alnumOr(v, ".-:[]") }
 
 // token: RFC 9110 tchar+.
-func token(b []byte) bool {
+func token(b []byte) bool { return alnumOr(b, "!#$%&'*+-.^_`|~") }
+
+// alnumOr: one or more ASCII letters, digits and bytes of extra.
+func alnumOr(b []byte, extra string) bool {
 	if len(b) == 0 {
 		return false
 	}
 	for _, c := range b {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(extra, c) >= 0
 		if !ok {
 			return false
 		}
