@@ -142,7 +142,7 @@ func (h *Handler) apiKey(r *http.Request) (*gateway.Key, *Error) {
 	if !ok || k.Role != gateway.RoleNone || k.Account == 0 {
 		return nil, errKey
 	}
-	if !k.AllowsIP(gateway.RemoteIP(r)) {
+	if !k.AllowsIP(h.cfg.TrustedProxies.ClientIP(r)) {
 		return nil, errKey
 	}
 	return k, nil

@@ -56,6 +56,9 @@ type Config struct {
 	Logger *slog.Logger
 	// WSOriginPatterns lists browser origins allowed to open WebSockets.
 	WSOriginPatterns []string
+	// TrustedProxies may name the client in X-Forwarded-For, as for the
+	// native API (gateway.Proxies).
+	TrustedProxies gateway.Proxies
 }
 
 // DefaultConfig returns production defaults.
@@ -291,7 +294,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer gateway.RecoverPanic(h.log, "binance", r, sw, func(w http.ResponseWriter) {
 		writeError(w, errf(500, CodeUnknown, "An unknown error occurred while processing the request."))
 	})
-	if e := h.ipLim.Allow(gateway.RemoteIP(r).String(), "IP"); e != nil {
+	if e := h.ipLim.Allow(h.cfg.TrustedProxies.ClientIP(r).String(), "IP"); e != nil {
 		writeError(sw, errf(429, CodeTooManyRequests, "Too many requests; current limit of IP is exceeded; please back off."))
 		return
 	}

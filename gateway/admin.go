@@ -285,6 +285,7 @@ func (s *Server) postClientKey(w http.ResponseWriter, r *http.Request, c *call) 
 	var q struct {
 		Perms              []string `json:"perms"`
 		CancelOnDisconnect bool     `json:"cancel_on_disconnect,omitempty"`
+		Allow              []string `json:"allow,omitempty"` // IP allow-list: addresses or prefixes
 	}
 	id, e := clientParam(r.PathValue("id"), "id")
 	if e == nil {
@@ -308,8 +309,23 @@ func (s *Server) postClientKey(w http.ResponseWriter, r *http.Request, c *call) 
 		}
 		k.Perms |= v
 	}
+	for i, a := range q.Allow {
+		p, err := ParsePrefixes([]string{a})
+		if err != nil {
+			return badField(CodeInvalidField, "allow["+strconv.Itoa(i)+"]", "allow lists IP addresses or prefixes (203.0.113.7, 203.0.113.0/24); "+quote(a)+" is neither")
+		}
+		k.Allow = append(k.Allow, p[0])
+	}
 	ki.Put(k)
-	WriteJSON(w, http.StatusOK, map[string]any{"key": k.ID, "secret": string(k.Secret), "client_id": strconv.FormatUint(uint64(id), 10), "perms": q.Perms})
+	out := map[string]any{"key": k.ID, "secret": string(k.Secret), "client_id": strconv.FormatUint(uint64(id), 10), "perms": q.Perms}
+	if len(k.Allow) > 0 {
+		allow := make([]string, len(k.Allow))
+		for i, p := range k.Allow {
+			allow[i] = p.String()
+		}
+		out["allow"] = allow
+	}
+	WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -39,6 +39,10 @@ type ServerConfig struct {
 	// Audit, when set, is the node's live audit chain served at
 	// GET /v1/admin/audit (transparency.go); nil answers 404 there.
 	Audit *AuditTrail
+	// TrustedProxies may name the client in X-Forwarded-For (clientip.go):
+	// the per-IP limit and key allow-lists then see the client, not the
+	// proxy. Empty: the connection's peer is the client.
+	TrustedProxies Proxies
 }
 
 // Named limits of the API.
@@ -143,7 +147,7 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := &StatusWriter{ResponseWriter: w}
 	defer RecoverPanic(s.log, "gateway", r, sw, answerInternal)
-	if e := s.ipLim.Allow(RemoteIP(r).String(), "IP address"); e != nil {
+	if e := s.ipLim.Allow(s.cfg.TrustedProxies.ClientIP(r).String(), "IP address"); e != nil {
 		WriteError(sw, e)
 		return
 	}
@@ -178,8 +182,9 @@ func (p *headerProbe) Header() http.Header         { return p.h }
 func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
 func (p *headerProbe) WriteHeader(code int)        { p.status = code }
 
-// RemoteIP is the client address of a request (unspecified when the
-// server cannot tell).
+// RemoteIP is the address of a request's peer (unspecified when the server
+// cannot tell): the client, unless it came through a proxy (see
+// Proxies.ClientIP).
 func RemoteIP(r *http.Request) netip.Addr {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
@@ -212,7 +217,7 @@ func (s *Server) signed(check func(*Key) *Error, h privateHandler) http.HandlerF
 		body, e := ReadBody(r, w, s.cfg.BodyLimit)
 		if e == nil {
 			var k *Key
-			if k, e = s.auth.Check(r, body, RemoteIP(r)); e == nil {
+			if k, e = s.auth.Check(r, body, s.cfg.TrustedProxies.ClientIP(r)); e == nil {
 				if e = s.keyLim.Allow(k.ID, "API key"); e == nil {
 					if e = check(k); e == nil {
 						e = h(w, r, &call{key: k, body: body})

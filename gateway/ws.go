@@ -136,7 +136,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered the request
 	}
 	c.SetReadLimit(s.cfg.BodyLimit)
-	ws := &wsSession{s: s, conn: c, cork: cw.cork, l: s.md.NewListener(), remote: RemoteIP(r),
+	ws := &wsSession{s: s, conn: c, cork: cw.cork, l: s.md.NewListener(), remote: s.cfg.TrustedProxies.ClientIP(r),
 		replies: make(chan []byte, wsRepliesMax), slots: make(chan struct{}, wsInflightMax),
 		queue: make(chan *wsTrade, wsInflightMax)}
 	ws.run()

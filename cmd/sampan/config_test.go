@@ -35,9 +35,11 @@ func TestServeConfigReadStore(t *testing.T) {
 	for body, want := range map[string]string{
 		"read_store: none\n": "",
 		"read_store: off\n":  "is not a choice",
-		"read_store: none\nread_store_dsn: postgres://x\n": "one of them is a mistake",
-		"read_store: none\nhttp_server: net/http\n":        "",
-		"read_store: none\nhttp_server: fasthttp\n":        "http_server: \"fasthttp\" is not a choice",
+		"read_store: none\nread_store_dsn: postgres://x\n":             "one of them is a mistake",
+		"read_store: none\nhttp_server: net/http\n":                    "",
+		"read_store: none\nhttp_server: fasthttp\n":                    "http_server: \"fasthttp\" is not a choice",
+		"read_store: none\ntrusted_proxies: [10.0.0.0/8, 192.0.2.1]\n": "",
+		"read_store: none\ntrusted_proxies: [lb.internal]\n":           "trusted_proxies: \"lb.internal\" is not an IP address or prefix",
 	} {
 		f := filepath.Join(t.TempDir(), "c.yaml")
 		os.WriteFile(f, []byte(body), 0o600)

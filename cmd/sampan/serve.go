@@ -67,6 +67,11 @@ type serveConfig struct {
 	// HTTP/1.1 loop of gateway/h1 and hands every other connection to
 	// net/http (docs/performance.md, "The HTTP lane").
 	HTTPServer string `yaml:"http_server"`
+	// TrustedProxies are the load balancers or TLS terminators in front of
+	// the API (addresses or prefixes): from them, the client's address is
+	// read from X-Forwarded-For, for the per-IP rate limit and the keys'
+	// IP allow-lists. Empty: X-Forwarded-For is ignored.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 func defaultServeConfig() serveConfig {
@@ -96,8 +101,8 @@ func loadServeConfig(path string) (serveConfig, error) {
 }
 
 // checkChoices refuses a read_store other than none, none together with a
-// read_store_dsn (which would be silently unused), and an unknown
-// http_server.
+// read_store_dsn (which would be silently unused), an unknown http_server,
+// and a trusted proxy that is not an address or prefix.
 func (c *serveConfig) checkChoices() error {
 	switch {
 	case c.ReadStore != "" && c.ReadStore != "none":
@@ -106,6 +111,9 @@ func (c *serveConfig) checkChoices() error {
 		return fmt.Errorf("read_store: none with a read_store_dsn: one of them is a mistake")
 	case c.HTTPServer != "" && c.HTTPServer != "net/http":
 		return fmt.Errorf("http_server: %q is not a choice; leave it out (the lean lane in front of net/http) or say net/http", c.HTTPServer)
+	}
+	if _, err := gateway.ParsePrefixes(c.TrustedProxies); err != nil {
+		return fmt.Errorf("trusted_proxies: %w", err)
 	}
 	return nil
 }
@@ -162,6 +170,10 @@ func startProjector(cfg serveConfig, jdir string, ecfg engine.Config, m *exchang
 }
 
 func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
+	proxies, err := gateway.ParsePrefixes(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("trusted_proxies: %w", err)
+	}
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, err
 	}
@@ -232,6 +244,7 @@ func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 	if cfg.IPRate > 0 && cfg.IPBurst > 0 {
 		gcfg.IPRate, gcfg.IPBurst = cfg.IPRate, cfg.IPBurst
 	}
+	gcfg.TrustedProxies = gateway.Proxies(proxies)
 	s.api = gateway.NewServer(s.x, gcfg)
 	// History pages older than the in-memory read models reach come from
 	// the read store (docs/api.md, "History and paging").
@@ -241,7 +254,7 @@ func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 	// The Binance-compatible adapter: same keys, same engine commands, its
 	// own paths (/fapi/, /sapi/, Binance's WebSocket paths).
 	s.bn = binance.NewHandler(s.x, s.keys, s.api.MarketData(), binance.Config{KeyRate: gcfg.KeyRate, KeyBurst: gcfg.KeyBurst,
-		IPRate: gcfg.IPRate, IPBurst: gcfg.IPBurst, Logger: gcfg.Logger})
+		IPRate: gcfg.IPRate, IPBurst: gcfg.IPBurst, Logger: gcfg.Logger, TrustedProxies: gcfg.TrustedProxies})
 	mux := http.NewServeMux()
 	for _, p := range binance.Patterns {
 		mux.Handle(p, s.metrics.wrap(s.bn))
