@@ -49,13 +49,17 @@ func TestServeTrustedProxies(t *testing.T) {
 				t.Fatalf("a key with an allow-list entry that is not an address: %v", err)
 			}
 			kid, secret := key["key"].(string), []byte(key["secret"].(string))
+			var last int64 // each signed request its own timestamp: a repeat in the same ms is a replay
 			native := func(xff string) int {
-				ts := time.Now().UnixMilli()
+				ts := max(time.Now().UnixMilli(), last+1)
+				last = ts
 				return status(t, base, "GET", "/v1/account", xff, map[string]string{gateway.HeaderKey: kid,
 					gateway.HeaderTimestamp: strconv.FormatInt(ts, 10), gateway.HeaderSignature: gateway.Sign(secret, ts, "GET", "/v1/account", nil)})
 			}
 			binance := func(xff string) int {
-				q := "timestamp=" + strconv.FormatInt(time.Now().UnixMilli(), 10)
+				ts := max(time.Now().UnixMilli(), last+1)
+				last = ts
+				q := "timestamp=" + strconv.FormatInt(ts, 10)
 				mac := hmac.New(sha256.New, secret)
 				mac.Write([]byte(q))
 				return status(t, base, "GET", "/fapi/v2/account?"+q+"&signature="+hex.EncodeToString(mac.Sum(nil)), xff,
