@@ -54,6 +54,9 @@ func (c *conn) head() ([]byte, int) {
 			return nil, handOver
 		}
 		if _, err := c.br.Peek(len(buf) + 1); err != nil {
+			if c.state.Load() == stateClosed {
+				return nil, endConn // the header timeout closed it
+			}
 			// Cut off mid-header: net/http answers that (400), from the
 			// same bytes and the same error.
 			return nil, handOver

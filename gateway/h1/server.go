@@ -166,7 +166,7 @@ func (s *Server) sweep(stop <-chan struct{}) {
 		case now := <-t.C:
 			s.mu.Lock()
 			for c := range s.conns {
-				if c.state.Load() == stateHead && now.UnixNano()-c.headStart.Load() > int64(limit) {
+				if now.UnixNano()-c.headStart.Load() > int64(limit) && c.state.CompareAndSwap(stateHead, stateClosed) {
 					c.nc.Close()
 				}
 			}
@@ -245,7 +245,7 @@ const (
 	stateIdle   int32 = iota // waiting for a request's first byte
 	stateHead                // reading a header block (since headStart)
 	stateBusy                // running the handler, writing the answer
-	stateClosed              // closed by Shutdown
+	stateClosed              // closed by Shutdown or the header timeout
 )
 
 type conn struct {

@@ -357,6 +357,9 @@ func TestHeaderTimeout(t *testing.T) {
 	if el := time.Since(start); el < 150*time.Millisecond {
 		t.Fatalf("cut off after %v, before the 200ms timeout", el)
 	}
+	if _, handed := s.Stats(); handed != 0 {
+		t.Fatalf("the timed-out connection was handed to net/http (%d hand-overs) instead of closed", handed)
+	}
 	time.Sleep(300 * time.Millisecond) // idle past the header timeout
 	io.WriteString(idle, get("/lane/a"))
 	idle.SetReadDeadline(time.Now().Add(3 * time.Second))
