@@ -51,8 +51,13 @@ type apiBench struct {
 	ReadStore string `json:"read_store"`
 	// HTTPServer is "lane" (gateway/h1 in front of net/http, as `sampan
 	// serve` runs by default) or "net/http" (http_server: net/http).
-	HTTPServer      string      `json:"http_server"`
-	RESTSingle      entryResult `json:"rest_single_order,omitzero"`
+	HTTPServer string      `json:"http_server"`
+	RESTSingle entryResult `json:"rest_single_order,omitzero"`
+	// RESTPool is RESTSingle with restPool keep-alive connections per
+	// trader (a client's connection pool), still one request in flight
+	// per connection: at 32 connections REST is bound by the commit
+	// latency with a core idle; this is its throughput bound by CPU.
+	RESTPool        entryResult `json:"rest_single_order_pool,omitzero"`
 	RESTBatch       entryResult `json:"rest_batch,omitzero"`
 	WebSocketSingle entryResult `json:"websocket_single_order,omitzero"`
 	WebSocketBatch  entryResult `json:"websocket_batch,omitzero"`
@@ -67,6 +72,18 @@ type apiBench struct {
 	WebSocketPing entryResult  `json:"websocket_ping_floor,omitzero"`
 	Fanout        fanoutResult `json:"fanout,omitzero"` // phases not run (--only) are left out
 	Notes         string       `json:"notes"`
+}
+
+// restPool is the connections per trader of the rest_pool phase.
+const restPool = 4
+
+// pooled lists each trader restPool times: one connection each.
+func pooled(traders []*client.Client) []*client.Client {
+	out := make([]*client.Client, 0, restPool*len(traders))
+	for range restPool {
+		out = append(out, traders...)
+	}
+	return out
 }
 
 // batchOrders is the orders per batched request: the API's limit.
@@ -193,7 +210,7 @@ func init() {
 	c.Flags().DurationVar(&dur, "duration", 5*time.Second, "length of each order-entry phase")
 	c.Flags().StringVar(&profile, "cpuprofile", "", "write a CPU profile of the whole run (client and server; client goroutines carry the label side=client) to this file")
 	c.Flags().StringVar(&traceOut, "trace", "", "write a runtime execution trace of the whole run to this file (go tool trace)")
-	c.Flags().StringVar(&only, "only", "", "run one phase only: rest, rest_batch, websocket, websocket_batch, fanout, rest_noop or websocket_ping (default: all seven)")
+	c.Flags().StringVar(&only, "only", "", "run one phase only: rest, rest_pool, rest_batch, websocket, websocket_batch, fanout, rest_noop or websocket_ping (default: all eight)")
 	c.Flags().StringVar(&readStore, "read-store", "", "none: run the node without its read-store projector (read_store: none), as a leader whose read store a follower keeps")
 	c.Flags().StringVar(&httpServer, "http-server", "", "net/http: serve every request with net/http alone (http_server: net/http), without the lean HTTP/1.1 lane")
 	benchCmd.AddCommand(c)
@@ -201,9 +218,9 @@ func init() {
 
 func runAPIBench(nClients, nSubs int, dur time.Duration, only, readStore, httpServer string) (*apiBench, error) {
 	switch only {
-	case "", "rest", "rest_batch", "websocket", "websocket_batch", "fanout", "rest_noop", "websocket_ping":
+	case "", "rest", "rest_pool", "rest_batch", "websocket", "websocket_batch", "fanout", "rest_noop", "websocket_ping":
 	default:
-		return nil, fmt.Errorf("--only %q: want rest, rest_batch, websocket, websocket_batch, fanout, rest_noop or websocket_ping", only)
+		return nil, fmt.Errorf("--only %q: want rest, rest_pool, rest_batch, websocket, websocket_batch, fanout, rest_noop or websocket_ping", only)
 	}
 	dir, err := os.MkdirTemp("", "sampan-bench-api")
 	if err != nil {
@@ -287,6 +304,7 @@ func runAPIBench(nClients, nSubs int, dur time.Duration, only, readStore, httpSe
 		})
 	}
 	entry("rest", &r.RESTSingle, func() (entryResult, error) { return benchREST(traders[:nClients], dur, 1), nil })
+	entry("rest_pool", &r.RESTPool, func() (entryResult, error) { return benchREST(pooled(traders[:nClients]), dur, 1), nil })
 	entry("rest_batch", &r.RESTBatch, func() (entryResult, error) { return benchREST(traders[:nClients], dur, batchOrders), nil })
 	entry("websocket", &r.WebSocketSingle, func() (entryResult, error) { return benchWS(s.URL(), traders[:nClients], dur, 1) })
 	entry("websocket_batch", &r.WebSocketBatch, func() (entryResult, error) { return benchWS(s.URL(), traders[:nClients], dur, batchOrders) })

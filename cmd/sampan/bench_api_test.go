@@ -7,9 +7,10 @@ import (
 )
 
 // The API bench runs end to end against a real node: every order it sends
-// is signed, accepted and answered (no errors), in all four entry modes
-// (REST and WebSocket, one order or a batch per request) and in the two
-// transport floors, and the fan-out reaches every subscriber. It guards the bench's provisioning
+// is signed, accepted and answered (no errors), in all five entry modes
+// (REST and WebSocket, one order or a batch per request; REST single orders
+// also over a pool of connections per trader) and in the two transport
+// floors, and the fan-out reaches every subscriber. It guards the bench's provisioning
 // against operator-API changes; the figures themselves are not checked.
 func TestBenchAPISmoke(t *testing.T) {
 	if testing.Short() {
@@ -19,7 +20,7 @@ func TestBenchAPISmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, e := range map[string]entryResult{"rest_single_order": r.RESTSingle, "rest_batch": r.RESTBatch,
+	for name, e := range map[string]entryResult{"rest_single_order": r.RESTSingle, "rest_single_order_pool": r.RESTPool, "rest_batch": r.RESTBatch,
 		"websocket_single_order": r.WebSocketSingle, "websocket_batch": r.WebSocketBatch,
 		"rest_noop_floor": r.RESTNoop, "websocket_ping_floor": r.WebSocketPing} {
 		per := 1
