@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -36,6 +37,8 @@ const (
 	CodeUnavailable         Code = "UNAVAILABLE"
 	CodeInternal            Code = "INTERNAL"
 	CodeNotImplemented      Code = "NOT_IMPLEMENTED"
+	CodeMalformedRequest    Code = "MALFORMED_REQUEST" // HTTP framing: request line, header fields, Host, transfer coding, version
+	CodeHeadersTooLarge     Code = "HEADERS_TOO_LARGE" // header block over the server's limit
 )
 
 // Error is the JSON body of every error answer: {"code": ..., "message": ...}.
@@ -63,6 +66,34 @@ func WriteError(w http.ResponseWriter, e *Error) {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	WriteJSON(w, e.Status, e)
+}
+
+// FramingError is the API's answer when net/http refuses a request's HTTP
+// framing by itself, before any handler (gateway/h1's ErrorAnswer): JSON
+// {code, message} like every other error, and a 4xx even where net/http
+// says 501 (a transfer coding it does not know) or 505 (an HTTP version):
+// those are bad input, and a client must not be able to raise the
+// server-error rate at will.
+func FramingError(status int, text string) (int, []byte) {
+	e := &Error{Status: http.StatusBadRequest, Code: CodeMalformedRequest}
+	switch {
+	case status == http.StatusRequestHeaderFieldsTooLarge:
+		e.Status, e.Code, e.Message = status, CodeHeadersTooLarge, "the request's header fields are over the server's limit"
+	case status == http.StatusNotImplemented:
+		e.Message = "unsupported Transfer-Encoding: send the body with a Content-Length, or chunked"
+	case status == http.StatusHTTPVersionNotSupported:
+		e.Message = "unsupported HTTP version: use HTTP/1.1"
+	default:
+		if status < 500 {
+			e.Status = status
+		}
+		e.Message = "malformed HTTP request"
+		if _, detail, ok := strings.Cut(text, ": "); ok {
+			e.Message += ": " + detail
+		}
+	}
+	b, _ := json.Marshal(e)
+	return e.Status, append(b, '\n')
 }
 
 // ErrorRecorder is a ResponseWriter (or a writer it wraps) that counts

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/sampan-hk/sampan/client"
 	"github.com/sampan-hk/sampan/gateway"
@@ -107,4 +112,57 @@ func counterValue(page, sample string) float64 {
 	}
 	v, _ := strconv.ParseFloat(m[1], 64)
 	return v
+}
+
+// Requests whose HTTP framing net/http refuses by itself, before any
+// handler, are answered like every other API error: JSON {code, message}
+// and a 4xx (net/http alone says 501 to an unknown transfer coding and 505
+// to an HTTP/2.0 request line, in plain text).
+func TestServeMalformedHTTPAnswersJSON(t *testing.T) {
+	dir := t.TempDir()
+	testKeys(t, dir)
+	s, err := startService(serveConfig{Data: dir, HTTP: "127.0.0.1:0", Raft: "127.0.0.1:0", Operators: testOperators()}, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	addr := strings.TrimPrefix(s.URL(), "http://")
+	for _, c := range []struct {
+		name, req, code string
+		status          int
+	}{
+		{"invalid field name", "GET /v1/markets HTTP/1.1\r\nHost: x\r\nBad Name: y\r\n\r\n", "MALFORMED_REQUEST", 400},
+		{"no Host", "GET /v1/markets HTTP/1.1\r\n\r\n", "MALFORMED_REQUEST", 400},
+		{"bad Content-Length", "POST /v1/orders HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", "MALFORMED_REQUEST", 400},
+		{"two Content-Lengths", "POST /v1/orders HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx", "MALFORMED_REQUEST", 400},
+		{"unknown transfer coding", "POST /v1/orders HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", "MALFORMED_REQUEST", 400},
+		{"HTTP/2.0 request line", "GET /v1/markets HTTP/2.0\r\nHost: x\r\n\r\n", "MALFORMED_REQUEST", 400},
+		{"bad escape in the path", "GET /v1/mar%zzkets HTTP/1.1\r\nHost: x\r\n\r\n", "MALFORMED_REQUEST", 400},
+		{"header block too large", "GET /v1/markets HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("b", 2<<20) + "\r\n\r\n", "HEADERS_TOO_LARGE", 431},
+	} {
+		resp := rawRequest(t, addr, c.req)
+		var e struct{ Code, Message string }
+		if resp == nil || resp.StatusCode != c.status || resp.Header.Get("Content-Type") != "application/json" ||
+			json.NewDecoder(resp.Body).Decode(&e) != nil || e.Code != c.code || e.Message == "" {
+			t.Errorf("%s: %+v %+v", c.name, resp, e)
+		}
+	}
+}
+
+// rawRequest writes req on a new connection and reads one answer.
+func rawRequest(t *testing.T, addr, req string) *http.Response {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	go io.WriteString(c, req) // a large header may be answered before it is all sent
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Errorf("no answer: %v", err)
+		return nil
+	}
+	return resp
 }

@@ -282,7 +282,8 @@ func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	serve := s.srv.Serve
 	if cfg.HTTPServer == "" {
-		s.lane = &h1.Server{Handler: mux, Lane: gateway.OnLane, Fallback: s.srv, ReadHeaderTimeout: s.srv.ReadHeaderTimeout, Log: log}
+		s.lane = &h1.Server{Handler: mux, Lane: gateway.OnLane, Fallback: s.srv, ReadHeaderTimeout: s.srv.ReadHeaderTimeout, Log: log,
+			ErrorAnswer: gateway.FramingError}
 		serve = s.lane.Serve
 		s.metrics.lane(s.lane)
 	}

@@ -17,7 +17,8 @@
 // oversized header, HTTP/1.0, a percent-encoded path, any path off the
 // lane) hands the connection, with every byte not yet consumed, to
 // Fallback, which serves it for the rest of its life: net/http decides
-// every unusual case exactly as it would have alone.
+// every unusual case exactly as it would have alone (its own plain-text
+// refusals can be rewritten: ErrorAnswer).
 //
 // Pipelined requests are answered in order, one at a time; responses are
 // written out together when no further request is already buffered.
@@ -25,12 +26,14 @@ package h1
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +57,13 @@ type Server struct {
 	BufferSize int
 	// Log receives handler panics (nil: slog.Default()).
 	Log *slog.Logger
+	// ErrorAnswer, when set, replaces the plain-text answers net/http
+	// writes by itself, before any handler, when it refuses a handed-over
+	// request's framing (a malformed request line or header field, no
+	// Host, an unsupported transfer coding or HTTP version, a header block
+	// over its limit). It gets net/http's status and text and returns the
+	// status and JSON body to send instead; the connection still closes.
+	ErrorAnswer func(status int, text string) (int, []byte)
 
 	mu      sync.Mutex
 	ln      net.Listener
@@ -359,17 +369,67 @@ func (c *conn) handOver() bool {
 	c.srv.forget(c)
 	c.cancel()
 	c.srv.handed.Add(1)
-	return c.srv.handoff.push(&handedConn{Conn: c.nc, r: c.br})
+	return c.srv.handoff.push(&handedConn{Conn: c.nc, r: c.br, answer: c.srv.ErrorAnswer})
 }
 
 // handedConn reads through the lane's buffer first: the fallback server
 // sees the connection's bytes from the first one the lane did not consume.
+// Its writes pass through, but for net/http's own framing-error answers
+// when answer is set.
 type handedConn struct {
 	net.Conn
-	r *bufio.Reader
+	r      *bufio.Reader
+	answer func(int, string) (int, []byte)
 }
 
 func (h *handedConn) Read(p []byte) (int, error) { return h.r.Read(p) }
+
+func (h *handedConn) Write(p []byte) (int, error) {
+	if h.answer != nil {
+		if status, text, ok := plainError(p); ok {
+			code, body := h.answer(status, text)
+			if _, err := h.Conn.Write(jsonError(code, body)); err != nil {
+				return 0, err
+			}
+			return len(p), nil
+		}
+	}
+	return h.Conn.Write(p)
+}
+
+// plainErrorFields are the fields net/http writes on the answers it gives
+// by itself, after "HTTP/1.1 <status text>" and before the text again
+// (server.go, conn.serve). A handler's answer always has a Date field
+// between them, so it never matches.
+const plainErrorFields = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+
+// plainError recognises one of those answers, written whole in one call.
+func plainError(p []byte) (status int, text string, ok bool) {
+	rest, found := bytes.CutPrefix(p, []byte("HTTP/1.1 "))
+	if !found {
+		return 0, "", false
+	}
+	line, body, found := bytes.Cut(rest, []byte(plainErrorFields))
+	if !found || len(line) < 3 || bytes.Contains(line, []byte("\r\n")) {
+		return 0, "", false
+	}
+	status, err := strconv.Atoi(string(line[:3]))
+	if err != nil || status < 400 {
+		return 0, "", false
+	}
+	return status, string(body), true
+}
+
+// jsonError frames a replacement answer.
+func jsonError(status int, body []byte) []byte {
+	out := append([]byte("HTTP/1.1 "), strconv.Itoa(status)...)
+	out = append(out, ' ')
+	out = append(out, http.StatusText(status)...)
+	out = append(out, "\r\nContent-Type: application/json\r\nContent-Length: "...)
+	out = append(out, strconv.Itoa(len(body))...)
+	out = append(out, "\r\nConnection: close\r\n\r\n"...)
+	return append(out, body...)
+}
 
 // handoff is the listener the fallback server accepts handed connections
 // from.

@@ -490,3 +490,62 @@ func TestConcurrentClients(t *testing.T) {
 		t.Fatalf("the lane answered %d of 1600 requests", served)
 	}
 }
+
+// With ErrorAnswer, net/http's own plain-text refusals of a request's
+// framing are replaced by the JSON answer it returns (status included:
+// 5xx ones become 4xx here), and nothing else is: a handler's plain-text
+// error, with its Date field, passes as net/http wrote it.
+func TestErrorAnswer(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/off/plain" {
+			http.Error(w, "a handler's own plain error", http.StatusTeapot)
+			return
+		}
+		echo(w, r)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	var mu sync.Mutex
+	s := &Server{Handler: h, Lane: onLane, Fallback: &http.Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0)}, Log: discardLog,
+		ErrorAnswer: func(status int, text string) (int, []byte) {
+			mu.Lock()
+			seen = append(seen, fmt.Sprint(status, " ", text))
+			mu.Unlock()
+			return http.StatusBadRequest, []byte(`{"code":"MALFORMED_REQUEST","message":` + strconv.Quote(text) + `}`)
+		}}
+	go s.Serve(ln)
+	defer s.Close()
+	for _, c := range []struct {
+		name, stream, net string // net: what net/http said (status and text)
+	}{
+		{"invalid field name", get("/lane/a", "Bad Name: x"), "400 400 Bad Request: invalid header name"},
+		{"no host", req("GET /lane/a HTTP/1.1"), "400 400 Bad Request: missing required Host header"},
+		{"transfer coding", req("POST /lane/a HTTP/1.1", "Host: x", "Transfer-Encoding: gzip"), "501 Unsupported transfer encoding"},
+		{"HTTP/2.0 line", req("GET /lane/a HTTP/2.0", "Host: x"), "505 505 HTTP Version Not Supported: unsupported protocol version"},
+		{"header too large", get("/lane/a", "X-Big: "+strings.Repeat("b", 2<<20)), "431 431 Request Header Fields Too Large"},
+		{"after a lane answer", get("/lane/ok") + get("/lane/a", "Bad Name: x"), "400 400 Bad Request: invalid header name"},
+	} {
+		mu.Lock()
+		seen = seen[:0]
+		mu.Unlock()
+		got := answers(exchange(t, ln.Addr().String(), []byte(c.stream)))
+		last := got[len(got)-1]
+		if !strings.HasPrefix(last, "400 Bad Request close=true\nContent-Type: application/json\r\n") ||
+			!strings.Contains(last, `"code":"MALFORMED_REQUEST"`) {
+			t.Errorf("%s: answered\n%s", c.name, strings.Join(got, "\n---\n"))
+		}
+		mu.Lock()
+		if len(seen) != 1 || seen[0] != c.net {
+			t.Errorf("%s: ErrorAnswer saw %q, want %q", c.name, seen, c.net)
+		}
+		mu.Unlock()
+	}
+	seen = seen[:0]
+	got := answers(exchange(t, ln.Addr().String(), []byte(get("/off/plain"))))
+	if len(got) != 1 || !strings.HasPrefix(got[0], "418 I'm a teapot close=false\nContent-Type: text/plain") || len(seen) != 0 {
+		t.Errorf("a handler's plain error was rewritten: %q (ErrorAnswer saw %q)", got, seen)
+	}
+}
