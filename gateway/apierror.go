@@ -74,7 +74,7 @@ func WriteError(w http.ResponseWriter, e *Error) {
 // says 501 (a transfer coding it does not know) or 505 (an HTTP version):
 // those are bad input, and a client must not be able to raise the
 // server-error rate at will.
-func FramingError(status int, text string) (int, []byte) {
+func FramingError(status int, text string) *Error {
 	e := &Error{Status: http.StatusBadRequest, Code: CodeMalformedRequest}
 	switch {
 	case status == http.StatusRequestHeaderFieldsTooLarge:
@@ -92,8 +92,13 @@ func FramingError(status int, text string) (int, []byte) {
 			e.Message += ": " + detail
 		}
 	}
+	return e
+}
+
+// Encode is the error's JSON body, as WriteError sends it.
+func (e *Error) Encode() []byte {
 	b, _ := json.Marshal(e)
-	return e.Status, append(b, '\n')
+	return append(b, '\n')
 }
 
 // ErrorRecorder is a ResponseWriter (or a writer it wraps) that counts

@@ -147,6 +147,13 @@ func TestServeMalformedHTTPAnswersJSON(t *testing.T) {
 			t.Errorf("%s: %+v %+v", c.name, resp, e)
 		}
 	}
+	// Counted like every other API error.
+	metrics := scrape(t, s.URL())
+	if counterValue(metrics, `sampan_api_errors_total{api="native",code="MALFORMED_REQUEST"}`) != 7 ||
+		counterValue(metrics, `sampan_api_errors_total{api="native",code="HEADERS_TOO_LARGE"}`) != 1 ||
+		counterValue(metrics, `sampan_http_responses_total{status="431"}`) != 1 {
+		t.Errorf("framing errors not counted:\n%s", metrics)
+	}
 }
 
 // rawRequest writes req on a new connection and reads one answer.

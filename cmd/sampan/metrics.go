@@ -17,6 +17,7 @@ import (
 	"github.com/sampan-hk/sampan/core/engine"
 	"github.com/sampan-hk/sampan/core/fixed"
 	"github.com/sampan-hk/sampan/exchange"
+	"github.com/sampan-hk/sampan/gateway"
 	"github.com/sampan-hk/sampan/gateway/h1"
 )
 
@@ -64,6 +65,16 @@ func (m *metrics) liquidations(machine *exchange.Machine) {
 			ch <- prometheus.MustNewConstMetric(vec, prometheus.CounterValue, float64(n[st.kind]), st.name)
 		}
 	}})
+}
+
+// framingError answers a request net/http refused before any handler (the
+// lane's ErrorAnswer) as gateway.FramingError says, and counts it as the
+// wrapped handlers count theirs.
+func (m *metrics) framingError(status int, text string) (int, []byte) {
+	e := gateway.FramingError(status, text)
+	m.apiErrors.WithLabelValues("native", string(e.Code)).Inc()
+	counter(&m.byStatus, m.responses, e.Status, func() string { return strconv.Itoa(e.Status) }).Inc()
+	return e.Status, e.Encode()
 }
 
 // collectorFunc is a Prometheus collector of one family read on scrape.

@@ -283,7 +283,7 @@ func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 	serve := s.srv.Serve
 	if cfg.HTTPServer == "" {
 		s.lane = &h1.Server{Handler: mux, Lane: gateway.OnLane, Fallback: s.srv, ReadHeaderTimeout: s.srv.ReadHeaderTimeout, Log: log,
-			ErrorAnswer: gateway.FramingError}
+			ErrorAnswer: s.metrics.framingError}
 		serve = s.lane.Serve
 		s.metrics.lane(s.lane)
 	}
