@@ -39,6 +39,10 @@ type ServerConfig struct {
 	// Audit, when set, is the node's live audit chain served at
 	// GET /v1/admin/audit (transparency.go); nil answers 404 there.
 	Audit *AuditTrail
+	// OnWSError, when set, is told the code of every error reply a
+	// WebSocket request gets (REST errors reach the ErrorRecorder of the
+	// response writer instead): the binary's /metrics counts both.
+	OnWSError func(code Code)
 	// TrustedProxies may name the client in X-Forwarded-For (clientip.go):
 	// the per-IP limit and key allow-lists then see the client, not the
 	// proxy. Empty: the connection's peer is the client.

@@ -439,6 +439,9 @@ func (ws *wsSession) answer(req *wsRequest, result any, e *Error) {
 	rep := wsReply{ID: req.ID, Op: req.Op, Status: http.StatusOK, Result: result}
 	if e != nil {
 		rep.Status, rep.Error, rep.Result = e.Status, e, nil
+		if f := ws.s.cfg.OnWSError; f != nil {
+			f(e.Code)
+		}
 	}
 	b, _ := json.Marshal(rep)
 	ws.reply(b)

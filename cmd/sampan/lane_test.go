@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/sampan-hk/sampan/client"
 	"github.com/sampan-hk/sampan/gateway"
 )
@@ -62,6 +64,26 @@ func TestServeHTTPServersAndMetrics(t *testing.T) {
 			}
 			if !regexp.MustCompile(`(?m)^sampan_api_errors_total\{api="binance",code="-\d+"\} 1$`).MatchString(metrics) {
 				t.Fatalf("the Binance-compatible error was not counted by its code:\n%s", metrics)
+			}
+			// A WebSocket request refused: counted under api="websocket".
+			ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(s.URL(), "http")+"/v1/ws", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ws.CloseNow()
+			if err := ws.Write(ctx, websocket.MessageText, []byte(`{"id":"1","op":"place","args":{}}`)); err != nil {
+				t.Fatal(err)
+			}
+			var reply struct {
+				Status int
+				Error  struct{ Code string }
+			}
+			if _, b, err := ws.Read(ctx); err != nil || json.Unmarshal(b, &reply) != nil || reply.Status < 400 || reply.Error.Code == "" {
+				t.Fatalf("a place before login: %s %v", b, err)
+			}
+			metrics = scrape(t, s.URL())
+			if v := counterValue(metrics, `sampan_api_errors_total{api="websocket",code="`+reply.Error.Code+`"}`); v != 1 {
+				t.Fatalf("the WebSocket %s error counted %v times", reply.Error.Code, v)
 			}
 			if counterValue(metrics, `sampan_liquidations_total{stage="started"}`) != 0 {
 				t.Fatalf("liquidations on a fresh node:\n%s", metrics)

@@ -108,7 +108,7 @@ func newMetrics(x *exchange.Exchange) *metrics {
 	m.responses = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sampan_http_responses_total",
 		Help: "HTTP responses by status; API errors carry their code in the body and the status here."}, []string{"status"})
 	m.apiErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sampan_api_errors_total",
-		Help: "REST error answers by API (native, binance) and error code (the code in the body: invalid_field, insufficient_margin, -2010, ...)."},
+		Help: "Error answers by API (native and binance REST, websocket replies) and error code (the code in the body: INVALID_FIELD, insufficient_margin, -2010, ...)."},
 		[]string{"api", "code"})
 	m.reg.MustRegister(m.submitted, m.latency, m.responses, m.apiErrors, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	var specs []engine.MarketSpec
