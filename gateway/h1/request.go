@@ -83,7 +83,7 @@ func headEnd(buf []byte) (end int, bare bool) {
 	}
 }
 
-// head is a parsed header block.
+// parsedHead is a parsed header block.
 type parsedHead struct {
 	method, target, path, query, host string
 	length                            int
