@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -87,39 +88,47 @@ var discardLog = slog.New(slog.DiscardHandler)
 func onLane(method, path string) bool { return strings.HasPrefix(path, "/lane/") }
 
 // pair is a plain net/http server and a lane server in front of another,
-// with the same handler.
+// with the same handler, listening on network ("tcp" or "unix": the
+// differential tests and the fuzz target open a connection per stream,
+// and on TCP the half-closing client would leave each port in TIME-WAIT,
+// tens of thousands of them within seconds of fuzzing).
 type pair struct {
-	plain, lane string
-	h1          *Server
+	network, plain, lane string
+	h1                   *Server
 }
 
-func newPair(t testing.TB, h http.Handler) *pair {
+func newPair(t testing.TB, h http.Handler, network string) *pair {
 	t.Helper()
 	quiet := log.New(io.Discard, "", 0)
-	ln1, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	listen := func(name string) net.Listener {
+		addr := "127.0.0.1:0"
+		if network == "unix" {
+			addr = filepath.Join(t.TempDir(), name)
+		}
+		ln, err := net.Listen(network, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ln
 	}
+	ln1 := listen("plain")
 	plain := &http.Server{Handler: h, ErrorLog: quiet}
 	go plain.Serve(ln1)
-	ln2, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln2 := listen("lane")
 	s := &Server{Handler: h, Lane: onLane, Fallback: &http.Server{Handler: h, ErrorLog: quiet}, Log: discardLog}
 	go s.Serve(ln2)
 	t.Cleanup(func() {
 		plain.Close()
 		s.Close()
 	})
-	return &pair{plain: ln1.Addr().String(), lane: ln2.Addr().String(), h1: s}
+	return &pair{network: network, plain: ln1.Addr().String(), lane: ln2.Addr().String(), h1: s}
 }
 
 // exchange sends stream on a new connection, half-closes it, and reads
 // until the server closes: the raw bytes of everything answered.
-func exchange(t testing.TB, addr string, stream []byte) []byte {
+func exchange(t testing.TB, network, addr string, stream []byte) []byte {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
+	c, err := net.Dial(network, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +136,7 @@ func exchange(t testing.TB, addr string, stream []byte) []byte {
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	go func() {
 		c.Write(stream)
-		c.(*net.TCPConn).CloseWrite()
+		c.(interface{ CloseWrite() error }).CloseWrite()
 	}()
 	out, err := io.ReadAll(c)
 	if err != nil && !errors.Is(err, net.ErrClosed) && !strings.Contains(err.Error(), "reset by peer") {
@@ -169,8 +178,8 @@ func answers(raw []byte) []string {
 // same runs stream against both servers and fails on any difference.
 func (p *pair) same(t testing.TB, name string, stream []byte) {
 	t.Helper()
-	want := answers(exchange(t, p.plain, stream))
-	got := answers(exchange(t, p.lane, stream))
+	want := answers(exchange(t, p.network, p.plain, stream))
+	got := answers(exchange(t, p.network, p.lane, stream))
 	if !slices.Equal(want, got) {
 		for i := range want {
 			want[i] = clip(want[i])
@@ -274,7 +283,7 @@ var cases = []struct {
 }
 
 func TestLaneAnswersAsNetHTTP(t *testing.T) {
-	p := newPair(t, http.HandlerFunc(echo))
+	p := newPair(t, http.HandlerFunc(echo), "unix")
 	for _, c := range cases {
 		served, _ := p.h1.Stats()
 		p.same(t, c.name, []byte(c.stream))
@@ -291,7 +300,7 @@ func TestLaneAnswersAsNetHTTP(t *testing.T) {
 // Random pipelined streams made from the cases' requests, cut at random
 // places and with random bytes flipped, are answered alike too.
 func TestLaneAnswersAsNetHTTPRandomStreams(t *testing.T) {
-	p := newPair(t, http.HandlerFunc(echo))
+	p := newPair(t, http.HandlerFunc(echo), "unix")
 	rng := rand.New(rand.NewPCG(7, 11))
 	n := 300
 	if testing.Short() {
@@ -321,7 +330,7 @@ func FuzzLaneAnswersAsNetHTTP(f *testing.F) {
 	for _, c := range cases {
 		f.Add([]byte(c.stream))
 	}
-	p := newPair(f, http.HandlerFunc(echo))
+	p := newPair(f, http.HandlerFunc(echo), "unix")
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		p.same(t, "fuzz", stream)
 	})
@@ -456,7 +465,7 @@ func TestShutdown(t *testing.T) {
 // Many keep-alive clients at once, each request answered with its own
 // body: connections share nothing (CI runs this package with -race).
 func TestConcurrentClients(t *testing.T) {
-	p := newPair(t, http.HandlerFunc(echo))
+	p := newPair(t, http.HandlerFunc(echo), "tcp")
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	defer client.CloseIdleConnections()
 	var wg sync.WaitGroup
@@ -531,7 +540,7 @@ func TestErrorAnswer(t *testing.T) {
 		mu.Lock()
 		seen = seen[:0]
 		mu.Unlock()
-		got := answers(exchange(t, ln.Addr().String(), []byte(c.stream)))
+		got := answers(exchange(t, "tcp", ln.Addr().String(), []byte(c.stream)))
 		last := got[len(got)-1]
 		if !strings.HasPrefix(last, "400 Bad Request close=true\nContent-Type: application/json\r\n") ||
 			!strings.Contains(last, `"code":"MALFORMED_REQUEST"`) {
@@ -544,7 +553,7 @@ func TestErrorAnswer(t *testing.T) {
 		mu.Unlock()
 	}
 	seen = seen[:0]
-	got := answers(exchange(t, ln.Addr().String(), []byte(get("/off/plain"))))
+	got := answers(exchange(t, "tcp", ln.Addr().String(), []byte(get("/off/plain"))))
 	if len(got) != 1 || !strings.HasPrefix(got[0], "418 I'm a teapot close=false\nContent-Type: text/plain") || len(seen) != 0 {
 		t.Errorf("a handler's plain error was rewritten: %q (ErrorAnswer saw %q)", got, seen)
 	}
