@@ -15,6 +15,8 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -56,6 +58,29 @@ func sign(secret []byte, ts int64, method, pathQuery string, body []byte) string
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
+// stamps holds each key's last signing timestamp. The server accepts a
+// signed request once; two identical requests signed in the same
+// millisecond (a quick retry, two polls of one endpoint) would be the same
+// signature, and the second would be refused as a replay. So a key's
+// timestamps rise strictly, running at most a second ahead of the clock
+// (well inside the server's 5 s window).
+var stamps sync.Map // key id → *atomic.Int64
+
+func stamp(key string, now int64) int64 {
+	v, _ := stamps.LoadOrStore(key, new(atomic.Int64))
+	last := v.(*atomic.Int64)
+	for {
+		prev := last.Load()
+		ts := max(now, prev+1)
+		if ts > now+1000 {
+			return now // more than a thousand a second for a second: let the clock catch up
+		}
+		if last.CompareAndSwap(prev, ts) {
+			return ts
+		}
+	}
+}
+
 // Do sends a request with a JSON body (nil for none), signed when the client
 // has a key, and decodes a 2xx JSON answer into out (if non-nil).
 func (c *Client) Do(ctx context.Context, method, pathQuery string, body, out any) error {
@@ -74,7 +99,7 @@ func (c *Client) Do(ctx context.Context, method, pathQuery string, body, out any
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.Key != "" {
-		ts := c.Now().UnixMilli()
+		ts := stamp(c.Key, c.Now().UnixMilli())
 		req.Header.Set("X-Sampan-Key", c.Key)
 		req.Header.Set("X-Sampan-Timestamp", strconv.FormatInt(ts, 10))
 		req.Header.Set("X-Sampan-Signature", sign(c.Secret, ts, method, req.URL.RequestURI(), raw))
