@@ -165,15 +165,20 @@ func (s *Server) place(ctx context.Context, o *OrderRequest, client engine.Clien
 		return nil, engineError(res.Code)
 	}
 	s.settle(ctx)
-	return s.orderResponse(o, c, res), nil
+	return s.orderResponse(ctx, o, c, res), nil
 }
 
 // orderResponse is an accepted order as the read model shows it once
-// settled.
-func (s *Server) orderResponse(o *OrderRequest, c *engine.Command, res engine.Result) *OrderResponse {
+// settled. An order the memory no longer holds (a retry answered with the
+// first result after the order left the bounded history, or after a
+// restart) is folded from the read store.
+func (s *Server) orderResponse(ctx context.Context, o *OrderRequest, c *engine.Command, res engine.Result) *OrderResponse {
 	sp := &s.specs[c.Market].Spec
 	v, ok := s.md.Order(c.Client, c.Market, res.Order)
-	if !ok { // the record left the bounded history (or a resync dropped it)
+	if !ok {
+		v, ok = s.storedOrder(ctx, c.Client, c.Market, res.Order)
+	}
+	if !ok { // not in the read store either (none, or it has not caught up)
 		v = marketdata.OrderView{OrderID: strconv.FormatUint(uint64(res.Order), 10),
 			Symbol: o.Symbol, Side: o.Side, Price: o.Price, Qty: sp.FormatQty(res.Qty), Status: "unknown",
 			PostOnly: o.PostOnly, ReduceOnly: o.ReduceOnly}
@@ -273,7 +278,7 @@ func (s *Server) placeBatch(ctx context.Context, orders []OrderRequest, client e
 	if e == nil {
 		s.settle(ctx)
 	}
-	return s.finishBatch(b, results, e)
+	return s.finishBatch(ctx, b, results, e)
 }
 
 // batchRun is a batch validated for submission: the items refused before
@@ -303,9 +308,28 @@ func (s *Server) prepareBatch(orders []OrderRequest, client engine.ClientID) *ba
 	return b
 }
 
+// storedOrder folds one order from the read store, if there is one and it
+// holds the order.
+func (s *Server) storedOrder(ctx context.Context, client engine.ClientID, m engine.MarketID, id book.OrderID) (marketdata.OrderView, bool) {
+	if s.history == nil {
+		return marketdata.OrderView{}, false
+	}
+	h, err := s.history.Store().OrdersByID(ctx, client, []book.OrderID{id})
+	if err != nil {
+		return marketdata.OrderView{}, false
+	}
+	want := strconv.FormatUint(uint64(id), 10)
+	for _, v := range s.foldOrders(client, &h) {
+		if v.Symbol == s.specs[m].Symbol && v.OrderID == want {
+			return v, true
+		}
+	}
+	return marketdata.OrderView{}, false
+}
+
 // finishBatch fills the submitted items' results: the results of b.cmds
 // in order, or the run's transport error e for each.
-func (s *Server) finishBatch(b *batchRun, results []engine.Result, e *Error) []BatchItem {
+func (s *Server) finishBatch(ctx context.Context, b *batchRun, results []engine.Result, e *Error) []BatchItem {
 	for k, c := range b.cmds {
 		i := b.at[k]
 		switch {
@@ -315,7 +339,7 @@ func (s *Server) finishBatch(b *batchRun, results []engine.Result, e *Error) []B
 		case results[k].Code != engine.OK:
 			b.out[i] = batchItem(i, nil, engineError(results[k].Code))
 		default:
-			b.out[i] = batchItem(i, s.orderResponse(&b.orders[i], c, results[k]), nil)
+			b.out[i] = batchItem(i, s.orderResponse(ctx, &b.orders[i], c, results[k]), nil)
 		}
 	}
 	return b.out

@@ -178,13 +178,13 @@ func (ws *wsSession) placeRun(ctx context.Context, run []*wsTrade) {
 			if e == nil {
 				res = results[k : k+n]
 			}
-			ws.answer(&t.req, batchResult{ws.s.finishBatch(t.batch, res, e)}, nil)
+			ws.answer(&t.req, batchResult{ws.s.finishBatch(ctx, t.batch, res, e)}, nil)
 		case e != nil:
 			ws.answer(&t.req, nil, e)
 		case results[k].Code != engine.OK:
 			ws.answer(&t.req, nil, engineError(results[k].Code))
 		default:
-			ws.answer(&t.req, ws.s.orderResponse(&t.order, t.cmd, results[k]), nil)
+			ws.answer(&t.req, ws.s.orderResponse(ctx, &t.order, t.cmd, results[k]), nil)
 		}
 		k += n
 		answered++

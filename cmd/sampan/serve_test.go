@@ -99,8 +99,14 @@ func startServe(t *testing.T, bin, dir string) *proc {
 // serves.
 func startServeArgs(t *testing.T, bin string, args []string) *proc {
 	t.Helper()
+	return startServeLimits(t, bin, args, "key_rate: 100000\nkey_burst: 100000\n")
+}
+
+// startServeLimits is startServeArgs with the per-key limits given (YAML).
+func startServeLimits(t *testing.T, bin string, args []string, keyLimits string) *proc {
+	t.Helper()
 	conf := filepath.Join(t.TempDir(), "test.yaml")
-	if err := os.WriteFile(conf, []byte("key_rate: 100000\nkey_burst: 100000\nip_rate: 100000\nip_burst: 100000\noperators:\n"+
+	if err := os.WriteFile(conf, []byte(keyLimits+"ip_rate: 100000\nip_burst: 100000\noperators:\n"+
 		"  - {id: test-admin, role: admin}\n  - {id: test-operations, role: operations}\n"+
 		"  - {id: test-compliance_officer, role: compliance_officer}\n  - {id: test-risk_officer, role: risk_officer}\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -167,7 +173,13 @@ func at(c *client.Client, url string) *client.Client {
 // key, and sets a mark, all through the operator API.
 func setupTrader(t *testing.T, url string, ops map[gateway.Role]*client.Client) *client.Client {
 	t.Helper()
-	id := setupClient(t, url, ops)
+	return setupTraderRef(t, url, ops, "trader")
+}
+
+// setupTraderRef is setupTrader for a client of its own (ref names it).
+func setupTraderRef(t *testing.T, url string, ops map[gateway.Role]*client.Client, ref string) *client.Client {
+	t.Helper()
+	id := setupClientRef(t, url, ops, ref)
 	var key map[string]any
 	if err := at(ops[gateway.RoleAdmin], url).Do(context.Background(), "POST", "/v1/admin/clients/"+id+"/keys", map[string]any{"perms": []string{"read", "trade"}}, &key); err != nil {
 		t.Fatal(err)
@@ -183,6 +195,13 @@ func setupTrader(t *testing.T, url string, ops map[gateway.Role]*client.Client) 
 // mark, through the operator API, and returns the client id.
 func setupClient(t *testing.T, url string, ops map[gateway.Role]*client.Client) string {
 	t.Helper()
+	return setupClientRef(t, url, ops, "trader")
+}
+
+// setupClientRef is setupClient for a client of its own (ref names it; the
+// same ref again is the same client).
+func setupClientRef(t *testing.T, url string, ops map[gateway.Role]*client.Client, ref string) string {
+	t.Helper()
 	ctx := context.Background()
 	var created map[string]any
 	do := func(role gateway.Role, method, path string, body, out any) {
@@ -191,9 +210,9 @@ func setupClient(t *testing.T, url string, ops map[gateway.Role]*client.Client) 
 			t.Fatalf("%s %s: %v", method, path, err)
 		}
 	}
-	do(gateway.RoleAdmin, "POST", "/v1/admin/clients", map[string]any{"ref": "trader", "idempotency_key": "c1"}, &created)
+	do(gateway.RoleAdmin, "POST", "/v1/admin/clients", map[string]any{"ref": ref, "idempotency_key": "c-" + ref}, &created)
 	id := created["client_id"].(string)
-	do(gateway.RoleOperations, "POST", "/v1/admin/deposits", map[string]any{"client_id": id, "amount": "10000000", "idempotency_key": "d1"}, nil)
+	do(gateway.RoleOperations, "POST", "/v1/admin/deposits", map[string]any{"client_id": id, "amount": "10000000", "idempotency_key": "d-" + ref}, nil)
 	do(gateway.RoleCompliance, "POST", "/v1/admin/clients/"+id+"/classification", client.Classification{Class: "institutional_pi",
 		Evidence: "regulatory_status", EvidenceDate: time.Now().In(hongKong).AddDate(0, -1, 0).Format(time.DateOnly), Reference: "licence"}, nil)
 	do(gateway.RoleCompliance, "POST", "/v1/admin/clients/"+id+"/knowledge", client.Knowledge{Basis: "work_experience"}, nil)
