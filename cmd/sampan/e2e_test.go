@@ -27,12 +27,7 @@ import (
 // idempotency; the per-key rate limit; and a restart that resumes all of
 // it.
 func TestServeProcessEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	bin := sampanBinary(t)
-	dir := t.TempDir()
-	ops := testKeys(t, dir)
+	bin, dir, ops := binaryNode(t)
 	args := []string{"serve", "--data", dir, "--http", "127.0.0.1:0", "--raft", "127.0.0.1:0"}
 	const limits = "key_rate: 10\nkey_burst: 60\n" // a key's burst covers this test's flow, not a flood
 	p := startServeLimits(t, bin, args, limits)

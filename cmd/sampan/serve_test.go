@@ -51,6 +51,18 @@ func sampanBinary(t *testing.T) string {
 	return binPath
 }
 
+// binaryNode builds the binary and a data directory holding operator
+// keys, for a test that runs `sampan serve` as a process of its own
+// (skipped with -short).
+func binaryNode(t *testing.T) (bin, dir string, ops map[gateway.Role]*client.Client) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin, dir = sampanBinary(t), t.TempDir()
+	return bin, dir, testKeys(t, dir)
+}
+
 // testKeys writes operator keys for every role into a fresh data dir, so the
 // test can act as admin, operations, compliance and risk.
 func testKeys(t *testing.T, dir string) map[gateway.Role]*client.Client {
@@ -245,12 +257,7 @@ func openOrderIDs(t *testing.T, c *client.Client) map[string]bool {
 // data, and checks that every acknowledged order is still there. Finally the
 // offline verifier must agree with itself over the whole log.
 func TestServeSurvivesSIGKILL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	bin := sampanBinary(t)
-	dir := t.TempDir()
-	ops := testKeys(t, dir)
+	bin, dir, ops := binaryNode(t)
 	p := startServe(t, bin, dir)
 	trader := setupTrader(t, p.url, ops)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
