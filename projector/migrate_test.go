@@ -21,6 +21,16 @@ type rawCase struct {
 	db   func() (*sql.DB, error) // the database itself, no schema work
 }
 
+// mustOpen opens the store (schema and migrations included) or fails t.
+func (c rawCase) mustOpen(t *testing.T) Sink {
+	t.Helper()
+	sink, err := c.open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sink
+}
+
 func rawSinks(t *testing.T) []rawCase {
 	path := filepath.Join(t.TempDir(), "read.db")
 	cases := []rawCase{{"sqlite", func() (Sink, error) { return OpenSQLite(context.Background(), path) },
@@ -72,10 +82,7 @@ func TestEventsStoredOnce(t *testing.T) {
 	}
 	for _, sc := range rawSinks(t) {
 		t.Run(sc.name, func(t *testing.T) {
-			sink, err := sc.open()
-			if err != nil {
-				t.Fatal(err)
-			}
+			sink := sc.mustOpen(t)
 			defer sink.Close()
 			writeAll(t, sink, all)
 			n, own := physical(t, sink.Store())
@@ -128,16 +135,11 @@ func TestMigrateEventsTable(t *testing.T) {
 	want := eventRows(all)
 	for _, sc := range rawSinks(t) {
 		t.Run(sc.name, func(t *testing.T) {
-			sink, err := sc.open()
-			if err != nil {
-				t.Fatal(err)
-			}
+			sink := sc.mustOpen(t)
 			writeAll(t, sink, all)
 			oldLayout(t, sink.Store())
 			sink.Close()
-			if sink, err = sc.open(); err != nil {
-				t.Fatal(err)
-			}
+			sink = sc.mustOpen(t)
 			n, own := physical(t, sink.Store())
 			if n != int64(len(all)) || own != 0 {
 				t.Fatalf("migrated: %d stored rows for %d events, %d own-table events in events_other", n, len(all), own)
@@ -213,10 +215,7 @@ func TestMigrateOrderIndex(t *testing.T) {
 	for _, sc := range rawSinks(t) {
 		t.Run(sc.name, func(t *testing.T) {
 			ctx := context.Background()
-			sink, err := sc.open()
-			if err != nil {
-				t.Fatal(err)
-			}
+			sink := sc.mustOpen(t)
 			if got := orderIndexes(t, sink.Store()); !slices.Equal(got, want) {
 				t.Fatalf("new store: orders indexes %v, want %v", got, want)
 			}
@@ -229,9 +228,7 @@ func TestMigrateOrderIndex(t *testing.T) {
 				}
 			}
 			sink.Close()
-			if sink, err = sc.open(); err != nil {
-				t.Fatal(err)
-			}
+			sink = sc.mustOpen(t)
 			defer sink.Close()
 			if got := orderIndexes(t, sink.Store()); !slices.Equal(got, want) {
 				t.Fatalf("reopened old store: orders indexes %v, want %v", got, want)
@@ -262,10 +259,7 @@ func TestAddOrderText(t *testing.T) {
 	for _, sc := range rawSinks(t) {
 		t.Run(sc.name, func(t *testing.T) {
 			ctx := context.Background()
-			sink, err := sc.open()
-			if err != nil {
-				t.Fatal(err)
-			}
+			sink := sc.mustOpen(t)
 			if err := sink.Write(ctx, 0, first); err != nil {
 				t.Fatal(err)
 			}
@@ -273,9 +267,7 @@ func TestAddOrderText(t *testing.T) {
 				t.Fatal(err)
 			}
 			sink.Close()
-			if sink, err = sc.open(); err != nil {
-				t.Fatal(err)
-			}
+			sink = sc.mustOpen(t)
 			defer sink.Close()
 			if err := sink.Write(ctx, uint64(half), rest); err != nil {
 				t.Fatal(err)
