@@ -26,13 +26,7 @@ import (
 func TestServeHTTPServersAndMetrics(t *testing.T) {
 	for _, server := range []string{"", "net/http"} {
 		t.Run("http_server="+server, func(t *testing.T) {
-			dir := t.TempDir()
-			ops := testKeys(t, dir)
-			s, err := startService(serveConfig{Data: dir, HTTP: "127.0.0.1:0", Raft: "127.0.0.1:0", Operators: testOperators(), HTTPServer: server}, quietLog())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s, ops := testNode(t, serveConfig{HTTPServer: server})
 			trader := setupTrader(t, s.URL(), ops)
 			ctx := context.Background()
 			placed, err := trader.Place(ctx, client.Order{Symbol: "BTC-USD-PERP", Side: "buy", Type: "limit", Price: "64000", Qty: "0.01", ClientOrderID: "lane-1"})
@@ -141,13 +135,7 @@ func counterValue(page, sample string) float64 {
 // and a 4xx (net/http alone says 501 to an unknown transfer coding and 505
 // to an HTTP/2.0 request line, in plain text).
 func TestServeMalformedHTTPAnswersJSON(t *testing.T) {
-	dir := t.TempDir()
-	testKeys(t, dir)
-	s, err := startService(serveConfig{Data: dir, HTTP: "127.0.0.1:0", Raft: "127.0.0.1:0", Operators: testOperators()}, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, _ := testNode(t, serveConfig{})
 	addr := strings.TrimPrefix(s.URL(), "http://")
 	for _, c := range []struct {
 		name, req, code string

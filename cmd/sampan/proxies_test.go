@@ -21,21 +21,15 @@ import (
 func TestServeTrustedProxies(t *testing.T) {
 	for _, trusted := range []bool{true, false} {
 		t.Run("trusted="+strconv.FormatBool(trusted), func(t *testing.T) {
-			dir := t.TempDir()
-			ops := testKeys(t, dir)
-			cfg := serveConfig{Data: dir, HTTP: "127.0.0.1:0", Raft: "127.0.0.1:0", Operators: testOperators(), IPRate: 0.5, IPBurst: 40}
+			cfg := serveConfig{IPRate: 0.5, IPBurst: 40}
 			if trusted {
 				cfg.TrustedProxies = []string{"127.0.0.1"}
 			}
-			s, err := startService(cfg, quietLog())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s, ops := testNode(t, cfg)
 			base := s.URL()
 			id := setupClient(t, base, ops)
 			var key map[string]any
-			err = at(ops[gateway.RoleAdmin], base).Do(context.Background(), "POST", "/v1/admin/clients/"+id+"/keys",
+			err := at(ops[gateway.RoleAdmin], base).Do(context.Background(), "POST", "/v1/admin/clients/"+id+"/keys",
 				map[string]any{"perms": []string{"read", "trade"}, "allow": []string{"203.0.113.0/24"}}, &key)
 			if err != nil {
 				t.Fatal(err)

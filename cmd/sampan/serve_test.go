@@ -51,6 +51,22 @@ func sampanBinary(t *testing.T) string {
 	return binPath
 }
 
+// testNode starts an in-process node on a fresh data directory holding
+// operator keys (cfg's data directory, addresses and operators are filled
+// in), stopped when the test ends.
+func testNode(t *testing.T, cfg serveConfig) (*service, map[gateway.Role]*client.Client) {
+	t.Helper()
+	cfg.Data = t.TempDir()
+	ops := testKeys(t, cfg.Data)
+	cfg.HTTP, cfg.Raft, cfg.Operators = "127.0.0.1:0", "127.0.0.1:0", testOperators()
+	s, err := startService(cfg, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s, ops
+}
+
 // binaryNode builds the binary and a data directory holding operator
 // keys, for a test that runs `sampan serve` as a process of its own
 // (skipped with -short).
