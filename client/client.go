@@ -81,6 +81,17 @@ func stamp(key string, now int64) int64 {
 	}
 }
 
+// Sign sets req's key, timestamp (the key's next, see stamps) and
+// signature fields; body must be exactly the bytes req sends. Do signs its
+// own requests; Sign is for a request built by hand (a raw body, extra
+// fields).
+func (c *Client) Sign(req *http.Request, body []byte) {
+	ts := stamp(c.Key, c.Now().UnixMilli())
+	req.Header.Set("X-Sampan-Key", c.Key)
+	req.Header.Set("X-Sampan-Timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("X-Sampan-Signature", sign(c.Secret, ts, req.Method, req.URL.RequestURI(), body))
+}
+
 // Do sends a request with a JSON body (nil for none), signed when the client
 // has a key, and decodes a 2xx JSON answer into out (if non-nil).
 func (c *Client) Do(ctx context.Context, method, pathQuery string, body, out any) error {
@@ -99,10 +110,7 @@ func (c *Client) Do(ctx context.Context, method, pathQuery string, body, out any
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.Key != "" {
-		ts := stamp(c.Key, c.Now().UnixMilli())
-		req.Header.Set("X-Sampan-Key", c.Key)
-		req.Header.Set("X-Sampan-Timestamp", strconv.FormatInt(ts, 10))
-		req.Header.Set("X-Sampan-Signature", sign(c.Secret, ts, method, req.URL.RequestURI(), raw))
+		c.Sign(req, raw)
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {

@@ -1,22 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/sampan-hk/sampan/client"
-	"github.com/sampan-hk/sampan/gateway"
 )
 
 // Issue 7's end-to-end checks against the real binary, `sampan serve` in a
@@ -93,7 +89,7 @@ func TestServeProcessEndToEnd(t *testing.T) {
 		`{"symbol":"BTC-USD-PERP","side":"buy","type":"limit","price":"65000","qty":"0.1"}` + strings.Repeat(" ", 70<<10),
 	}
 	for _, body := range bad {
-		status, code := signedRaw(t, taker, "POST", "/v1/orders", body)
+		status, code, _ := signedRaw(t, taker, "POST", "/v1/orders", body)
 		if status < 400 || status >= 500 || code == "" {
 			t.Errorf("POST /v1/orders %.80q: %d %q, want a 4xx with a code", body, status, code)
 		}
@@ -165,18 +161,15 @@ func positionSize(t *testing.T, c *client.Client) string {
 }
 
 // signedRaw sends body exactly as given, signed with c's key, and returns
-// the status and the error code of the answer.
-func signedRaw(t *testing.T, c *client.Client, method, path, body string) (int, string) {
+// the answer's status, error code and fields.
+func signedRaw(t *testing.T, c *client.Client, method, path, body string) (int, string, http.Header) {
 	t.Helper()
 	req, err := http.NewRequest(method, c.Base+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := uniqueMillis()
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(gateway.HeaderKey, c.Key)
-	req.Header.Set(gateway.HeaderTimestamp, strconv.FormatInt(ts, 10))
-	req.Header.Set(gateway.HeaderSignature, gateway.Sign(c.Secret, ts, method, path, []byte(body)))
+	c.Sign(req, []byte(body))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -185,21 +178,7 @@ func signedRaw(t *testing.T, c *client.Client, method, path, body string) (int, 
 	var e struct{ Code string }
 	b, _ := io.ReadAll(resp.Body)
 	_ = json.Unmarshal(b, &e)
-	return resp.StatusCode, e.Code
-}
-
-var lastMillis atomic.Int64
-
-// uniqueMillis is a signing timestamp no earlier request of this process
-// used (a repeat within a millisecond is a replay).
-func uniqueMillis() int64 {
-	for {
-		last, now := lastMillis.Load(), time.Now().UnixMilli()
-		next := max(now, last+1)
-		if lastMillis.CompareAndSwap(last, next) {
-			return next
-		}
-	}
+	return resp.StatusCode, e.Code, resp.Header
 }
 
 // rateLimited floods c's key with reads; true once a 429 with Retry-After
@@ -207,25 +186,15 @@ func uniqueMillis() int64 {
 func rateLimited(t *testing.T, c *client.Client) bool {
 	t.Helper()
 	for range 200 {
-		req, _ := http.NewRequest("GET", c.Base+"/v1/account", nil)
-		ts := uniqueMillis()
-		req.Header.Set(gateway.HeaderKey, c.Key)
-		req.Header.Set(gateway.HeaderTimestamp, strconv.FormatInt(ts, 10))
-		req.Header.Set(gateway.HeaderSignature, gateway.Sign(c.Secret, ts, "GET", "/v1/account", nil))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusTooManyRequests {
-			if resp.Header.Get("Retry-After") == "" || !bytes.Contains(b, []byte(`"RATE_LIMITED"`)) {
-				t.Fatalf("a 429 without Retry-After or its code: %v %s", resp.Header, b)
+		status, code, fields := signedRaw(t, c, "GET", "/v1/account", "")
+		if status == http.StatusTooManyRequests {
+			if fields.Get("Retry-After") == "" || code != "RATE_LIMITED" {
+				t.Fatalf("a 429 without Retry-After or its code: %v %q", fields, code)
 			}
 			return true
 		}
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET /v1/account: %d %s", resp.StatusCode, b)
+		if status != http.StatusOK {
+			t.Fatalf("GET /v1/account: %d %s", status, code)
 		}
 	}
 	return false
