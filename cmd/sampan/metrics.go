@@ -72,7 +72,7 @@ func (m *metrics) liquidations(machine *exchange.Machine) {
 // wrapped handlers count theirs.
 func (m *metrics) framingError(status int, text string) (int, []byte) {
 	e := gateway.FramingError(status, text)
-	m.apiErrors.WithLabelValues("native", string(e.Code)).Inc()
+	m.apiError("native", string(e.Code))
 	counter(&m.byStatus, m.responses, e.Status, func() string { return strconv.Itoa(e.Status) }).Inc()
 	return e.Status, e.Encode()
 }
@@ -204,9 +204,10 @@ type statusRecorder struct {
 }
 
 // RecordError implements gateway.ErrorRecorder.
-func (r *statusRecorder) RecordError(api, code string) {
-	r.m.apiErrors.WithLabelValues(api, code).Inc()
-}
+func (r *statusRecorder) RecordError(api, code string) { r.m.apiError(api, code) }
+
+// apiError counts one error answer of an API (native, binance, websocket).
+func (m *metrics) apiError(api, code string) { m.apiErrors.WithLabelValues(api, code).Inc() }
 
 func (r *statusRecorder) WriteHeader(s int) { r.status = s; r.ResponseWriter.WriteHeader(s) }
 

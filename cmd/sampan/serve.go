@@ -245,7 +245,7 @@ func startService(cfg serveConfig, log *slog.Logger) (*service, error) {
 		gcfg.IPRate, gcfg.IPBurst = cfg.IPRate, cfg.IPBurst
 	}
 	gcfg.TrustedProxies = gateway.Proxies(proxies)
-	gcfg.OnWSError = func(code gateway.Code) { s.metrics.apiErrors.WithLabelValues("websocket", string(code)).Inc() }
+	gcfg.OnWSError = func(code gateway.Code) { s.metrics.apiError("websocket", string(code)) }
 	s.api = gateway.NewServer(s.x, gcfg)
 	// History pages older than the in-memory read models reach come from
 	// the read store (docs/api.md, "History and paging").
