@@ -228,16 +228,7 @@ func (a *Authenticator) CheckSigned(id, tsText, sig, method, pathQuery string, b
 // AllowsIP reports whether the key may be used from ip: always, when the
 // key has no allow-list.
 func (k *Key) AllowsIP(ip netip.Addr) bool {
-	if len(k.Allow) == 0 {
-		return true
-	}
-	ip = ip.Unmap()
-	for _, p := range k.Allow {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
+	return len(k.Allow) == 0 || anyContains(k.Allow, ip.Unmap())
 }
 
 // ReplayCache remembers accepted request signatures until they expire, so

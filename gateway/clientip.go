@@ -45,8 +45,11 @@ func (p Proxies) ClientIP(r *http.Request) netip.Addr {
 	return client
 }
 
-func (p Proxies) trusts(a netip.Addr) bool {
-	for _, pre := range p {
+func (p Proxies) trusts(a netip.Addr) bool { return anyContains(p, a) }
+
+// anyContains reports whether one of the prefixes holds a.
+func anyContains(prefixes []netip.Prefix, a netip.Addr) bool {
+	for _, pre := range prefixes {
 		if pre.Contains(a) {
 			return true
 		}
